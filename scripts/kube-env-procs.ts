@@ -1,0 +1,115 @@
+/**
+ * Background processes for `kube-env up`: started detached (their own process group, output to a
+ * log file) so they outlive `up`, and stopped by pid only after checking that the pid still runs
+ * the same executable (a recycled pid is never signalled).
+ */
+import { spawn } from "node:child_process";
+import { openSync, closeSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
+
+export interface Proc {
+  name: string;
+  pid: number;
+  /** The executable path, to recognise the process again in `down`. */
+  exe: string;
+  log: string;
+}
+
+export function startDetached(name: string, exe: string, args: string[], logFile: string, cwd: string): Proc {
+  const fd = openSync(logFile, "a");
+  try {
+    const child = spawn(exe, args, { cwd, detached: true, stdio: ["ignore", fd, fd] });
+    if (child.pid === undefined) throw new Error(`Could not start ${name} (${exe})`);
+    child.unref();
+    return { name, pid: child.pid, exe, log: logFile };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** True when `pid` is alive and still runs `exe` (its argv[0] or an argument names it). */
+export function isRunning(p: Pick<Proc, "pid" | "exe">): boolean {
+  let cmdline: string;
+  try {
+    cmdline = readFileSync(`/proc/${p.pid}/cmdline`, "utf8");
+  } catch {
+    return false;
+  }
+  if (cmdline === "") return false; // zombie
+  return cmdline.split("\0").some((arg) => arg === p.exe);
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
+export async function stop(p: Proc, graceMs = 10_000): Promise<void> {
+  if (!isRunning(p)) return;
+  signal(p.pid, "SIGTERM");
+  const deadline = Date.now() + graceMs;
+  while (isRunning(p)) {
+    if (Date.now() > deadline) {
+      signal(p.pid, "SIGKILL");
+      await sleep(100);
+      if (isRunning(p)) throw new Error(`${p.name} (pid ${p.pid}) survived SIGKILL`);
+      return;
+    }
+    await sleep(50);
+  }
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ESRCH") throw err;
+  }
+}
+
+/** Reserves `n` distinct free loopback ports (bound together, then released). */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: n }, () => new Promise<import("node:net").Server>((resolve, reject) => {
+      const s = createServer();
+      s.once("error", reject);
+      s.listen(0, "127.0.0.1", () => resolve(s));
+    })),
+  );
+  const ports = servers.map((s) => (s.address() as import("node:net").AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
+
+/**
+ * Polls `check` until it returns a value other than undefined. Fails early, with the end of the
+ * process's log, if `proc` exits meanwhile.
+ */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, opts: { timeoutMs: number; proc?: Proc }): Promise<T> {
+  const deadline = Date.now() + opts.timeoutMs;
+  let lastErr = "";
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined) return v;
+    } catch (err) {
+      lastErr = (err as Error).message;
+    }
+    if (opts.proc && !isRunning(opts.proc)) {
+      throw new Error(`${opts.proc.name} exited while waiting for ${what}. End of ${opts.proc.log}:\n${logTail(opts.proc.log)}`);
+    }
+    if (Date.now() > deadline) {
+      const tail = opts.proc ? `\nEnd of ${opts.proc.log}:\n${logTail(opts.proc.log)}` : "";
+      throw new Error(`Timed out after ${opts.timeoutMs / 1000}s waiting for ${what}${lastErr ? ` (last error: ${lastErr})` : ""}${tail}`);
+    }
+    await sleep(100);
+  }
+}
+
+export function logTail(file: string, lines = 30): string {
+  try {
+    return readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+  } catch {
+    return "(no log)";
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
