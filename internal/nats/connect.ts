@@ -1,0 +1,43 @@
+/**
+ * Connects to a NATS WebSocket endpoint (the embedded one or a real nats-server) with the
+ * official client and returns it as a `Bus`. Uses the runtime's global WebSocket (Node 22+, Deno).
+ */
+import { wsconnect, type ConnectionOptions, type NatsConnection } from "@nats-io/nats-core";
+import type { Bus } from "../bus/index.ts";
+
+export interface ConnectBusOptions {
+  user?: string;
+  pass?: string;
+  token?: string;
+  /** Client name shown by the server. */
+  name?: string;
+  /** -1 = forever (default), 0 = never reconnect. */
+  maxReconnectAttempts?: number;
+  reconnectTimeWait?: number;
+  /** Connect timeout in ms (default 20 s). */
+  timeout?: number;
+  pingInterval?: number;
+  /** Any other nats-core connection option, passed through unchanged. */
+  extra?: Partial<ConnectionOptions>;
+}
+
+/** A Bus that is also the full nats-core connection, for callers that need more. */
+export type BusConnection = Bus & NatsConnection;
+
+export async function connectBus(url: string | string[], opts: ConnectBusOptions = {}): Promise<BusConnection> {
+  const o: ConnectionOptions = {
+    servers: url,
+    maxReconnectAttempts: opts.maxReconnectAttempts ?? -1,
+    ...opts.extra,
+  };
+  if (opts.user !== undefined) o.user = opts.user;
+  if (opts.pass !== undefined) o.pass = opts.pass;
+  if (opts.token !== undefined) o.token = opts.token;
+  if (opts.name !== undefined) o.name = opts.name;
+  if (opts.reconnectTimeWait !== undefined) o.reconnectTimeWait = opts.reconnectTimeWait;
+  if (opts.timeout !== undefined) o.timeout = opts.timeout;
+  if (opts.pingInterval !== undefined) o.pingInterval = opts.pingInterval;
+  const nc = await wsconnect(o);
+  const bus: Bus = nc;
+  return bus as BusConnection;
+}

@@ -1,0 +1,348 @@
+/**
+ * One network client (WebSocket or TCP) as the server sees it: reads client operations through
+ * the parser, authenticates, checks permissions, routes messages, and writes its deliveries in
+ * per-tick batches with slow-consumer protection.
+ */
+import { ClientParser, type ClientOpSink } from "./parser.ts";
+import { CLOSED, ERR, NatsProtocolError, pubViolationText, subViolationText, type ClosedReason } from "./errors.ts";
+import { CompiledPermissions, ResponseGrants } from "./permissions.ts";
+import { classifySubject, isValidQueueName } from "./subject.ts";
+import { Outbound } from "./outbound.ts";
+import { errLine, msgLength, NO_RESPONDERS_HEADER, OK, PING, PONG, writeMsg } from "./wire.ts";
+import type { Router, RoutedClient, ServerSub } from "./router.ts";
+import type { ConnectOptions, ResolvedOptions } from "./options.ts";
+import type { ServerStats, Transport } from "./transport.ts";
+
+/** What a connection needs from its server. */
+export interface ConnectionHost {
+  readonly opts: ResolvedOptions;
+  readonly router: Router;
+  readonly stats: ServerStats;
+  scheduleFlush(c: NetConnection): void;
+  removeClient(c: NetConnection): void;
+  infoFor(cid: number, clientIp: string): Uint8Array;
+}
+
+const AUTH_OFF = 0; // no authenticator configured
+const AUTH_WAITING = 1; // authenticator configured, no CONNECT yet
+const AUTH_RUNNING = 2; // authenticator called, not answered
+const AUTH_DONE = 3;
+
+export class NetConnection implements ClientOpSink, RoutedClient {
+  readonly cid: number;
+  readonly keepsData = false;
+  echo = true;
+  headers = false;
+  noResponders = false;
+  verbose = true;
+  identity: string | undefined = undefined;
+  name: string | undefined = undefined;
+  closed = false;
+  /** Set by the host while a flush is scheduled. */
+  flushScheduled = false;
+
+  readonly #host: ConnectionHost;
+  readonly #transport: Transport;
+  readonly #parser: ClientParser;
+  readonly #out = new Outbound();
+  readonly #subs = new Map<string, ServerSub>();
+  #auth: number;
+  #perms: CompiledPermissions | null = null;
+  #grants: ResponseGrants | null = null;
+  #queued: (() => void)[] | null = null;
+  #authTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  #wireBuffered = 0;
+  #pingsOut = 0;
+  #active = false;
+  #connectSeen = false;
+
+  constructor(host: ConnectionHost, transport: Transport, cid: number) {
+    this.#host = host;
+    this.#transport = transport;
+    this.cid = cid;
+    const o = host.opts;
+    this.#parser = new ClientParser(this, { maxControlLine: o.maxControlLine, maxPayload: o.maxPayload });
+    this.#auth = o.authenticator ? AUTH_WAITING : AUTH_OFF;
+  }
+
+  /** Greets the client; call once the transport is open. */
+  start(): void {
+    this.#out.write(this.#host.infoFor(this.cid, this.#transport.remoteAddress));
+    this.flush();
+    if (this.#auth === AUTH_WAITING) {
+      this.#authTimer = setTimeout(() => {
+        if (this.#auth !== AUTH_DONE) this.#fail(ERR.authTimeout, CLOSED.authTimeout);
+      }, this.#host.opts.authTimeoutMs);
+      unref(this.#authTimer);
+    }
+  }
+
+  /** Bytes from the transport. */
+  receive(chunk: Uint8Array): void {
+    if (this.closed) return;
+    this.#active = true;
+    this.#host.stats.inBytes += chunk.length;
+    this.#parser.push(chunk);
+  }
+
+  /** The transport is gone (peer closed, network error). */
+  transportClosed(): void {
+    this.#teardown();
+  }
+
+  // ---- client operations (ClientOpSink) ----
+
+  connect(json: string): void {
+    if (this.#queued !== null) return void this.#queued.push(() => this.connect(json));
+    let o: ConnectOptions;
+    try {
+      o = JSON.parse(json) as ConnectOptions;
+    } catch {
+      return this.#fail(undefined, CLOSED.protocolViolation);
+    }
+    if (typeof o !== "object" || o === null || Array.isArray(o)) return this.#fail(undefined, CLOSED.protocolViolation);
+    if (o.protocol !== undefined && (typeof o.protocol !== "number" || o.protocol < 0 || o.protocol > 1)) {
+      return this.#fail(ERR.badProtocol, CLOSED.badProtocol);
+    }
+    if (o.no_responders === true && o.headers !== true) return this.#fail(ERR.noRespondersNeedsHeaders, CLOSED.protocolViolation);
+    this.verbose = o.verbose !== false;
+    this.echo = o.echo !== false;
+    this.headers = o.headers === true;
+    this.noResponders = o.no_responders === true;
+    if (typeof o.name === "string") this.name = o.name.slice(0, 256);
+    const first = !this.#connectSeen;
+    this.#connectSeen = true;
+    // Credentials count only on the first CONNECT; later ones just update the flags.
+    if (this.#auth !== AUTH_WAITING || !first) return this.#ok();
+    this.#authenticate(o);
+  }
+
+  #authenticate(o: ConnectOptions): void {
+    this.#auth = AUTH_RUNNING;
+    this.#queued = [];
+    this.#transport.pause();
+    const log = this.#host.opts.logger;
+    let result: ReturnType<NonNullable<ResolvedOptions["authenticator"]>>;
+    try {
+      result = this.#host.opts.authenticator!(o);
+    } catch (err) {
+      result = Promise.reject(err);
+    }
+    result.then(
+      (res) => {
+        if (this.closed) return;
+        if (res === null || res === undefined) {
+          log.info("NATS authentication failed", { cid: this.cid, user: typeof o.user === "string" ? o.user : undefined });
+          return this.#fail(ERR.authViolation, CLOSED.authViolation);
+        }
+        try {
+          this.#perms = new CompiledPermissions(res.permissions);
+        } catch (err) {
+          log.error("NATS authenticator returned invalid permissions", { cid: this.cid, identity: res.identity, error: err as Error });
+          return this.#fail(ERR.authViolation, CLOSED.authViolation);
+        }
+        this.#grants = new ResponseGrants(this.#host.opts.responsePermission);
+        this.identity = res.identity;
+        this.#auth = AUTH_DONE;
+        clearTimeout(this.#authTimer);
+        this.#ok();
+        const queued = this.#queued ?? [];
+        this.#queued = null;
+        for (const op of queued) {
+          if (this.closed) return;
+          op();
+        }
+        this.#transport.resume();
+      },
+      (err: unknown) => {
+        if (this.closed) return;
+        log.error("NATS authenticator failed", { cid: this.cid, error: err as Error });
+        this.#fail(ERR.authViolation, CLOSED.authViolation);
+      },
+    );
+  }
+
+  pub(subject: string, reply: string | undefined, hdrLen: number, data: Uint8Array): void {
+    if (this.#queued !== null) return void this.#queued.push(() => this.pub(subject, reply, hdrLen, data));
+    if (this.#auth === AUTH_WAITING) return this.#fail(ERR.authViolation, CLOSED.authViolation);
+    const host = this.#host;
+    host.stats.inMsgs++;
+    if (classifySubject(subject) !== 1 || (reply !== undefined && classifySubject(reply) !== 1)) {
+      return this.#sendErr(ERR.invalidPublishSubject);
+    }
+    const perms = this.#perms;
+    if (perms !== null && !perms.canPublish(subject) && !this.#grants!.consume(subject, host.opts.now())) {
+      host.opts.logger.warn("NATS publish violation", { cid: this.cid, identity: this.identity, subject });
+      return this.#sendErr(pubViolationText(subject));
+    }
+    const n = host.router.route(this, subject, reply, hdrLen, data, false);
+    if (n === 0 && reply !== undefined && this.noResponders) this.#replyNoResponders(reply);
+    if (this.verbose) this.#send(OK);
+  }
+
+  #replyNoResponders(reply: string): void {
+    const sub = this.#host.router.replySub(this, reply);
+    if (sub !== undefined) this.deliver(sub, reply, undefined, NO_RESPONDERS_HEADER.length, NO_RESPONDERS_HEADER);
+  }
+
+  sub(subject: string, queue: string | undefined, sid: string): void {
+    if (this.#queued !== null) return void this.#queued.push(() => this.sub(subject, queue, sid));
+    if (this.#auth === AUTH_WAITING) return this.#fail(ERR.authViolation, CLOSED.authViolation);
+    if (classifySubject(subject) === 0 || (queue !== undefined && !isValidQueueName(queue))) {
+      return this.#sendErr(ERR.invalidSubject);
+    }
+    if (this.#perms !== null && !this.#perms.canSubscribe(subject)) {
+      this.#host.opts.logger.warn("NATS subscription violation", { cid: this.cid, identity: this.identity, subject, queue });
+      return this.#sendErr(subViolationText(subject, queue));
+    }
+    if (!this.#subs.has(sid)) {
+      const s: ServerSub = { subject, queue, sid, client: this, max: 0, delivered: 0 };
+      this.#subs.set(sid, s);
+      this.#host.router.index.insert(s);
+      this.#host.stats.subscriptions++;
+    }
+    this.#ok();
+  }
+
+  unsub(sid: string, max: number | undefined): void {
+    if (this.#queued !== null) return void this.#queued.push(() => this.unsub(sid, max));
+    if (this.#auth === AUTH_WAITING) return this.#fail(ERR.authViolation, CLOSED.authViolation);
+    const s = this.#subs.get(sid);
+    if (s !== undefined) {
+      if (max !== undefined && max > 0 && s.delivered < max) s.max = max;
+      else this.expire(s);
+    }
+    this.#ok();
+  }
+
+  ping(): void {
+    if (this.#queued !== null) return void this.#queued.push(() => this.ping());
+    if (this.#auth === AUTH_WAITING) return this.#fail(ERR.authViolation, CLOSED.authViolation);
+    this.#send(PONG);
+  }
+
+  pong(): void {
+    this.#pingsOut = 0;
+  }
+
+  error(err: NatsProtocolError): void {
+    this.#host.opts.logger.info("NATS protocol error", { cid: this.cid, error: err.message });
+    this.#fail(err.wireText, err.closedReason);
+  }
+
+  // ---- routing (RoutedClient) ----
+
+  deliver(sub: ServerSub, subject: string, reply: string | undefined, hdrLen: number, data: Uint8Array): void {
+    if (this.closed) return;
+    if (hdrLen >= 0 && !this.headers) {
+      data = data.subarray(hdrLen);
+      hdrLen = -1;
+    }
+    const n = msgLength(subject, sub.sid, reply, hdrLen, data.length);
+    const host = this.#host;
+    if (this.#out.queued + this.#wireBuffered + n > host.opts.maxPending) return this.#slowConsumer();
+    const out = this.#out;
+    const buf = out.room(n);
+    out.commit(writeMsg(buf, out.end, subject, sub.sid, reply, hdrLen, data));
+    host.stats.outMsgs++;
+    host.stats.outBytes += n;
+    if (!this.flushScheduled) host.scheduleFlush(this);
+    if (reply !== undefined && this.#grants !== null) this.#grants.grant(reply, host.opts.now());
+  }
+
+  expire(sub: ServerSub): void {
+    if (this.#subs.get(sub.sid) !== sub) return;
+    this.#subs.delete(sub.sid);
+    this.#host.router.index.remove(sub);
+    this.#host.stats.subscriptions--;
+  }
+
+  subscriptions(): Iterable<ServerSub> {
+    return this.#subs.values();
+  }
+
+  // ---- output ----
+
+  /** Hands pending output to the transport (called by the host once per tick). */
+  flush(): void {
+    this.flushScheduled = false;
+    if (this.closed || this.#out.queued === 0) return;
+    const t = this.#transport;
+    this.#out.drain((chunk) => t.send(chunk));
+    this.#wireBuffered = t.bufferedAmount;
+    if (this.#wireBuffered > this.#host.opts.maxPending) this.#slowConsumer();
+  }
+
+  /** Called by the host every ping interval. */
+  pingTick(): void {
+    if (this.closed) return;
+    if (this.#pingsOut + 1 > this.#host.opts.maxPingsOut) return this.#fail(ERR.staleConnection, CLOSED.staleConnection);
+    if (this.#active) {
+      this.#active = false;
+      return;
+    }
+    this.#pingsOut++;
+    this.#send(PING);
+  }
+
+  /** Server-initiated close (shutdown). */
+  close(reason: ClosedReason): void {
+    if (this.closed) return;
+    this.flush();
+    this.#transport.close(reason);
+    this.#teardown();
+  }
+
+  #send(bytes: Uint8Array): void {
+    if (this.closed) return;
+    this.#out.write(bytes);
+    if (!this.flushScheduled) this.#host.scheduleFlush(this);
+  }
+
+  #ok(): void {
+    if (this.verbose) this.#send(OK);
+  }
+
+  #sendErr(text: string): void {
+    this.#send(errLine(text));
+  }
+
+  /** Tells the client why (when `errText` is given), then closes. */
+  #fail(errText: string | undefined, reason: ClosedReason): void {
+    if (this.closed) return;
+    this.#parser.stop();
+    if (errText !== undefined) this.#out.write(errLine(errText));
+    this.flush();
+    this.#transport.close(reason);
+    this.#teardown();
+  }
+
+  #slowConsumer(): void {
+    if (this.closed) return;
+    const host = this.#host;
+    host.stats.slowConsumers++;
+    host.opts.logger.warn(`Slow Consumer Detected: MaxPending of ${host.opts.maxPending} Exceeded`, { cid: this.cid, identity: this.identity });
+    this.#parser.stop();
+    this.#out.discard();
+    this.#transport.destroy();
+    this.#teardown();
+  }
+
+  #teardown(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.#parser.stop();
+    this.#out.discard();
+    this.#queued = null;
+    clearTimeout(this.#authTimer);
+    const index = this.#host.router.index;
+    for (const s of this.#subs.values()) index.remove(s);
+    this.#host.stats.subscriptions -= this.#subs.size;
+    this.#subs.clear();
+    this.#host.removeClient(this);
+  }
+}
+
+function unref(t: unknown): void {
+  (t as { unref?: () => void }).unref?.();
+}

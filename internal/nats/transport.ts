@@ -1,0 +1,32 @@
+/**
+ * The byte pipe under a network connection (a WebSocket or a TCP socket). The connection pushes
+ * whole batches with `send`; the adapter feeds received bytes to `NetConnection.receive` and
+ * reports the end with `NetConnection.transportClosed`.
+ */
+import type { ClosedReason } from "./errors.ts";
+
+export interface Transport {
+  /** Queue bytes for the peer. The buffer is not reused by the caller afterwards. */
+  send(chunk: Uint8Array): void;
+  /** Bytes handed to `send` and not yet written to the wire. */
+  readonly bufferedAmount: number;
+  /** Close after the data already sent (WebSocket: close frame with nats-server's code and reason). */
+  close(reason: ClosedReason): void;
+  /** Drop at once, discarding whatever is unsent. */
+  destroy(): void;
+  /** Stop/restart reading (used while an authenticator runs). */
+  pause(): void;
+  resume(): void;
+  readonly remoteAddress: string;
+}
+
+export interface ServerStats {
+  connections: number;
+  totalConnections: number;
+  subscriptions: number;
+  inMsgs: number;
+  inBytes: number;
+  outMsgs: number;
+  outBytes: number;
+  slowConsumers: number;
+}

@@ -1,0 +1,119 @@
+/**
+ * The WebSocket listener: mounts the NATS endpoint on an existing HTTP(S) server at one path,
+ * binary messages carrying the protocol byte stream, as nats-server's websocket listener does.
+ * Upgrade requests for any other path are left to other handlers.
+ */
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import { WebSocketServer, type WebSocket } from "ws";
+import { CLOSED, type ClosedReason } from "./errors.ts";
+import type { NatsServer } from "./server.ts";
+import type { Transport } from "./transport.ts";
+
+export interface NatsWebSocketOptions {
+  /** Exact request path to handle (query string ignored); default "/nats". */
+  path?: string;
+  /** Largest single WebSocket message accepted; default max(8 MiB, 4 × max_payload). */
+  maxMessageBytes?: number;
+}
+
+/** Anything with Node's HTTP server `upgrade` event (http, https, http2 compat servers). */
+export interface UpgradeEmitter {
+  on(event: "upgrade", listener: (req: IncomingMessage, socket: Duplex, head: Buffer) => void): unknown;
+  off(event: "upgrade", listener: (req: IncomingMessage, socket: Duplex, head: Buffer) => void): unknown;
+}
+
+export interface NatsWebSocketHandle {
+  /** Stops handling upgrades (open connections stay until the NATS server closes them). */
+  detach(): void;
+}
+
+/** WebSocket close codes per close reason, as nats-server maps them (1006 cannot be sent: 1001). */
+function closeCode(reason: ClosedReason): number {
+  switch (reason) {
+    case CLOSED.clientClosed:
+      return 1000;
+    case CLOSED.authTimeout:
+    case CLOSED.authViolation:
+    case CLOSED.slowConsumer:
+    case CLOSED.maxConnections:
+    case CLOSED.maxControlLine:
+      return 1008;
+    case CLOSED.parseError:
+    case CLOSED.protocolViolation:
+    case CLOSED.badProtocol:
+      return 1002;
+    case CLOSED.maxPayload:
+      return 1009;
+    default:
+      return 1001;
+  }
+}
+
+function pathOf(url: string | undefined): string {
+  const u = url ?? "/";
+  const q = u.search(/[?#]/);
+  return q < 0 ? u : u.slice(0, q);
+}
+
+class WsTransport implements Transport {
+  readonly #ws: WebSocket;
+  readonly remoteAddress: string;
+
+  constructor(ws: WebSocket, remoteAddress: string) {
+    this.#ws = ws;
+    this.remoteAddress = remoteAddress;
+  }
+
+  send(chunk: Uint8Array): void {
+    this.#ws.send(chunk);
+  }
+
+  get bufferedAmount(): number {
+    return this.#ws.bufferedAmount;
+  }
+
+  close(reason: ClosedReason): void {
+    this.#ws.close(closeCode(reason), reason);
+  }
+
+  destroy(): void {
+    this.#ws.terminate();
+  }
+
+  pause(): void {
+    this.#ws.pause();
+  }
+
+  resume(): void {
+    this.#ws.resume();
+  }
+}
+
+export function attachNatsWebSocket(httpServer: UpgradeEmitter, nats: NatsServer, opts: NatsWebSocketOptions = {}): NatsWebSocketHandle {
+  const path = opts.path ?? "/nats";
+  const wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    clientTracking: false,
+    skipUTF8Validation: true,
+    maxPayload: opts.maxMessageBytes ?? Math.max(8 * 1024 * 1024, 4 * nats.maxPayload),
+  });
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    if (pathOf(req.url) !== path) return;
+    const remote = req.socket.remoteAddress ?? "";
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const conn = nats.accept(new WsTransport(ws, remote));
+      if (conn === null) return;
+      ws.on("message", (data: Buffer) => conn.receive(data));
+      ws.on("close", () => conn.transportClosed());
+      ws.on("error", () => conn.transportClosed());
+    });
+  };
+  httpServer.on("upgrade", onUpgrade);
+  return {
+    detach() {
+      httpServer.off("upgrade", onUpgrade);
+    },
+  };
+}

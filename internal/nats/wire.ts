@@ -1,0 +1,71 @@
+/**
+ * Server → client operations as bytes: MSG/HMSG lines written straight into an output buffer
+ * (no intermediate strings), and the fixed protocol lines.
+ */
+import { decimalLength, encodeUtf8, writeLatin1, writeUint } from "./bytes.ts";
+
+export const PING = encodeUtf8("PING\r\n");
+export const PONG = encodeUtf8("PONG\r\n");
+export const OK = encodeUtf8("+OK\r\n");
+/** The header block of a no-responders status message. */
+export const NO_RESPONDERS_HEADER = encodeUtf8("NATS/1.0 503\r\n\r\n");
+
+export function errLine(text: string): Uint8Array {
+  return encodeUtf8(`-ERR '${text}'\r\n`);
+}
+
+export function infoLine(info: Record<string, unknown>): Uint8Array {
+  return encodeUtf8(`INFO ${JSON.stringify(info)}\r\n`);
+}
+
+/**
+ * Bytes needed for `MSG subject sid [reply] size\r\n<payload>\r\n` (or the HMSG form when
+ * hdrLen >= 0); `size` is the payload length including headers.
+ */
+export function msgLength(subject: string, sid: string, reply: string | undefined, hdrLen: number, size: number): number {
+  // "MSG " + subject + " " + sid + " " + size + CRLF + payload + CRLF
+  let n = 4 + subject.length + 1 + sid.length + 1 + decimalLength(size) + 2 + size + 2;
+  if (reply !== undefined) n += reply.length + 1;
+  if (hdrLen >= 0) n += 1 + decimalLength(hdrLen) + 1; // "H" + hdrLen + " "
+  return n;
+}
+
+/** Writes a whole MSG/HMSG at `pos` (the caller reserved `msgLength` bytes). Returns the end. */
+export function writeMsg(
+  buf: Uint8Array,
+  pos: number,
+  subject: string,
+  sid: string,
+  reply: string | undefined,
+  hdrLen: number,
+  data: Uint8Array,
+): number {
+  if (hdrLen >= 0) buf[pos++] = 0x48; // H
+  buf[pos++] = 0x4d; // M
+  buf[pos++] = 0x53; // S
+  buf[pos++] = 0x47; // G
+  buf[pos++] = 0x20;
+  pos = writeLatin1(buf, pos, subject);
+  buf[pos++] = 0x20;
+  pos = writeLatin1(buf, pos, sid);
+  buf[pos++] = 0x20;
+  if (reply !== undefined) {
+    pos = writeLatin1(buf, pos, reply);
+    buf[pos++] = 0x20;
+  }
+  if (hdrLen >= 0) {
+    pos = writeUint(buf, pos, hdrLen);
+    buf[pos++] = 0x20;
+  }
+  pos = writeUint(buf, pos, data.length);
+  buf[pos++] = 0x0d;
+  buf[pos++] = 0x0a;
+  if (data.length > 0) {
+    if (data.length < 64) for (let i = 0; i < data.length; i++) buf[pos + i] = data[i]!;
+    else buf.set(data, pos);
+    pos += data.length;
+  }
+  buf[pos++] = 0x0d;
+  buf[pos++] = 0x0a;
+  return pos;
+}
