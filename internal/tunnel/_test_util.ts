@@ -46,6 +46,10 @@ export async function readAll(s: NodeJS.ReadableStream): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+export async function closed(s: TunnelStream): Promise<void> {
+  if (!s.closed) await new Promise((r) => s.once("close", r));
+}
+
 /** Resolves with the error the stream fails with (rejects if it closes cleanly). */
 export function errorOf(s: TunnelStream): Promise<Error> {
   return new Promise((resolve, reject) => {

@@ -164,7 +164,7 @@ export class TunnelGateway extends EventEmitter<GatewayEvents> {
     }
     const id = this.#allocateId();
     const now = this.#o.clock.now();
-    const pending = new PendingHost((s, err) => this.#pendingClosed(s, err, pending));
+    const pending = new PendingHost((s) => this.#pendingClosed(s, pending));
     const request = { method: o.method, path: o.path, headers: o.headers ?? [], kind };
     const open: Frame = { type: "open", stream: id, seq: 0, window: this.#o.windowBytes, ...request };
     const maxPayload = Math.min(this.#o.maxMessageBytes, this.#bus.info?.max_payload ?? DEFAULT_MAX_PAYLOAD);
@@ -274,9 +274,9 @@ export class TunnelGateway extends EventEmitter<GatewayEvents> {
     if (!e) session.rejectUnknown(f);
   }
 
-  #pendingClosed(stream: TunnelStream, err: Error | null, host: PendingHost): void {
+  #pendingClosed(stream: TunnelStream, host: PendingHost): void {
     const e = this.#streams.get(stream.id);
-    if (e?.pending === host && err && host.frames.some((f) => f.type === "reset")) {
+    if (e?.pending === host && host.frames.some((f) => f.type === "reset")) {
       this.#cancelled.set(stream.id, { cluster: e.cluster, frames: host.frames, at: this.#o.clock.now() });
     }
     this.#release(stream.id);

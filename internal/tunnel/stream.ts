@@ -68,6 +68,7 @@ export class TunnelStream extends Duplex {
   #queued = 0;
   #pushed = 0;
   #wanting = false;
+  #creditScheduled = false;
   #remoteEnded = false;
   #pushedEnd = false;
   #remoteReset = false;
@@ -256,14 +257,22 @@ export class TunnelStream extends Duplex {
       this.#pushedEnd = true;
       this.push(null);
     }
-    this.#returnCredit();
+    this.#scheduleCredit();
   }
 
-  #returnCredit(): void {
+  /** Runs after the current read() has taken its bytes out of the buffer (Node calls _read before that). */
+  #scheduleCredit(): void {
+    if (this.#creditScheduled) return;
+    this.#creditScheduled = true;
+    queueMicrotask(this.#returnCredit);
+  }
+
+  #returnCredit = (): void => {
+    this.#creditScheduled = false;
     if (this.#remoteEnded || this.destroyed) return;
     const credit = this.#recv.creditFor(this.#pushed - this.readableLength);
     if (credit > 0) this.#emit({ type: "window", credit });
-  }
+  };
 
   override _read(): void {
     this.#wanting = true;

@@ -1,0 +1,303 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import fc from "fast-check";
+import { MemoryBus } from "./_memory_bus.ts";
+import { closed, echoHandler, errorOf, patternBytes, readAll, startPair, waitFor } from "./_test_util.ts";
+import { ClusterOfflineError, ResetCode, StreamLimitError, StreamResetError } from "./errors.ts";
+import type { TunnelStream } from "./stream.ts";
+import { decodeMessage } from "./frame.ts";
+
+const fast = { pingIntervalMs: 40, pingTimeoutMs: 120 };
+
+async function pair(handler = echoHandler, opts: Parameters<typeof startPair>[3] = {}) {
+  const hub = new MemoryBus(opts.gateway?.maxMessageBytes ? { maxPayload: 64 * 1024 } : {});
+  const gwBus = hub.connect();
+  const agentBus = hub.connect();
+  const p = await startPair(gwBus, agentBus, handler, {
+    ...opts,
+    gateway: { ...fast, ...opts.gateway },
+    agent: { ...fast, heartbeatMs: 500, ...opts.agent },
+  });
+  return { hub, gwBus, agentBus, ...p };
+}
+
+test("a request body goes up and the response head and body come back", async () => {
+  const p = await pair((s) => {
+    s.respond({ status: 201, headers: ["Content-Type", "text/plain", "X-Path", s.request.path, "X-Kind", s.request.kind] });
+    readAll(s).then((b) => s.end(Buffer.from(`${s.request.method} ${b.toString()}`)));
+  });
+  const s = p.gateway.openStream("c1", { method: "POST", path: "/api/v1/pods?x=1", headers: ["Host", "k"], kind: "watch" });
+  s.end("hello");
+  const head = await s.head;
+  assert.deepEqual(head, { status: 201, headers: ["Content-Type", "text/plain", "X-Path", "/api/v1/pods?x=1", "X-Kind", "watch"] });
+  assert.equal((await readAll(s)).toString(), "POST hello");
+  await closed(s);
+  await waitFor(() => p.gateway.stats().streams === 0 && p.agent.stats().streams === 0, 1000, "streams released");
+  await p.close();
+});
+
+test("an offline cluster fails at once; presence follows the agent up and down", async () => {
+  const hub = new MemoryBus();
+  const { TunnelGateway } = await import("./gateway.ts");
+  const { TunnelAgent } = await import("./agent.ts");
+  const gw = await TunnelGateway.start(hub.connect(), fast);
+  assert.throws(() => gw.openStream("c1", { method: "GET", path: "/" }), ClusterOfflineError);
+  assert.throws(() => gw.openStream("bad.id", { method: "GET", path: "/" }), /Invalid cluster id/);
+  assert.throws(() => gw.openStream("c1", { method: "GET", path: "/", kind: "nope" as "watch" }), /Unknown stream kind/);
+  const events: string[] = [];
+  gw.on("online", (c) => events.push(`online ${c}`));
+  gw.on("offline", (c) => events.push(`offline ${c}`));
+  // Clean shutdown: the gateway knows at once.
+  const a1 = new TunnelAgent(hub.connect(), { cluster: "c1", heartbeatMs: 30 });
+  await a1.serve(echoHandler);
+  await waitFor(() => gw.isOnline("c1"), 1000, "online");
+  await a1.close();
+  await waitFor(() => !gw.isOnline("c1"), 50, "offline after goodbye");
+  // A dead agent: the gateway knows within a few heartbeats.
+  const bus2 = hub.connect();
+  const a2 = new TunnelAgent(bus2, { cluster: "c1", heartbeatMs: 30 });
+  await a2.serve(echoHandler);
+  await waitFor(() => gw.isOnline("c1"), 1000, "online again");
+  const t0 = Date.now();
+  bus2.kill();
+  await waitFor(() => !gw.isOnline("c1"), 1000, "offline after death");
+  assert.ok(Date.now() - t0 < 300);
+  assert.deepEqual(events, ["online c1", "offline c1", "online c1", "offline c1"]);
+  // A probe gets an answer without waiting for the next heartbeat.
+  const a3 = new TunnelAgent(hub.connect(), { cluster: "c2", heartbeatMs: 60_000 });
+  await a3.serve(echoHandler);
+  assert.equal(await gw.whenOnline("c2", 500), true);
+  assert.equal(await gw.whenOnline("c3", 30), false);
+  await a3.close();
+  await gw.close();
+});
+
+test("a sequence gap resets the stream on both ends with a clear reason", async () => {
+  let agentStream: TunnelStream | null = null;
+  const p = await pair((s) => {
+    agentStream = s;
+    s.respond({ status: 200, headers: [] });
+    s.on("data", () => {});
+    s.on("error", () => {});
+  });
+  const s = p.gateway.openStream("c1", { method: "POST", path: "/" });
+  await s.head;
+  // Drop the next gateway→agent message that carries data.
+  let dropped = false;
+  p.hub.dropIf = (subject, data) => {
+    if (dropped || !subject.startsWith("ward.agent.c1.s.")) return false;
+    if (!decodeMessage(data).some((f) => f.type === "data")) return false;
+    dropped = true;
+    return true;
+  };
+  const agentErr = new Promise<Error>((r) => waitFor(() => agentStream !== null, 1000, "agent stream").then(() => agentStream!.once("error", r)));
+  const gwErr = errorOf(s);
+  s.write("one");
+  await new Promise((r) => setTimeout(r, 10));
+  s.write("two");
+  const ae = await agentErr;
+  assert.ok(ae instanceof StreamResetError && ae.code === ResetCode.protocol && !ae.remote);
+  assert.match(ae.message, /Sequence gap on stream \d+: expected frame 1, got 2/);
+  const ge = await gwErr;
+  assert.ok(ge instanceof StreamResetError && ge.remote);
+  assert.match(ge.message, /Sequence gap/);
+  await p.close();
+});
+
+test("window exhaustion pauses the sender and returned credit resumes it", async () => {
+  const window = 64 * 1024;
+  let agentStream: TunnelStream | null = null;
+  const total = 10 * window;
+  const p = await pair(
+    (s) => {
+      agentStream = s;
+      s.resume();
+      s.respond({ status: 200, headers: [] });
+      s.end(patternBytes(1, 0, total));
+    },
+    { gateway: { windowBytes: window }, agent: { windowBytes: window } },
+  );
+  const s = p.gateway.openStream("c1", { method: "GET", path: "/" });
+  s.end();
+  await s.head;
+  await new Promise((r) => setTimeout(r, 50));
+  const a = agentStream! as TunnelStream;
+  // Nobody reads on the gateway: exactly one window crossed, the rest waits at the sender.
+  assert.equal(a.flowStats().inFlight, window);
+  assert.equal(a.flowStats().sent, window);
+  assert.equal(s.flowStats().buffered, window);
+  assert.equal(a.writableFinished, false);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(a.flowStats().sent, window, "still paused");
+  const body = await readAll(s);
+  assert.ok(body.equals(patternBytes(1, 0, total)));
+  assert.equal(a.flowStats().sent, total);
+  await p.close();
+});
+
+test("a dead agent's streams are all reset within the ping timeout", async () => {
+  const p = await pair((s) => {
+    s.on("error", () => {});
+    s.respond({ status: 200, headers: [] });
+  }, { agent: { heartbeatMs: 10_000 } });
+  const streams = [1, 2, 3].map(() => p.gateway.openStream("c1", { method: "GET", path: "/", kind: "watch" }));
+  await Promise.all(streams.map((s) => s.head));
+  const errs = streams.map(errorOf);
+  const t0 = Date.now();
+  p.agentBus.kill();
+  for (const e of await Promise.all(errs)) {
+    assert.ok(e instanceof StreamResetError && e.code === ResetCode.peerGone, String(e));
+    assert.match(e.message, /No answer from agent \w+ of cluster c1 for [\d.]+s \(ping timeout 0.12s\)/);
+  }
+  assert.ok(Date.now() - t0 <= 120 + 40, `took ${Date.now() - t0} ms`);
+  await p.gateway.close();
+});
+
+test("a dead gateway's streams are reset on the agent and abort its upstream requests", async () => {
+  const aborted: string[] = [];
+  const p = await pair((s) => {
+    s.on("error", () => {});
+    s.signal.addEventListener("abort", () => aborted.push(String(s.signal.reason.message)));
+    s.respond({ status: 200, headers: [] });
+  });
+  const streams = [1, 2].map(() => p.gateway.openStream("c1", { method: "GET", path: "/", kind: "exec" }));
+  await Promise.all(streams.map((s) => s.head));
+  for (const s of streams) s.on("error", () => {});
+  p.gwBus.kill();
+  await waitFor(() => aborted.length === 2, 400, "both upstream requests aborted");
+  assert.match(aborted[0]!, /No answer from gateway/);
+  await p.agent.close();
+});
+
+test("cancellation travels both ways", async () => {
+  const agentStreams: TunnelStream[] = [];
+  const p = await pair((s) => {
+    agentStreams.push(s);
+    s.on("error", () => {});
+    if (s.request.path === "/answer") s.respond({ status: 200, headers: [] });
+  });
+  // Gateway consumer aborts (kubectl Ctrl-C) → the agent's upstream request is aborted.
+  const s1 = p.gateway.openStream("c1", { method: "GET", path: "/answer", kind: "watch" });
+  await s1.head;
+  await waitFor(() => agentStreams.length === 1, 1000, "agent stream");
+  const aborted = once(agentStreams[0]!.signal, "abort");
+  s1.destroy();
+  await aborted;
+  const reason = agentStreams[0]!.signal.reason as StreamResetError;
+  assert.ok(reason instanceof StreamResetError && reason.code === ResetCode.cancel && reason.remote);
+  // Cancelled before any answer: the head rejects, the agent learns once it accepted.
+  const s2 = p.gateway.openStream("c1", { method: "GET", path: "/slow" });
+  s2.on("error", () => {});
+  s2.destroy();
+  await assert.rejects(s2.head, /cancelled by the gateway/);
+  await waitFor(() => agentStreams.length === 2 && agentStreams[1]!.destroyed, 1000, "agent side of the cancelled open reset");
+  // The agent aborts (upstream failed) → the gateway's response fails.
+  const s3 = p.gateway.openStream("c1", { method: "GET", path: "/answer" });
+  await s3.head;
+  const e3 = errorOf(s3);
+  agentStreams[2]!.destroy(new Error("upstream connection refused"));
+  const err = await e3;
+  assert.ok(err instanceof StreamResetError && err.code === ResetCode.internal && err.remote);
+  assert.match(err.message, /upstream connection refused/);
+  // A handler that throws resets the stream before any head.
+  await waitFor(() => p.gateway.stats().streams === 0 && p.agent.stats().streams === 0, 1000, "all released");
+  await p.close();
+});
+
+test("half-close both ways, and an upgraded stream carries raw bytes both ways", async () => {
+  const p = await pair((s) => {
+    if (s.request.path === "/exec") {
+      s.respond({ status: 101, headers: ["Upgrade", "websocket", "Connection", "Upgrade"] });
+      s.on("data", (d: Buffer) => s.write(Buffer.from(d.toString().toUpperCase())));
+      s.on("end", () => s.end("bye"));
+      return;
+    }
+    // Respond and finish the response before reading the request body at all.
+    s.respond({ status: 200, headers: [] });
+    s.end("early");
+    readAll(s).then((b) => assert.equal(b.toString(), "late body"));
+  });
+  const s = p.gateway.openStream("c1", { method: "POST", path: "/" });
+  assert.equal((await s.head).status, 200);
+  assert.equal((await readAll(s)).toString(), "early");
+  s.end("late body");
+  await closed(s);
+
+  const u = p.gateway.openStream("c1", { method: "GET", path: "/exec", kind: "exec" });
+  assert.equal((await u.head).status, 101);
+  const got: string[] = [];
+  u.on("data", (d: Buffer) => got.push(d.toString()));
+  u.write("ls");
+  await waitFor(() => got.join("") === "LS", 1000, "echo");
+  u.end();
+  await once(u, "end");
+  assert.equal(got.join(""), "LSbye");
+  await p.close();
+});
+
+test("stream limits per member, per connection, and on the agent give clear errors", async () => {
+  const p = await pair((s) => {
+    s.on("error", () => {});
+    s.respond({ status: 200, headers: [] });
+  }, { gateway: { maxStreamsPerMember: 2, maxStreamsPerCluster: 4 }, agent: { maxStreamsPerGateway: 3 } });
+  const a = p.gateway.openStream("c1", { method: "GET", path: "/", member: "alice" });
+  a.on("error", () => {});
+  p.gateway.openStream("c1", { method: "GET", path: "/", member: "alice" }).on("error", () => {});
+  assert.throws(() => p.gateway.openStream("c1", { method: "GET", path: "/", member: "alice" }), (e: unknown) => e instanceof StreamLimitError && e.scope === "member" && /You have 2 open streams, the most allowed per member \(2\)/.test(e.message));
+  p.gateway.openStream("c1", { method: "GET", path: "/", member: "bob" }).on("error", () => {});
+  await waitFor(() => p.agent.stats().streams === 3, 1000, "3 accepted");
+  // The agent refuses a fourth from this gateway.
+  const d = p.gateway.openStream("c1", { method: "GET", path: "/", member: "bob" });
+  d.on("error", () => {});
+  await assert.rejects(d.head, (e: unknown) => e instanceof StreamResetError && e.code === ResetCode.limit && /has 3 open streams from this gateway \(limit 3\)/.test(e.message));
+  p.gateway.openStream("c1", { method: "GET", path: "/" }).on("error", () => {});
+  assert.throws(() => p.gateway.openStream("c1", { method: "GET", path: "/" }), (e: unknown) => e instanceof StreamLimitError && e.scope === "connection" && /Too many open streams to cluster c1 \(limit 4\)/.test(e.message));
+  // Closing a stream frees its slot.
+  a.destroy();
+  await waitFor(() => p.gateway.stats().streams === 3, 1000, "released");
+  p.gateway.openStream("c1", { method: "GET", path: "/", member: "alice" }).on("error", () => {});
+  await p.close();
+});
+
+test("idle timeouts are per stream kind", async () => {
+  const p = await pair((s) => {
+    s.on("error", () => {});
+    s.respond({ status: 200, headers: [] });
+  }, { gateway: { idleTimeoutMs: { request: 60, watch: 10_000 } } });
+  const r = p.gateway.openStream("c1", { method: "GET", path: "/" });
+  const w = p.gateway.openStream("c1", { method: "GET", path: "/", kind: "watch" });
+  w.on("error", () => {});
+  const e = await errorOf(r);
+  assert.ok(e instanceof StreamResetError && e.code === ResetCode.idle);
+  assert.match(e.message, /\(request\) was idle for more than 0.06s; raise the request idle timeout/);
+  assert.equal(w.destroyed, false);
+  await p.close();
+});
+
+test("property: 100 concurrent streams with random chunk sizes deliver every byte in order", async () => {
+  const p = await pair(echoHandler, { gateway: { windowBytes: 16 * 1024, maxMessageBytes: 8 * 1024 }, agent: { windowBytes: 8 * 1024 } });
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.array(fc.integer({ min: 0, max: 9000 }), { minLength: 0, maxLength: 12 }), { minLength: 100, maxLength: 100 }),
+      async (plans) => {
+        await Promise.all(plans.map(async (chunks, i) => {
+          const s = p.gateway.openStream("c1", { method: "PUT", path: `/s/${i}` });
+          let off = 0;
+          const write = async () => {
+            for (const n of chunks) {
+              if (!s.write(patternBytes(i, off, n))) await once(s, "drain");
+              off += n;
+              if (n % 3 === 0) await new Promise((r) => setImmediate(r));
+            }
+            s.end();
+          };
+          const [, body] = await Promise.all([write(), readAll(s)]);
+          assert.ok(body.equals(patternBytes(i, 0, off)), `stream ${i}: ${body.length} of ${off} bytes`);
+        }));
+      },
+    ),
+    { numRuns: 8 },
+  );
+  await p.close();
+});
