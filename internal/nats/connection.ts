@@ -8,7 +8,7 @@ import { CLOSED, ERR, NatsProtocolError, pubViolationText, subViolationText, typ
 import { CompiledPermissions, ResponseGrants } from "./permissions.ts";
 import { classifySubject, isValidQueueName } from "./subject.ts";
 import { Outbound } from "./outbound.ts";
-import { errLine, msgLength, NO_RESPONDERS_HEADER, OK, PING, PONG, writeMsg } from "./wire.ts";
+import { errLine, msgLength, noRespondersHeader, OK, PING, PONG, writeMsg } from "./wire.ts";
 import type { Router, RoutedClient, ServerSub } from "./router.ts";
 import type { ConnectOptions, ResolvedOptions } from "./options.ts";
 import type { ServerStats, Transport } from "./transport.ts";
@@ -27,6 +27,8 @@ const AUTH_OFF = 0; // no authenticator configured
 const AUTH_WAITING = 1; // authenticator configured, no CONNECT yet
 const AUTH_RUNNING = 2; // authenticator called, not answered
 const AUTH_DONE = 3;
+/** How long a publisher feeding a congested consumer is not read from. */
+const STALL_MS = 5;
 
 export class NetConnection implements ClientOpSink, RoutedClient {
   readonly cid: number;
@@ -55,6 +57,7 @@ export class NetConnection implements ClientOpSink, RoutedClient {
   #pingsOut = 0;
   #active = false;
   #connectSeen = false;
+  #stalled = false;
 
   constructor(host: ConnectionHost, transport: Transport, cid: number) {
     this.#host = host;
@@ -175,14 +178,32 @@ export class NetConnection implements ClientOpSink, RoutedClient {
       host.opts.logger.warn("NATS publish violation", { cid: this.cid, identity: this.identity, subject });
       return this.#sendErr(pubViolationText(subject));
     }
-    const n = host.router.route(this, subject, reply, hdrLen, data, false);
-    if (n === 0 && reply !== undefined && this.noResponders) this.#replyNoResponders(reply);
+    // Like nats-server: +OK once the message is accepted, before it is delivered.
     if (this.verbose) this.#send(OK);
+    const router = host.router;
+    const n = router.route(this, subject, reply, hdrLen, data, false);
+    // A receiver is falling behind: stop reading from this publisher for a moment (nats-server
+    // stalls fast producers the same way) so a merely slower consumer can catch up.
+    if (router.congested) this.#stall();
+    if (n === 0 && reply !== undefined && this.noResponders) this.#replyNoResponders(subject, reply);
   }
 
-  #replyNoResponders(reply: string): void {
+  #stall(): void {
+    if (this.#stalled || this.closed) return;
+    this.#stalled = true;
+    this.#transport.pause();
+    const t = setTimeout(() => {
+      this.#stalled = false;
+      if (!this.closed && this.#queued === null) this.#transport.resume();
+    }, STALL_MS);
+    unref(t);
+  }
+
+  #replyNoResponders(subject: string, reply: string): void {
     const sub = this.#host.router.replySub(this, reply);
-    if (sub !== undefined) this.deliver(sub, reply, undefined, NO_RESPONDERS_HEADER.length, NO_RESPONDERS_HEADER);
+    if (sub === undefined) return;
+    const hdr = noRespondersHeader(subject);
+    this.deliver(sub, reply, undefined, hdr.length, hdr);
   }
 
   sub(subject: string, queue: string | undefined, sid: string): void {
@@ -232,15 +253,26 @@ export class NetConnection implements ClientOpSink, RoutedClient {
 
   // ---- routing (RoutedClient) ----
 
-  deliver(sub: ServerSub, subject: string, reply: string | undefined, hdrLen: number, data: Uint8Array): void {
-    if (this.closed) return;
+  deliver(sub: ServerSub, subject: string, reply: string | undefined, hdrLen: number, data: Uint8Array): boolean {
+    if (this.closed) return false;
     if (hdrLen >= 0 && !this.headers) {
       data = data.subarray(hdrLen);
       hdrLen = -1;
     }
     const n = msgLength(subject, sub.sid, reply, hdrLen, data.length);
     const host = this.#host;
-    if (this.#out.queued + this.#wireBuffered + n > host.opts.maxPending) return this.#slowConsumer();
+    const max = host.opts.maxPending;
+    let congested = false;
+    if (this.#out.queued + this.#wireBuffered + n > max - (max >> 2)) {
+      // Over 75 %: look at the live socket figure (the sampled one may be stale).
+      this.#wireBuffered = this.#transport.bufferedAmount;
+      const pending = this.#out.queued + this.#wireBuffered + n;
+      if (pending > max) {
+        this.#slowConsumer();
+        return false;
+      }
+      congested = pending > max - (max >> 2);
+    }
     const out = this.#out;
     const buf = out.room(n);
     out.commit(writeMsg(buf, out.end, subject, sub.sid, reply, hdrLen, data));
@@ -248,6 +280,7 @@ export class NetConnection implements ClientOpSink, RoutedClient {
     host.stats.outBytes += n;
     if (!this.flushScheduled) host.scheduleFlush(this);
     if (reply !== undefined && this.#grants !== null) this.#grants.grant(reply, host.opts.now());
+    return congested;
   }
 
   expire(sub: ServerSub): void {

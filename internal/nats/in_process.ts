@@ -10,7 +10,7 @@ import { decodeUtf8, encodeUtf8, fromWire, toWire } from "./bytes.ts";
 import { CLOSED, ERR, NatsConnectionClosedError, pubViolationText, subViolationText, type ClosedReason } from "./errors.ts";
 import { CompiledPermissions, ResponseGrants, type Permissions } from "./permissions.ts";
 import { classifySubject, isValidQueueName } from "./subject.ts";
-import { NO_RESPONDERS_HEADER } from "./wire.ts";
+import { noRespondersHeader } from "./wire.ts";
 import type { Router, RoutedClient, ServerSub } from "./router.ts";
 import type { ResolvedOptions } from "./options.ts";
 import type { ServerStats } from "./transport.ts";
@@ -271,8 +271,8 @@ export class InProcessConnection implements Bus, RoutedClient {
 
   // ---- RoutedClient ----
 
-  deliver(sub: ServerSub, subject: string, reply: string | undefined, hdrLen: number, data: Uint8Array): void {
-    if (this.#closed) return;
+  deliver(sub: ServerSub, subject: string, reply: string | undefined, hdrLen: number, data: Uint8Array): boolean {
+    if (this.#closed) return false;
     const s = sub as InProcessSubscription;
     this.#queue.push({ sub: s, subject, reply, hdrLen, data });
     this.#queuedBytes += data.length + subject.length;
@@ -284,12 +284,13 @@ export class InProcessConnection implements Bus, RoutedClient {
       host.stats.slowConsumers++;
       host.opts.logger.warn(`Slow Consumer Detected: MaxPending of ${host.opts.maxPending} Exceeded`, { identity: this.identity });
       this.#shutdown(new NatsConnectionClosedError(CLOSED.slowConsumer));
-      return;
+      return false;
     }
     if (!this.#dispatchScheduled) {
       this.#dispatchScheduled = true;
       queueMicrotask(this.#dispatch);
     }
+    return false;
   }
 
   expire(sub: ServerSub): void {
@@ -344,7 +345,10 @@ export class InProcessConnection implements Bus, RoutedClient {
     const n = host.router.route(this, subject, reply, hdrLen, data, true);
     if (n === 0 && reply !== undefined) {
       const sub = host.router.replySub(this, reply);
-      if (sub !== undefined) this.deliver(sub, reply, undefined, NO_RESPONDERS_HEADER.length, NO_RESPONDERS_HEADER);
+      if (sub !== undefined) {
+        const hdr = noRespondersHeader(subject);
+        this.deliver(sub, reply, undefined, hdr.length, hdr);
+      }
     }
   }
 

@@ -85,11 +85,16 @@ export function resolveOptions(o: NatsServerOptions = {}): ResolvedOptions {
   if (o.authenticator !== undefined && typeof o.authenticator !== "function") {
     throw new NatsConfigError("Invalid authenticator: pass an async function (connectOpts) => {identity, permissions} | null");
   }
+  const maxPayload = positiveInt("maxPayload", o.maxPayload, 1024 * 1024);
+  const maxPending = positiveInt("maxPending", o.maxPending, 64 * 1024 * 1024);
+  if (maxPayload > maxPending) {
+    throw new NatsConfigError(`maxPayload (${maxPayload}) cannot be higher than maxPending (${maxPending}): raise maxPending or lower maxPayload`);
+  }
   return {
     serverName: o.serverName ?? "ward",
-    maxPayload: positiveInt("maxPayload", o.maxPayload, 1024 * 1024),
+    maxPayload,
     maxControlLine: positiveInt("maxControlLine", o.maxControlLine, 4096, 64),
-    maxPending: positiveInt("maxPending", o.maxPending, 64 * 1024 * 1024),
+    maxPending,
     pingIntervalMs: positiveInt("pingIntervalMs", o.pingIntervalMs, 120_000, 10),
     maxPingsOut: positiveInt("maxPingsOut", o.maxPingsOut, 2),
     authTimeoutMs: positiveInt("authTimeoutMs", o.authTimeoutMs, 2000, 10),

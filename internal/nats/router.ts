@@ -23,7 +23,8 @@ export interface RoutedClient {
    * client must not be handed a buffer its publisher may still change.
    */
   readonly keepsData: boolean;
-  deliver(sub: ServerSub, subject: string, reply: string | undefined, hdrLen: number, data: Uint8Array): void;
+  /** Returns true when this client's output is congested (the publisher should slow down). */
+  deliver(sub: ServerSub, subject: string, reply: string | undefined, hdrLen: number, data: Uint8Array): boolean;
   /** Drop a subscription that reached its max. */
   expire(sub: ServerSub): void;
   /** This client's own subscriptions, for no-responders replies. */
@@ -32,6 +33,8 @@ export interface RoutedClient {
 
 export class Router {
   readonly index = new SubjectIndex<ServerSub>();
+  /** Set by `route` when a receiver reported congestion (read it right after the call). */
+  congested = false;
 
   /**
    * Delivers a message; returns how many subscriptions got it. `volatile` says `data` belongs
@@ -41,6 +44,7 @@ export class Router {
     const m = this.index.match(subject);
     const plain = m.plain;
     const groups = m.groups;
+    this.congested = false;
     if (plain.length === 0 && groups.length === 0) return 0;
     let stable: Uint8Array | null = volatile ? null : data;
     let n = 0;
@@ -70,7 +74,7 @@ export class Router {
   }
 
   #deliver(sub: ServerSub, subject: string, reply: string | undefined, hdrLen: number, data: Uint8Array): void {
-    sub.client.deliver(sub, subject, reply, hdrLen, data);
+    if (sub.client.deliver(sub, subject, reply, hdrLen, data)) this.congested = true;
     if (++sub.delivered === sub.max) sub.client.expire(sub);
   }
 

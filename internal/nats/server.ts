@@ -129,7 +129,7 @@ export class NatsServer implements ConnectionHost, InProcessHost {
   // ---- ConnectionHost / InProcessHost ----
 
   infoFor(cid: number, clientIp: string): Uint8Array {
-    return encodeUtf8(`INFO ${this.#infoHead},"client_id":${cid},"client_ip":${JSON.stringify(clientIp)}}\r\n`);
+    return encodeUtf8(`INFO ${this.#infoHead},"client_id":${cid},"client_ip":${JSON.stringify(clientIp)}} \r\n`);
   }
 
   scheduleFlush(c: NetConnection): void {

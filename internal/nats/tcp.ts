@@ -36,6 +36,7 @@ class TcpTransport implements Transport {
   }
 
   close(_reason: ClosedReason): void {
+    this.#socket.resume();
     this.#socket.end();
   }
 

@@ -74,6 +74,8 @@ class WsTransport implements Transport {
   }
 
   close(reason: ClosedReason): void {
+    // Reading must go on for the peer's close frame to arrive (it may be paused for auth).
+    this.#ws.resume();
     this.#ws.close(closeCode(reason), reason);
   }
 

@@ -7,15 +7,21 @@ import { decimalLength, encodeUtf8, writeLatin1, writeUint } from "./bytes.ts";
 export const PING = encodeUtf8("PING\r\n");
 export const PONG = encodeUtf8("PONG\r\n");
 export const OK = encodeUtf8("+OK\r\n");
-/** The header block of a no-responders status message. */
-export const NO_RESPONDERS_HEADER = encodeUtf8("NATS/1.0 503\r\n\r\n");
+/** The header block of a no-responders status message, naming the subject (as nats-server >= 2.11). */
+export function noRespondersHeader(subject: string): Uint8Array {
+  const head = "NATS/1.0 503\r\nNats-Subject: ";
+  const b = new Uint8Array(head.length + subject.length + 4);
+  let p = writeLatin1(b, 0, head);
+  p = writeLatin1(b, p, subject);
+  b[p++] = 0x0d;
+  b[p++] = 0x0a;
+  b[p++] = 0x0d;
+  b[p++] = 0x0a;
+  return b;
+}
 
 export function errLine(text: string): Uint8Array {
   return encodeUtf8(`-ERR '${text}'\r\n`);
-}
-
-export function infoLine(info: Record<string, unknown>): Uint8Array {
-  return encodeUtf8(`INFO ${JSON.stringify(info)}\r\n`);
 }
 
 /**
