@@ -4,6 +4,7 @@
  * socket may still hold it); later writes continue in the same buffer's free tail, so small
  * messages do not allocate.
  */
+import { Buffer } from "node:buffer";
 
 const FIRST_SIZE = 1024;
 const MAX_SIZE = 256 * 1024;
@@ -34,7 +35,8 @@ export class Outbound {
     if (b !== null && this.#end > this.#start) this.#chunks.push(b.subarray(this.#start, this.#end));
     const size = Math.max(n, this.#nextSize);
     if (this.#nextSize < MAX_SIZE) this.#nextSize *= 4;
-    const next = new Uint8Array(size);
+    // Not zero-filled: every byte handed out is written first.
+    const next: Uint8Array = Buffer.allocUnsafeSlow(size);
     this.#buf = next;
     this.#start = 0;
     this.#end = 0;
