@@ -4,7 +4,7 @@
  * per-tick batches with slow-consumer protection.
  */
 import { ClientParser, type ClientOpSink } from "./parser.ts";
-import { CLOSED, ERR, NatsProtocolError, pubViolationText, subViolationText, type ClosedReason } from "./errors.ts";
+import { CLOSED, ERR, NatsProtocolError, pubViolationText, replyViolationText, subViolationText, type ClosedReason } from "./errors.ts";
 import { CompiledPermissions, ResponseGrants } from "./permissions.ts";
 import { classifySubject, isValidQueueName } from "./subject.ts";
 import { Outbound } from "./outbound.ts";
@@ -174,9 +174,17 @@ export class NetConnection implements ClientOpSink, RoutedClient {
       return this.#sendErr(ERR.invalidPublishSubject);
     }
     const perms = this.#perms;
-    if (perms !== null && !perms.canPublish(subject) && !this.#grants!.consume(subject, host.opts.now())) {
-      host.opts.logger.warn("NATS publish violation", { cid: this.cid, identity: this.identity, subject });
-      return this.#sendErr(pubViolationText(subject));
+    if (perms !== null) {
+      if (!perms.canPublish(subject) && !this.#grants!.consume(subject, host.opts.now())) {
+        host.opts.logger.warn("NATS publish violation", { cid: this.cid, identity: this.identity, subject });
+        return this.#sendErr(pubViolationText(subject));
+      }
+      // A reply subject the publisher could not listen on would make the responder publish
+      // there with the responder's rights: refuse it (stricter than nats-server).
+      if (reply !== undefined && !perms.canSubscribe(reply)) {
+        host.opts.logger.warn("NATS reply subject violation", { cid: this.cid, identity: this.identity, subject, reply });
+        return this.#sendErr(replyViolationText(reply));
+      }
     }
     // Like nats-server: +OK once the message is accepted, before it is delivered.
     if (this.verbose) this.#send(OK);

@@ -58,6 +58,11 @@ export function pubViolationText(subject: string): string {
   return `Permissions Violation for Publish to ${goQuote(subject)}`;
 }
 
+/** A restricted connection named a reply subject it could not itself subscribe to. */
+export function replyViolationText(reply: string): string {
+  return `Permissions Violation for Publish with Reply of ${goQuote(reply)}`;
+}
+
 export function subViolationText(subject: string, queue?: string): string {
   const base = `Permissions Violation for Subscription to ${goQuote(subject)}`;
   return queue === undefined ? base : `${base} using queue ${goQuote(queue)}`;

@@ -7,7 +7,7 @@
 import { createInbox, errors, MsgHdrsImpl, type MsgHdrs } from "@nats-io/nats-core";
 import type { Bus, BusMsg, BusPublishOptions, BusSubscription, BusSubscriptionOptions, BusCallback } from "../bus/index.ts";
 import { decodeUtf8, encodeUtf8, fromWire, toWire } from "./bytes.ts";
-import { CLOSED, ERR, NatsConnectionClosedError, pubViolationText, subViolationText, type ClosedReason } from "./errors.ts";
+import { CLOSED, ERR, NatsConnectionClosedError, pubViolationText, replyViolationText, subViolationText, type ClosedReason } from "./errors.ts";
 import { CompiledPermissions, ResponseGrants, type Permissions } from "./permissions.ts";
 import { classifySubject, isValidQueueName } from "./subject.ts";
 import { noRespondersHeader } from "./wire.ts";
@@ -274,6 +274,9 @@ export class InProcessConnection implements Bus, RoutedClient {
   deliver(sub: ServerSub, subject: string, reply: string | undefined, hdrLen: number, data: Uint8Array): boolean {
     if (this.#closed) return false;
     const s = sub as InProcessSubscription;
+    // A small message cut from a big network read would pin that whole read in memory while
+    // queued or held by the application: copy it.
+    if (data.buffer.byteLength > 4 * data.byteLength + 4096) data = data.slice();
     this.#queue.push({ sub: s, subject, reply, hdrLen, data });
     this.#queuedBytes += data.length + subject.length;
     const host = this.#host;
@@ -336,11 +339,16 @@ export class InProcessConnection implements Bus, RoutedClient {
       this.#serverError(new errors.ProtocolError(ERR.invalidPublishSubject));
       return;
     }
-    if (this.#perms !== null && !this.#perms.canPublish(subject) && !this.#grants!.consume(subject, host.opts.now())) {
-      host.opts.logger.warn("NATS publish violation", { identity: this.identity, subject });
-      const pve = errors.PermissionViolationError.parse(pubViolationText(subject))!;
-      queueMicrotask(() => this.#publishViolation(pve));
-      return;
+    if (this.#perms !== null) {
+      let text: string | undefined;
+      if (!this.#perms.canPublish(subject) && !this.#grants!.consume(subject, host.opts.now())) text = pubViolationText(subject);
+      else if (reply !== undefined && !this.#perms.canSubscribe(reply)) text = replyViolationText(reply);
+      if (text !== undefined) {
+        host.opts.logger.warn("NATS publish violation", { identity: this.identity, subject, reply });
+        const pve = errors.PermissionViolationError.parse(text)!;
+        queueMicrotask(() => this.#publishViolation(pve));
+        return;
+      }
     }
     const n = host.router.route(this, subject, reply, hdrLen, data, true);
     if (n === 0 && reply !== undefined) {

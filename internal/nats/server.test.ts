@@ -159,6 +159,26 @@ test("reply rights: once per delivered reply subject, and they expire", async ()
   void nats.close();
 });
 
+test("a restricted connection may not name a reply subject it cannot subscribe to", async () => {
+  const nats = server({
+    authenticator: async (o) =>
+      o.user === "agent"
+        ? { identity: "agent", permissions: { publish: ["up.>"], subscribe: ["down.>"] } }
+        : { identity: "gw", permissions: { publish: [">"], subscribe: [">"] } },
+  });
+  const gw = client(nats);
+  const agent = client(nats);
+  gw.send('CONNECT {"verbose":false,"user":"gw"}\r\nSUB up.> 1\r\n');
+  agent.send('CONNECT {"verbose":false,"user":"agent"}\r\n');
+  await flushed();
+  // Would make the gateway answer onto another cluster's subject with its own rights.
+  agent.send("PUB up.req down.x 0\r\n\r\nPUB up.req other.cluster.x 0\r\n\r\n");
+  await flushed();
+  assert.equal(gw.t.take(), "MSG up.req 1 down.x 0\r\n\r\n");
+  assert.equal(agent.t.take(), `-ERR 'Permissions Violation for Publish with Reply of "other.cluster.x"'\r\n`);
+  void nats.close();
+});
+
 test("subscribe permissions use coverage, not literal matching", async () => {
   const nats = server({
     authenticator: async () => ({ identity: "a", permissions: { publish: [], subscribe: ["a.*", "b.>"] } }),
