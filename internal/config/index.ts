@@ -1,0 +1,108 @@
+/**
+ * Configuration from flags, `WARD_*` environment variables and an optional YAML file, in that
+ * order of precedence, validated once. Pure: callers hand in the three sources.
+ */
+
+export type Kind = "string" | "number" | "boolean" | "duration";
+
+export interface SettingSpec {
+  kind: Kind;
+  /** Flag name without dashes, e.g. "data-dir". */
+  flag: string;
+  /** Environment variable, e.g. "WARD_DATA_DIR". */
+  env: string;
+  /** Dotted key in the YAML file, e.g. "store.dataDir". */
+  key: string;
+  default?: string | number | boolean;
+  description: string;
+  validate?: (v: never) => string | undefined;
+}
+
+export type Spec = Record<string, SettingSpec>;
+
+export type Resolved<S extends Spec> = {
+  [K in keyof S]: S[K]["kind"] extends "number" | "duration" ? number : S[K]["kind"] extends "boolean" ? boolean : string;
+};
+
+export interface Sources {
+  flags: Record<string, unknown>;
+  env: Record<string, string | undefined>;
+  file?: Record<string, unknown> | undefined;
+  /** Name of the file for error messages. */
+  fileName?: string;
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
+const UNIT: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Parses "500ms", "30s", "5m", "1h" or a bare number of milliseconds. */
+export function parseDuration(raw: string): number | undefined {
+  if (/^\d+$/.test(raw)) return Number(raw);
+  const m = DURATION.exec(raw);
+  return m ? Math.round(Number(m[1]) * UNIT[m[2]!]!) : undefined;
+}
+
+function lookup(obj: Record<string, unknown> | undefined, key: string): unknown {
+  let cur: unknown = obj;
+  for (const part of key.split(".")) {
+    if (cur === null || typeof cur !== "object") return undefined;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return cur;
+}
+
+function coerce(spec: SettingSpec, raw: unknown, where: string): string | number | boolean {
+  const bad = (what: string) => new ConfigError(`Invalid ${where}: ${what}`);
+  switch (spec.kind) {
+    case "string":
+      if (typeof raw === "string" || typeof raw === "number") return String(raw);
+      throw bad("expected a string");
+    case "number": {
+      const n = typeof raw === "number" ? raw : typeof raw === "string" && raw.trim() !== "" ? Number(raw) : NaN;
+      if (!Number.isFinite(n)) throw bad(`expected a number, got ${JSON.stringify(raw)}`);
+      return n;
+    }
+    case "boolean":
+      if (typeof raw === "boolean") return raw;
+      if (raw === "true" || raw === "1" || raw === "yes") return true;
+      if (raw === "false" || raw === "0" || raw === "no") return false;
+      throw bad(`expected true or false, got ${JSON.stringify(raw)}`);
+    case "duration": {
+      const d = typeof raw === "number" ? raw : typeof raw === "string" ? parseDuration(raw.trim()) : undefined;
+      if (d === undefined || d < 0) throw bad(`expected a duration like 30s, 5m or 1h, got ${JSON.stringify(raw)}`);
+      return d;
+    }
+  }
+}
+
+export function resolveConfig<S extends Spec>(spec: S, src: Sources): Resolved<S> {
+  const out: Record<string, unknown> = {};
+  for (const [name, s] of Object.entries(spec)) {
+    let value: string | number | boolean | undefined;
+    const flag = src.flags[s.flag];
+    const env = src.env[s.env];
+    const file = lookup(src.file, s.key);
+    if (flag !== undefined) value = coerce(s, flag, `--${s.flag}`);
+    else if (env !== undefined && env !== "") value = coerce(s, env, s.env);
+    else if (file !== undefined && file !== null) value = coerce(s, file, `${s.key} in ${src.fileName ?? "the config file"}`);
+    else value = s.default;
+    if (value === undefined) throw new ConfigError(`Missing ${name}: set --${s.flag}, ${s.env} or ${s.key} in the config file`);
+    const problem = s.validate?.(value as never);
+    if (problem) throw new ConfigError(`Invalid --${s.flag} (${s.env}): ${problem}`);
+    out[name] = value;
+  }
+  return out as Resolved<S>;
+}
+
+/** Parses "host:port" (port 0 = any free port). */
+export function parseListen(raw: string): { host: string; port: number } | undefined {
+  const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(raw);
+  if (!m) return undefined;
+  const port = Number(m[2]);
+  if (port > 65535) return undefined;
+  return { host: m[1]!.replace(/^\[|\]$/g, ""), port };
+}

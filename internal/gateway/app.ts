@@ -1,0 +1,45 @@
+/** The gateway's HTTP routes (hono). Handlers are small; the areas they call do the work. */
+import { Hono } from "hono";
+import type { Logger } from "../log/index.ts";
+import { VERSION } from "../version.ts";
+
+export interface ReadinessCheck {
+  name: string;
+  check(): Promise<void>;
+}
+
+export interface AppDeps {
+  logger: Logger;
+  readiness: ReadinessCheck[];
+}
+
+export function createApp(deps: AppDeps): Hono {
+  const app = new Hono();
+
+  app.get("/healthz", (c) => c.json({ status: "ok", version: VERSION }));
+
+  app.get("/readyz", async (c) => {
+    const failed: Record<string, string> = {};
+    await Promise.all(
+      deps.readiness.map(async (r) => {
+        try {
+          await r.check();
+        } catch (e) {
+          failed[r.name] = (e as Error).message;
+        }
+      }),
+    );
+    if (Object.keys(failed).length) {
+      deps.logger.warn("not ready", { failed });
+      return c.json({ status: "not ready", failed }, 503);
+    }
+    return c.json({ status: "ready" });
+  });
+
+  app.notFound((c) => c.json({ error: "Not found", reason: "NotFound" }, 404));
+  app.onError((err, c) => {
+    deps.logger.error("unhandled error", { err, path: c.req.path });
+    return c.json({ error: "Internal error", reason: "InternalError" }, 500);
+  });
+  return app;
+}

@@ -1,0 +1,10 @@
+/**
+ * Every migration, in order. Static imports (not a folder scan) so the bundled single
+ * executable carries them. Queries must be dialect-neutral: SQLite and PostgreSQL.
+ */
+import type { Migration } from "kysely/migration";
+import * as m0001 from "./0001_settings.ts";
+
+export const migrations: Record<string, Migration> = {
+  "0001_settings": m0001,
+};
