@@ -7,13 +7,15 @@
  * largest single process) are printed and kept beside the binary as `<binary>.build.json`.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import {
   type Component,
+  type SourcePatch,
   binaryPath,
   binDir,
+  cacheKey,
   component,
   components,
   goBuildCache,
@@ -38,7 +40,7 @@ export async function build(names: string[]): Promise<void> {
   const wanted = names.length ? names.map(component) : [...components];
   for (const c of wanted) {
     if (isCached(c)) {
-      log(`${c.name} ${c.version}: cached at ${binaryPath(c)}`);
+      log(`${c.name} ${cacheKey(c)}: cached at ${binaryPath(c)}`);
       continue;
     }
     await buildOne(c);
@@ -56,12 +58,13 @@ async function buildOne(c: Component): Promise<void> {
   const target = binaryPath(c);
   const tmp = `${target}.tmp-${process.pid}`;
   const started = Date.now();
-  log(`${c.name} ${c.version}: building (${describe(c)})`);
+  log(`${c.name} ${cacheKey(c)}: building (${describe(c)})`);
   let rss: number | undefined;
   try {
     switch (c.recipe.kind) {
       case "go-install":
       case "go-wrapper":
+      case "go-patched":
         rss = await goBuild(c, tmp);
         break;
       case "deb":
@@ -76,11 +79,11 @@ async function buildOne(c: Component): Promise<void> {
     throw err;
   }
   const seconds = Math.round((Date.now() - started) / 100) / 10;
-  const record: BuildRecord = { name: c.name, version: c.version, seconds, builtAt: new Date().toISOString() };
+  const record: BuildRecord = { name: c.name, version: cacheKey(c), seconds, builtAt: new Date().toISOString() };
   if (rss !== undefined) record.maxRssMiB = Math.round(rss / 1024);
   if (c.recipe.kind !== "deb") record.go = goVersion();
   writeFileSync(`${target}.build.json`, JSON.stringify(record, null, 2) + "\n");
-  log(`${c.name} ${c.version}: built in ${fmtSecs(seconds)}${rss ? `, peak memory ${Math.round(rss / 1024)} MiB` : ""} -> ${target}`);
+  log(`${c.name} ${cacheKey(c)}: built in ${fmtSecs(seconds)}${rss ? `, peak memory ${Math.round(rss / 1024)} MiB` : ""} -> ${target}`);
 }
 
 function describe(c: Component): string {
@@ -89,6 +92,8 @@ function describe(c: Component): string {
       return `go install ${c.recipe.pkg}@${c.version}`;
     case "go-wrapper":
       return `go build ${c.recipe.pkg} in scripts/go/${c.recipe.dir}`;
+    case "go-patched":
+      return `go build ${c.recipe.pkg} in ${c.recipe.module}@${c.version} with ${c.recipe.patches.length} source patch(es)`;
     case "deb":
       return `Debian package ${c.recipe.pkg}, extracted with dpkg -x`;
   }
@@ -140,6 +145,9 @@ async function goBuild(c: Component, out: string): Promise<number | undefined> {
     const ld = ["-s", "-w"];
     for (const pkg of recipe.versionLdflags ?? []) ld.push(...versionLdflags(pkg, c.version));
     args = ["build", "-v", "-mod=readonly", "-trimpath", `-ldflags=${ld.join(" ")}`, "-o", out, recipe.pkg];
+  } else if (recipe.kind === "go-patched") {
+    cwd = patchedSource(c.name, recipe.module, c.version, recipe.patches);
+    args = ["build", "-v", "-mod=readonly", "-trimpath", "-ldflags=-s -w", "-o", out, recipe.pkg];
   } else {
     throw new Error(`Not a Go recipe: ${c.name}`);
   }
@@ -160,9 +168,34 @@ async function goBuild(c: Component, out: string): Promise<number | undefined> {
     const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(readFileSync(timeFile, "utf8"));
     return m ? Number(m[1]) : undefined;
   } finally {
+    if (recipe.kind === "go-patched") rmSync(cwd, { recursive: true, force: true });
     if (gobin) rmSync(gobin, { recursive: true, force: true });
     rmSync(timeFile, { force: true });
   }
+}
+
+/**
+ * Copies `module@version` out of the module cache (files there are read-only and the go command
+ * refuses overlays for them) and applies the patches; returns the copy's directory.
+ */
+function patchedSource(name: string, module: string, version: string, patches: SourcePatch[]): string {
+  const dl = spawnSync("go", ["mod", "download", "-json", `${module}@${version}`], { env: goEnv(), encoding: "utf8" });
+  if (dl.status !== 0) throw new Error(`go mod download ${module}@${version} failed: ${dl.stdout}${dl.stderr}`);
+  const src = (JSON.parse(dl.stdout) as { Dir: string }).Dir;
+  const dir = mkdtempSync(join(tmpdir(), `ward-src-${name}-`));
+  cpSync(src, dir, { recursive: true });
+  spawnSync("chmod", ["-R", "u+w", dir]);
+  for (const p of patches) {
+    const file = join(dir, p.file);
+    const text = readFileSync(file, "utf8");
+    const at = text.indexOf(p.find);
+    if (at < 0 || text.indexOf(p.find, at + 1) >= 0) {
+      throw new Error(`${name}: patch for ${p.file} does not apply to ${module}@${version} (text not found exactly once)`);
+    }
+    writeFileSync(file, text.slice(0, at) + p.replace + text.slice(at + p.find.length));
+    log(`${name}: patched ${p.file}: ${p.why}`);
+  }
+  return dir;
 }
 
 /** The wrapper module's go.mod must require the version the component table pins. */

@@ -6,6 +6,7 @@
  * (TypeScript) or `scripts/kube-env bin <name>` (shell); both fail with a message saying how to
  * build it when it is missing.
  */
+import { createHash } from "node:crypto";
 import { accessSync, constants, existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { delimiter, join } from "node:path";
@@ -25,8 +26,21 @@ export type Recipe =
   | { kind: "go-install"; pkg: string }
   /** `go build <pkg>` inside a wrapper module under scripts/go/<dir> that pins the version. */
   | { kind: "go-wrapper"; dir: string; pkg: string; versionLdflags?: string[] }
+  /**
+   * `go build <pkg>` in a copy of `<module>@<version>` from the module cache with source patches
+   * applied (upstream bugs the tests hit). The cache key carries a hash of the patches.
+   */
+  | { kind: "go-patched"; module: string; pkg: string; patches: SourcePatch[] }
   /** A binary extracted from a Debian package (`apt-get download` + `dpkg -x`), never installed. */
   | { kind: "deb"; pkg: string; debVersionContains: string; file: string };
+
+/** Replace `find` (which must occur exactly once) with `replace` in `file`. */
+export interface SourcePatch {
+  file: string;
+  why: string;
+  find: string;
+  replace: string;
+}
 
 export interface Component {
   name: string;
@@ -71,7 +85,21 @@ export const components: readonly Component[] = [
   {
     name: "kwok",
     version: "v0.8.0",
-    recipe: { kind: "go-install", pkg: "sigs.k8s.io/kwok/cmd/kwok" },
+    recipe: {
+      kind: "go-patched",
+      module: "sigs.k8s.io/kwok",
+      pkg: "./cmd/kwok",
+      patches: [
+        {
+          file: "pkg/utils/exec/exec.go",
+          why:
+            "kwok's local exec copies the client's stdin into the command's stdin pipe but never closes " +
+            "it, so the command never sees EOF: `kubectl exec -i -- cat` and `kubectl cp` (tar) hang.",
+          find: "\t\t\t\t_, _ = io.Copy(inPipe, opt.In)\n",
+          replace: "\t\t\t\t_, _ = io.Copy(inPipe, opt.In)\n\t\t\t\t_ = inPipe.Close()\n",
+        },
+      ],
+    },
     versionArgs: ["--version"],
     versionMatch: "v0.8.0",
   },
@@ -101,7 +129,14 @@ export function componentNames(): string[] {
 
 /** Where the cached binary of a component lives (whether or not it exists yet). */
 export function binaryPath(c: Component): string {
-  return join(binDir, `${c.name}-${c.version}`);
+  return join(binDir, `${c.name}-${cacheKey(c)}`);
+}
+
+/** The version, plus a hash of the source patches for patched builds. */
+export function cacheKey(c: Component): string {
+  if (c.recipe.kind !== "go-patched") return c.version;
+  const hash = createHash("sha256").update(JSON.stringify(c.recipe.patches)).digest("hex").slice(0, 8);
+  return `${c.version}-patched.${hash}`;
 }
 
 /** Extra files a component carries beside its binary (kwok's stage definitions). */

@@ -24,12 +24,9 @@ export function kwokConfig(w: Workload, stagesFile: string): string {
   const selector = { matchNamespaces: [w.namespace], matchNames: [w.pod] };
   const meta = (name: string) => ({ name });
   const api = "kwok.x-k8s.io/v1alpha1";
+  // No KwokConfiguration document: kwok does not default one read from a file (zero parallelism
+  // fails), and its built-in defaults plus flags are what we want. No CRDs: rules come from here.
   const docs: unknown[] = [
-    {
-      apiVersion: "config.kwok.x-k8s.io/v1alpha1",
-      kind: "KwokConfiguration",
-      options: { enableCRDs: [], nodeLeaseDurationSeconds: 40 },
-    },
     {
       apiVersion: api,
       kind: "ClusterExec",

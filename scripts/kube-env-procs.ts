@@ -39,25 +39,30 @@ export function isRunning(p: Pick<Proc, "pid" | "exe">): boolean {
   return cmdline.split("\0").some((arg) => arg === p.exe);
 }
 
-/** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
+/**
+ * SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. Signals go to the
+ * process group `startDetached` created, so commands kwok runs for `kubectl exec` go too.
+ */
 export async function stop(p: Proc, graceMs = 10_000): Promise<void> {
   if (!isRunning(p)) return;
-  signal(p.pid, "SIGTERM");
+  signalGroup(p.pid, "SIGTERM");
   const deadline = Date.now() + graceMs;
   while (isRunning(p)) {
     if (Date.now() > deadline) {
-      signal(p.pid, "SIGKILL");
+      signalGroup(p.pid, "SIGKILL");
       await sleep(100);
       if (isRunning(p)) throw new Error(`${p.name} (pid ${p.pid}) survived SIGKILL`);
       return;
     }
     await sleep(50);
   }
+  // Stragglers in the group (a `kubectl exec` command still running when kwok stopped).
+  signalGroup(p.pid, "SIGKILL");
 }
 
-function signal(pid: number, sig: NodeJS.Signals): void {
+function signalGroup(pid: number, sig: NodeJS.Signals): void {
   try {
-    process.kill(pid, sig);
+    process.kill(-pid, sig);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "ESRCH") throw err;
   }

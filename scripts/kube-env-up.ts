@@ -64,6 +64,10 @@ export async function up(flags: Record<string, string>): Promise<string> {
     if (old.procs.some(isRunning)) throw new Error(`An environment is already running in ${dir}. Run: scripts/kube-env down --dir ${dir}`);
     rmSync(envPath);
   }
+  // Every `up` starts from scratch: stale etcd data would carry the old kwok port in the node.
+  for (const sub of ["etcd", "pki", "logs", "pods", "kwok.yaml", "admin.kubeconfig", "echo.port"]) {
+    rmSync(join(dir, sub), { recursive: true, force: true });
+  }
   mkdirSync(dir, { recursive: true });
 
   const bins = {
