@@ -19,7 +19,8 @@ const usage = `Usage: scripts/kube-env <command>
   up [--dir D] [--owner-pid P] [--quiet]
                          start a control plane; prints the env file path (D/env.json)
   down [--dir D]         stop what 'up' started in D
-Default dir: /tmp/ward-kube-env. Cache: $WARD_CACHE_DIR, else ~/.cache/ward.`;
+Default dir: /tmp/ward-kube-env. Cache: $WARD_CACHE_DIR, else ~/.cache/ward.
+KUBE_ENV_DEBUG=1 prints stack traces; WARD_BUILD_VERBOSE=1 shows module downloads.`;
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -93,7 +94,8 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`kube-env: ${err.message}\n`);
       process.exit(err instanceof UsageError ? 2 : 1);
     }
-    log(err instanceof Error ? (err.stack ?? err.message) : String(err));
+    const e = err instanceof Error ? err : new Error(String(err));
+    log(process.env.KUBE_ENV_DEBUG ? (e.stack ?? e.message) : `Error: ${e.message}`);
     process.exit(1);
   },
 );

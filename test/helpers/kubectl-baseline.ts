@@ -93,6 +93,8 @@ export async function runKubectlBaseline(t: TestContext, o: BaselineOptions): Pr
     assert.equal(sum.split(" ")[0], createHash("sha256").update(big).digest("hex"));
   });
 
+  // kwok reports a failed command as an internal error ("... exit status 3"), not as the exit code
+  // a kubelet would send, so kubectl exits 1: assert failure and the command's stderr only.
   await t.test("exec reports a failing command", async () => {
     const r = await kubectl(o, ["exec", ...podRef, ...ns, "--", "sh", "-c", "echo failing >&2; exit 3"]);
     assert.notEqual(r.code, 0, "kubectl exec must fail when the command fails");
