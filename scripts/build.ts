@@ -67,7 +67,7 @@ try {
 execFileSync(
   process.execPath,
   [require.resolve("postject/dist/cli.js"), out, "NODE_SEA_BLOB", blob, "--sentinel-fuse", "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2"],
-  { stdio: ["ignore", "ignore", "inherit"] },
+  { stdio: "pipe" },
 );
 rmSync(blob);
 rmSync(seaConfig);
