@@ -4,9 +4,10 @@
  * same errors and message shape as `@nats-io/nats-core`, so code above cannot tell them apart.
  * Deliveries are queued and dispatched from a microtask, never inside `publish`.
  */
-import { createInbox, errors, MsgHdrsImpl, type MsgHdrs } from "@nats-io/nats-core";
-import type { Bus, BusMsg, BusPublishOptions, BusSubscription, BusSubscriptionOptions, BusCallback } from "../bus/index.ts";
-import { decodeUtf8, encodeUtf8, fromWire, toWire } from "./bytes.ts";
+import { createInbox, errors } from "@nats-io/nats-core";
+import type { Bus, BusMsg, BusPublishOptions, BusSubscription, BusSubscriptionOptions } from "../bus/index.ts";
+import { InProcessMsg, InProcessSubscription } from "./in_process_msg.ts";
+import { encodeUtf8, fromWire, toWire } from "./bytes.ts";
 import { CLOSED, ERR, NatsConnectionClosedError, pubViolationText, replyViolationText, subViolationText, type ClosedReason } from "./errors.ts";
 import { CompiledPermissions, ResponseGrants, type Permissions } from "./permissions.ts";
 import { classifySubject, isValidQueueName } from "./subject.ts";
@@ -41,90 +42,6 @@ export interface InProcessOptions {
 
 const WHITESPACE = /[\s]/;
 const EMPTY = new Uint8Array(0);
-
-/** A message as the in-process client hands it out (shaped like nats-core's Msg). */
-export class InProcessMsg implements BusMsg {
-  readonly subject: string;
-  readonly reply: string;
-  readonly sid: number;
-  readonly #raw: Uint8Array;
-  readonly #hdrLen: number;
-  readonly #bus: InProcessConnection;
-  #headers: MsgHdrs | undefined = undefined;
-
-  constructor(bus: InProcessConnection, sid: number, subject: string, reply: string, hdrLen: number, raw: Uint8Array) {
-    this.#bus = bus;
-    this.sid = sid;
-    this.subject = subject;
-    this.reply = reply;
-    this.#hdrLen = hdrLen;
-    this.#raw = raw;
-  }
-
-  get data(): Uint8Array {
-    return this.#hdrLen >= 0 ? this.#raw.subarray(this.#hdrLen) : this.#raw;
-  }
-
-  get headers(): MsgHdrs | undefined {
-    if (this.#hdrLen >= 0 && this.#headers === undefined) this.#headers = MsgHdrsImpl.decode(this.#raw.subarray(0, this.#hdrLen));
-    return this.#headers;
-  }
-
-  respond(data: Uint8Array = EMPTY): boolean {
-    if (!this.reply) return false;
-    this.#bus.publish(this.reply, data);
-    return true;
-  }
-
-  string(): string {
-    return decodeUtf8(this.data);
-  }
-
-  json<T = unknown>(): T {
-    return JSON.parse(this.string()) as T;
-  }
-}
-
-class InProcessSubscription implements BusSubscription, ServerSub {
-  readonly subject: string;
-  readonly queue: string | undefined;
-  readonly sid: string;
-  readonly client: InProcessConnection;
-  readonly callback: BusCallback;
-  /** Server-side delivery limit (0 = none). */
-  max = 0;
-  delivered = 0;
-  /** Client-side: messages handed to the callback. */
-  received = 0;
-  /** Client-side limit, as nats-core keeps it. */
-  localMax: number | undefined;
-  closed = false;
-  indexed = false;
-
-  constructor(client: InProcessConnection, sid: string, subject: string, queue: string | undefined, callback: BusCallback) {
-    this.client = client;
-    this.sid = sid;
-    this.subject = subject;
-    this.queue = queue;
-    this.callback = callback;
-  }
-
-  unsubscribe(max?: number): void {
-    this.client.unsubscribeSub(this, max);
-  }
-
-  getSubject(): string {
-    return fromWire(this.subject);
-  }
-
-  getReceived(): number {
-    return this.received;
-  }
-
-  isClosed(): boolean {
-    return this.closed;
-  }
-}
 
 interface PendingRequest {
   subject: string;
