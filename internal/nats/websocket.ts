@@ -5,6 +5,8 @@
  */
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
+// Must come before "ws" (see the file).
+import "./ws_unmask.ts";
 import { WebSocketServer, type WebSocket } from "ws";
 import { CLOSED, type ClosedReason } from "./errors.ts";
 import type { NatsServer } from "./server.ts";
