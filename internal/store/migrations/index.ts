@@ -4,7 +4,9 @@
  */
 import type { Migration } from "kysely/migration";
 import * as m0001 from "./0001_settings.ts";
+import * as m0002 from "./0002_access.ts";
 
 export const migrations: Record<string, Migration> = {
   "0001_settings": m0001,
+  "0002_access": m0002,
 };

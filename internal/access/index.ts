@@ -1,0 +1,14 @@
+/**
+ * Access: members, clusters, grants, settings, k8s tokens (mint + verify), revocation events.
+ * This file is the area's only public face.
+ */
+export { AccessService, DEFAULT_MAX_TOKEN_LIFETIME_S, type AccessServiceOptions, type AccessEvents } from "./service.ts";
+export { AccessError, TokenRejectedError, type AccessReason } from "./errors.ts";
+export { SigningKeys, TOKEN_ALG } from "./signing_keys.ts";
+export { RateLimiter, type RateLimiterOptions } from "./rate_limiter.ts";
+export { hashSecret } from "./secrets.ts";
+export { ROLES, SCOPES, isDns1123Label, type GrantRole, type GrantScope, type MemberRole } from "./validate.ts";
+export type {
+  AccessSettings, AuthContext, Cluster, DesiredGrant, Grant, GrantStatusUpdate, Member, RevocationEvent, TokenContext,
+} from "./types.ts";
+export { accessSubjects, type AgentHello, type DesiredStateMsg, type StatusReportMsg } from "./protocol.ts";

@@ -1,0 +1,80 @@
+import type { GrantsTable, MembersTable } from "../store/schema.ts";
+import type { GrantRole, GrantScope, MemberRole } from "./validate.ts";
+
+export interface Member {
+  id: string;
+  email: string;
+  role: MemberRole;
+  robot: boolean;
+  status: MembersTable["status"];
+  oidc_subject: string | null;
+  created_at: string;
+}
+
+export interface Cluster {
+  id: string;
+  name: string;
+  sandbox: boolean;
+  access_generation: number;
+  last_seen_at: string | null;
+  created_at: string;
+}
+
+export interface Grant {
+  id: string;
+  cluster_id: string;
+  member_id: string;
+  role: GrantRole;
+  scope: GrantScope;
+  namespace: string | null;
+  status: GrantsTable["status"];
+  error: string | null;
+  expires_at: string | null;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AccessSettings {
+  enabled: boolean;
+  maxTokenLifetimeSeconds: number;
+}
+
+/** Who is calling: resolved once by the API auth middleware; handlers only see this. */
+export interface AuthContext {
+  member: Member;
+}
+
+/** What a verified k8s token proves (the proxy impersonates from this). */
+export interface TokenContext {
+  member: Member;
+  clusterId: string;
+  jti: string;
+  expiresAt: number;
+  grants: Grant[];
+}
+
+/** Emitted when access is taken away; the proxy closes matching live streams. */
+export interface RevocationEvent {
+  clusterId: string;
+  /** Absent: every member of the cluster. */
+  memberId?: string;
+  reason: "grant-deleted" | "revoke-all" | "member-disabled";
+}
+
+/** A live grant as the agent needs it. */
+export interface DesiredGrant {
+  id: string;
+  role: GrantRole;
+  scope: GrantScope;
+  namespace: string | null;
+  /** The member's identity before the agent's user prefix (the email). */
+  user: string;
+  expires_at: string | null;
+}
+
+export interface GrantStatusUpdate {
+  id: string;
+  status: "applied" | "failed";
+  error?: string | null;
+}
