@@ -1,6 +1,8 @@
 /** The gateway's HTTP routes (hono). Handlers are small; the areas they call do the work. */
 import { Hono } from "hono";
+import type { AccessService } from "../access/index.ts";
 import type { Logger } from "../log/index.ts";
+import { accessRoutes } from "./access_routes.ts";
 import { VERSION } from "../version.ts";
 
 export interface ReadinessCheck {
@@ -11,6 +13,10 @@ export interface ReadinessCheck {
 export interface AppDeps {
   logger: Logger;
   readiness: ReadinessCheck[];
+  /** The access API under /api/v1 (absent: not mounted). */
+  access?: AccessService;
+  /** External URL of the gateway, for kubeconfigs. */
+  publicUrl?: () => string;
 }
 
 export function createApp(deps: AppDeps): Hono {
@@ -35,6 +41,10 @@ export function createApp(deps: AppDeps): Hono {
     }
     return c.json({ status: "ready" });
   });
+
+  if (deps.access) {
+    app.route("/api/v1", accessRoutes({ access: deps.access, publicUrl: deps.publicUrl ?? (() => "http://127.0.0.1:8443"), logger: deps.logger }));
+  }
 
   app.notFound((c) => c.json({ error: "Not found", reason: "NotFound" }, 404));
   app.onError((err, c) => {

@@ -1,0 +1,144 @@
+/**
+ * The token-authenticated access API (DESIGN.md "API surface"), mounted under `/api/v1`.
+ * A bearer API token resolves to an `AuthContext` first; handlers only see that context.
+ * Errors are JSON `{ error, reason }`; with the access feature off, access endpoints answer 404.
+ */
+import { Hono, type Context, type MiddlewareHandler } from "hono";
+import { stringify } from "yaml";
+import { AccessError, type AccessService, type AuthContext, type Cluster, type Member } from "../access/index.ts";
+import type { Logger } from "../log/index.ts";
+
+export interface AccessRoutesOptions {
+  access: AccessService;
+  /** The gateway's external URL, for kubeconfig server addresses (no trailing slash). */
+  publicUrl: () => string;
+  logger: Logger;
+}
+
+type Env = { Variables: { auth: AuthContext } };
+
+export function bearerAuth(access: AccessService): MiddlewareHandler<Env> {
+  return async function bearerAuthMiddleware(c, next) {
+    const h = c.req.header("authorization") ?? "";
+    const m = /^Bearer\s+(\S+)$/i.exec(h);
+    if (!m) throw new AccessError("Unauthorized", "Missing bearer API token: send Authorization: Bearer <token>");
+    c.set("auth", await access.authenticateApiToken(m[1]!));
+    await next();
+  };
+}
+
+export function accessErrorResponse(err: unknown, c: Context, log: Logger): Response {
+  if (err instanceof AccessError) {
+    if (err.retryAfter !== undefined) c.header("Retry-After", String(err.retryAfter));
+    if (err.reason === "Unauthorized") c.header("WWW-Authenticate", 'Bearer realm="ward"');
+    const message = err.reason === "FeatureDisabled" ? "Not found" : err.message;
+    return c.json({ error: message, reason: err.reason === "FeatureDisabled" ? "NotFound" : err.reason }, err.status as 400);
+  }
+  log.error("unhandled API error", { err, path: c.req.path });
+  return c.json({ error: "Internal error", reason: "InternalError" }, 500);
+}
+
+async function body(c: Context): Promise<Record<string, unknown>> {
+  const text = await c.req.text();
+  if (text.trim() === "") return {};
+  if (text.length > 64 * 1024) throw new AccessError("Invalid", "Request body too large");
+  try {
+    const v = JSON.parse(text) as unknown;
+    if (v && typeof v === "object" && !Array.isArray(v)) return v as Record<string, unknown>;
+  } catch {
+    // fall through
+  }
+  throw new AccessError("Invalid", "The request body must be a JSON object");
+}
+
+const memberJson = (m: Member) => m;
+const clusterJson = (c: Cluster) => c;
+
+export function accessRoutes(opts: AccessRoutesOptions): Hono<Env> {
+  const { access } = opts;
+  const api = new Hono<Env>();
+  api.onError((err, c) => accessErrorResponse(err, c, opts.logger));
+  api.use("*", bearerAuth(access));
+  const enabled: MiddlewareHandler<Env> = async (_c, next) => {
+    await access.requireEnabled();
+    await next();
+  };
+
+  api.get("/me", (c) => c.json({ member: memberJson(c.get("auth").member) }));
+
+  // ---- admin: clusters, members, settings
+  api.get("/clusters", async (c) => c.json({ clusters: (await access.listClusters(c.get("auth"))).map(clusterJson) }));
+  api.post("/clusters", async (c) => {
+    const { cluster, joinToken } = await access.createCluster(c.get("auth"), await body(c));
+    opts.logger.info("cluster created", { cluster: cluster.id, by: c.get("auth").member.id });
+    return c.json({ cluster, join_token: joinToken }, 201);
+  });
+  api.get("/members", async (c) => c.json({ members: await access.listMembers(c.get("auth")) }));
+  api.post("/members", async (c) => {
+    const { member, apiToken } = await access.createMember(c.get("auth"), await body(c));
+    opts.logger.info("member created", { member: member.id, by: c.get("auth").member.id });
+    return c.json({ member, api_token: apiToken }, 201);
+  });
+  api.patch("/members/:member_id", async (c) => {
+    const member = await access.updateMember(c.get("auth"), c.req.param("member_id"), await body(c));
+    return c.json({ member });
+  });
+  api.get("/settings/access", async (c) => {
+    const s = await access.settings();
+    return c.json({ enabled: s.enabled, max_token_lifetime_seconds: s.maxTokenLifetimeSeconds });
+  });
+  api.put("/settings/access", async (c) => {
+    const s = await access.updateSettings(c.get("auth"), await body(c));
+    return c.json({ enabled: s.enabled, max_token_lifetime_seconds: s.maxTokenLifetimeSeconds });
+  });
+
+  // ---- tokens
+  api.post("/clusters/:cluster_id/k8s-token", enabled, async (c) => {
+    const b = await body(c);
+    const t = await access.mintToken(c.get("auth"), c.req.param("cluster_id"), { kind: "k8s-token", lifetimeSeconds: b.lifetime_seconds });
+    return c.json({ token: t.token, expires_at: t.expiresAt, token_id: t.jti });
+  });
+  api.post("/clusters/:cluster_id/kubeconfig", enabled, async (c) => {
+    const b = await body(c);
+    const cluster = c.req.param("cluster_id");
+    const t = await access.mintToken(c.get("auth"), cluster, { kind: "kubeconfig", lifetimeSeconds: b.lifetime_seconds });
+    const kubeconfig = stringify(buildKubeconfig(`${opts.publicUrl()}/api/v1/clusters/${cluster}/k8s`, cluster, c.get("auth").member.email, t.token), { lineWidth: 0 });
+    return c.json({ kubeconfig, expires_at: t.expiresAt, token_id: t.jti });
+  });
+  api.get("/clusters/:cluster_id/access/tokens", enabled, async (c) => c.json({ tokens: await access.listIssuedTokens(c.get("auth"), c.req.param("cluster_id")) }));
+  api.delete("/clusters/:cluster_id/access/tokens/:token_id", enabled, async (c) => {
+    await access.revokeToken(c.get("auth"), c.req.param("cluster_id"), c.req.param("token_id"));
+    return c.body(null, 204);
+  });
+
+  // ---- grants
+  api.get("/clusters/:cluster_id/access/grants", enabled, async (c) => c.json({ grants: await access.listGrants(c.get("auth"), c.req.param("cluster_id")) }));
+  api.post("/clusters/:cluster_id/access/grants", enabled, async (c) => {
+    const { grant, created } = await access.createGrant(c.get("auth"), c.req.param("cluster_id"), await body(c));
+    return c.json({ grant }, created ? 201 : 200);
+  });
+  api.delete("/clusters/:cluster_id/access/grants/:grant_id", enabled, async (c) => {
+    await access.deleteGrant(c.get("auth"), c.req.param("cluster_id"), c.req.param("grant_id"));
+    return c.body(null, 204);
+  });
+  api.post("/clusters/:cluster_id/access/revoke-all", enabled, async (c) => {
+    const r = await access.revokeAll(c.get("auth"), c.req.param("cluster_id"), await body(c));
+    return c.json({ revoked_tokens: r.revoked, generation: r.generation });
+  });
+
+  api.notFound((c) => c.json({ error: "Not found", reason: "NotFound" }, 404));
+  return api;
+}
+
+export function buildKubeconfig(server: string, cluster: string, user: string, token: string): Record<string, unknown> {
+  const name = `ward-${cluster}`;
+  return {
+    apiVersion: "v1",
+    kind: "Config",
+    clusters: [{ name, cluster: { server } }],
+    users: [{ name: `${name}-${user}`, user: { token } }],
+    contexts: [{ name, context: { cluster: name, user: `${name}-${user}` } }],
+    "current-context": name,
+    preferences: {},
+  };
+}
