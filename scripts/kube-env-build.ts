@@ -201,7 +201,8 @@ function patchedSource(name: string, module: string, version: string, patches: S
 /** The wrapper module's go.mod must require the version the component table pins. */
 function checkWrapperPin(c: Component, dir: string): void {
   const gomod = readFileSync(join(repoRoot, "scripts", "go", dir, "go.mod"), "utf8");
-  if (!new RegExp(`^require \\S+ ${c.version.replace(/\./g, "\\.")}$`, "m").test(gomod)) {
+  const version = c.version.replace(/\./g, "\\.");
+  if (!new RegExp(`^\\s*(?:require\\s+)?[^\\s=]+\\s+${version}\\s*(?://.*)?$`, "m").test(gomod)) {
     throw new Error(`scripts/go/${dir}/go.mod does not require ${c.version}; update the wrapper module and the pin together.`);
   }
 }

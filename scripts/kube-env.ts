@@ -8,6 +8,7 @@
  *                             start etcd + kube-apiserver + kwok (+ echo server) and print the
  *                             path of the env file (D/env.json) on stdout
  *   down [--dir D]            stop exactly what `up` started in D
+ *   wrapper <name> <version>  regenerate scripts/go/<name> for another release
  */
 import { build, log } from "./kube-env-build.ts";
 import { binaryPath, componentNames, components, findBinary, MissingBinaryError } from "./kube-env-components.ts";
@@ -19,6 +20,8 @@ const usage = `Usage: scripts/kube-env <command>
   up [--dir D] [--owner-pid P] [--quiet]
                          start a control plane; prints the env file path (D/env.json)
   down [--dir D]         stop what 'up' started in D
+  wrapper <kube-apiserver|etcd> <version>
+                         regenerate a wrapper module in scripts/go/ for another release
 Default dir: /tmp/ward-kube-env. Cache: $WARD_CACHE_DIR, else ~/.cache/ward.
 KUBE_ENV_DEBUG=1 prints stack traces; WARD_BUILD_VERBOSE=1 shows module downloads.`;
 
@@ -50,6 +53,12 @@ async function main(argv: string[]): Promise<number> {
     case "down": {
       const { down } = await import("./kube-env-up.ts");
       await down(parseFlags(rest, ["dir"], []));
+      return 0;
+    }
+    case "wrapper": {
+      if (rest.length !== 2) throw new UsageError("Usage: scripts/kube-env wrapper <kube-apiserver|etcd> <version>");
+      const { regenerateWrapper } = await import("./kube-env-wrapper.ts");
+      regenerateWrapper(rest[0]!, rest[1]!);
       return 0;
     }
     case "help":
