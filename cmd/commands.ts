@@ -16,6 +16,8 @@ export const gatewayCommand: CommandSpec = {
     { name: "data-dir", type: "string", value: "DIR", description: "Directory for the SQLite store and generated keys (env WARD_DATA_DIR; default .ward)" },
     { name: "store", type: "string", value: "URL", description: "Store URL: sqlite:PATH or postgres://… (env WARD_STORE; default sqlite in --data-dir)" },
     { name: "shutdown-timeout", type: "string", value: "DURATION", description: "How long open requests may finish at SIGTERM (env WARD_SHUTDOWN_TIMEOUT; default 10s)" },
+    { name: "public-url", type: "string", value: "URL", description: "External URL of the gateway, written into kubeconfigs (env WARD_PUBLIC_URL; default the listen URL)" },
+    { name: "admin-email", type: "string", value: "EMAIL", description: "Email of the admin created at first start; its API token goes to DATA_DIR/admin-token (env WARD_ADMIN_EMAIL)" },
     configFlag,
     logLevelFlag,
   ],

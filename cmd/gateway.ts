@@ -11,6 +11,8 @@ const spec = {
   },
   dataDir: { kind: "string", flag: "data-dir", env: "WARD_DATA_DIR", key: "dataDir", default: ".ward", description: "Data directory" },
   store: { kind: "string", flag: "store", env: "WARD_STORE", key: "store", default: "", description: "Store URL" },
+  publicUrl: { kind: "string", flag: "public-url", env: "WARD_PUBLIC_URL", key: "publicUrl", default: "", description: "External URL for kubeconfigs" },
+  adminEmail: { kind: "string", flag: "admin-email", env: "WARD_ADMIN_EMAIL", key: "adminEmail", default: "admin@ward.local", description: "First admin's email" },
   shutdownTimeout: { kind: "duration", flag: "shutdown-timeout", env: "WARD_SHUTDOWN_TIMEOUT", key: "shutdownTimeout", default: 10_000, description: "Shutdown timeout" },
 } satisfies Spec;
 
@@ -24,6 +26,8 @@ export async function runGateway(inv: Invocation): Promise<number> {
     dataDir: cfg.dataDir,
     storeUrl: cfg.store,
     shutdownTimeoutMs: cfg.shutdownTimeout,
+    publicUrl: cfg.publicUrl || undefined,
+    bootstrapAdminEmail: cfg.adminEmail,
     logger: log,
   });
   await untilSignal(log);
