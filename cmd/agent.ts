@@ -1,9 +1,65 @@
+import { readFileSync } from "node:fs";
 import type { Invocation } from "../internal/cli/command.ts";
 import { UsageError } from "../internal/cli/command.ts";
+import type { Spec } from "../internal/config/index.ts";
+import { loadSettings, makeLogger, untilSignal } from "./settings.ts";
+
+const spec = {
+  gateway: { kind: "string", flag: "gateway", env: "WARD_GATEWAY", key: "gateway", default: "", description: "Gateway URL" },
+  cluster: { kind: "string", flag: "cluster", env: "WARD_CLUSTER", key: "cluster", default: "", description: "Cluster id" },
+  token: { kind: "string", flag: "token", env: "WARD_AGENT_TOKEN", key: "token", default: "", description: "Join credential" },
+  tokenFile: { kind: "string", flag: "token-file", env: "WARD_AGENT_TOKEN_FILE", key: "tokenFile", default: "", description: "Join credential file" },
+  kubeconfig: { kind: "string", flag: "kubeconfig", env: "WARD_KUBECONFIG", key: "kubeconfig", default: "", description: "Kubeconfig (out of cluster)" },
+  userPrefix: { kind: "string", flag: "user-prefix", env: "WARD_USER_PREFIX", key: "userPrefix", default: "ward:", description: "Prefix of mapped Kubernetes users" },
+  resync: { kind: "duration", flag: "resync", env: "WARD_RESYNC", key: "resync", default: 30_000, description: "Full reconcile interval" },
+  helloInterval: { kind: "duration", flag: "hello-interval", env: "WARD_HELLO_INTERVAL", key: "helloInterval", default: 10_000, description: "Presence interval" },
+} satisfies Spec;
 
 export async function runAgent(inv: Invocation): Promise<number> {
-  const gateway = (inv.flags.gateway as string | undefined) ?? process.env.WARD_GATEWAY;
-  if (!gateway) throw new UsageError("Missing --gateway URL (or WARD_GATEWAY)", inv.path);
-  inv.io.err("Error: the agent's connection to the gateway is not part of this build yet\n");
-  return 1;
+  const cfg = await loadSettings(inv, spec);
+  if (!cfg.gateway) throw new UsageError("Missing --gateway URL (or WARD_GATEWAY)", inv.path);
+  if (!cfg.cluster) throw new UsageError("Missing --cluster ID (or WARD_CLUSTER)", inv.path);
+  let credential = cfg.token;
+  if (!credential && cfg.tokenFile) {
+    try {
+      credential = readFileSync(cfg.tokenFile, "utf8").trim();
+    } catch (e) {
+      throw new UsageError(`Cannot read --token-file ${cfg.tokenFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, inv.path);
+    }
+  }
+  if (!credential) throw new UsageError("Missing the join credential: pass --token, WARD_AGENT_TOKEN or --token-file", inv.path);
+  if (cfg.resync < 100 || cfg.helloInterval < 100) throw new UsageError("--resync and --hello-interval must be at least 100ms", inv.path);
+  const log = makeLogger(inv, "agent");
+
+  const k8s = await import("@kubernetes/client-node");
+  const kc = new k8s.KubeConfig();
+  try {
+    if (cfg.kubeconfig) kc.loadFromFile(cfg.kubeconfig);
+    else kc.loadFromCluster();
+  } catch (e) {
+    throw new UsageError(`Cannot load Kubernetes credentials${cfg.kubeconfig ? ` from ${cfg.kubeconfig}` : " (in-cluster)"}: ${(e as Error).message}`, inv.path);
+  }
+  const { Agent } = await import("../internal/agent/index.ts");
+  type RbacApi = import("../internal/agent/index.ts").RbacApi;
+  let agent;
+  try {
+    agent = new Agent({
+      gateway: cfg.gateway,
+      cluster: cfg.cluster,
+      credential,
+      rbac: kc.makeApiClient(k8s.RbacAuthorizationV1Api) as unknown as RbacApi,
+      userPrefix: cfg.userPrefix,
+      resyncMs: cfg.resync,
+      helloMs: cfg.helloInterval,
+      logger: log,
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message, inv.path);
+  }
+  const running = agent.run();
+  await Promise.race([untilSignal(log), running]);
+  await agent.stop();
+  await running;
+  log.info("agent stopped");
+  return 0;
 }

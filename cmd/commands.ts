@@ -30,10 +30,17 @@ export const agentCommand: CommandSpec = {
   summary: "Run the in-cluster agent that dials out to the gateway",
   flags: [
     { name: "gateway", type: "string", value: "URL", description: "Gateway URL (env WARD_GATEWAY)" },
+    { name: "cluster", type: "string", value: "ID", description: "This cluster's id at the gateway (env WARD_CLUSTER)" },
+    { name: "token", type: "string", value: "SECRET", description: "Join credential (env WARD_AGENT_TOKEN; prefer --token-file)" },
+    { name: "token-file", type: "string", value: "FILE", description: "File holding the join credential (env WARD_AGENT_TOKEN_FILE)" },
+    { name: "kubeconfig", type: "string", value: "FILE", description: "Kubeconfig for running outside the cluster (default: in-cluster service account)" },
+    { name: "user-prefix", type: "string", value: "PREFIX", description: "Prefix of the Kubernetes user a member maps to (env WARD_USER_PREFIX; default ward:)" },
+    { name: "resync", type: "string", value: "DURATION", description: "Full RBAC reconcile interval, repairs hand edits (env WARD_RESYNC; default 30s)" },
+    { name: "hello-interval", type: "string", value: "DURATION", description: "Presence interval (env WARD_HELLO_INTERVAL; default 10s)" },
     configFlag,
     logLevelFlag,
   ],
-  examples: ["ward agent --gateway https://ward.example.com"],
+  examples: ["ward agent --gateway https://ward.example.com --cluster prod --token-file /var/run/ward/join-token"],
   run: async (inv) => (await import("./agent.ts")).runAgent(inv),
 };
 

@@ -1,0 +1,211 @@
+/**
+ * `ward agent`: dials the gateway's NATS endpoint with the cluster's join credential (reconnecting
+ * with exponential backoff + jitter), says hello (presence), and reconciles the grants it is sent
+ * into RBAC on every change, every resync interval (repairs hand edits) and at each grant's expiry.
+ */
+import { randomBytes } from "node:crypto";
+import { accessSubjects, type AgentHello, type DesiredGrant, type DesiredStateMsg, type StatusReportMsg } from "../access/index.ts";
+import { assertClusterId } from "../bus/index.ts";
+import { silentLogger, type Logger } from "../log/index.ts";
+import type { BusConnection } from "../nats/index.ts";
+import { nextExpiry, planBindings, reconcileRbac, type RbacApi } from "./rbac.ts";
+
+export interface AgentOptions {
+  /** ws(s)://…/nats or http(s)://… (the /nats path is added). */
+  gateway: string;
+  cluster: string;
+  credential: string;
+  rbac: RbacApi;
+  userPrefix?: string;
+  /** Hello (presence) interval; default 10 s. */
+  helloMs?: number;
+  /** Full reconcile interval (repairs hand edits); default 30 s. */
+  resyncMs?: number;
+  logger?: Logger;
+  /** First reconnect delay; doubles up to maxBackoffMs, with ±50 % jitter. */
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+  now?: () => number;
+  /** Injected for tests; defaults to the nats module's connectBus. */
+  connect?: (url: string, opts: { user: string; pass: string; name: string }) => Promise<BusConnection>;
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+export function natsUrl(gateway: string): string {
+  const u = new URL(gateway);
+  if (u.protocol === "http:") u.protocol = "ws:";
+  else if (u.protocol === "https:") u.protocol = "wss:";
+  else if (u.protocol !== "ws:" && u.protocol !== "wss:") throw new Error(`Unsupported gateway URL ${gateway}: use http(s):// or ws(s)://`);
+  if (u.pathname === "/" || u.pathname === "") u.pathname = "/nats";
+  return u.toString();
+}
+
+/** Exponential backoff with ±50 % jitter. */
+export function backoffMs(attempt: number, min: number, max: number, random = Math.random): number {
+  const base = Math.min(max, min * 2 ** Math.min(attempt, 20));
+  return Math.round(base * (0.5 + random()));
+}
+
+export class Agent {
+  readonly id = "a" + randomBytes(6).toString("hex");
+  #o: Required<Omit<AgentOptions, "connect">> & Pick<AgentOptions, "connect">;
+  #log: Logger;
+  #nc: BusConnection | undefined;
+  #stopped = false;
+  #desired: DesiredGrant[] | undefined;
+  #running: Promise<void> | undefined;
+  #again = false;
+  #timers: ReturnType<typeof setTimeout>[] = [];
+  #expiryTimer: ReturnType<typeof setTimeout> | undefined;
+  #wake: (() => void) | undefined;
+
+  constructor(opts: AgentOptions) {
+    assertClusterId(opts.cluster);
+    this.#o = {
+      userPrefix: "ward:", helloMs: 10_000, resyncMs: 30_000, logger: silentLogger, minBackoffMs: 500, maxBackoffMs: 30_000, now: Date.now,
+      ...opts,
+    };
+    this.#log = this.#o.logger;
+  }
+
+  /** Runs until `stop()`. */
+  async run(): Promise<void> {
+    const url = natsUrl(this.#o.gateway);
+    const connect = this.#o.connect ?? (async (u, o) => (await import("../nats/index.ts")).connectBus(u, { ...o, maxReconnectAttempts: 0, timeout: 10_000 }));
+    let attempt = 0;
+    while (!this.#stopped) {
+      let nc: BusConnection;
+      try {
+        nc = await connect(url, { user: this.#o.cluster, pass: this.#o.credential, name: `ward-agent-${this.#o.cluster}-${this.id}` });
+      } catch (err) {
+        const wait = backoffMs(attempt++, this.#o.minBackoffMs, this.#o.maxBackoffMs);
+        this.#log.warn("cannot connect to the gateway; retrying", { url, err: (err as Error).message, retryInMs: wait });
+        await this.#sleep(wait);
+        continue;
+      }
+      attempt = 0;
+      this.#nc = nc;
+      this.#log.info("connected to the gateway", { url, cluster: this.#o.cluster });
+      try {
+        await this.#session(nc);
+      } catch (err) {
+        this.#log.warn("gateway session failed", { err });
+      }
+      this.#nc = undefined;
+      if (!this.#stopped) {
+        const wait = backoffMs(attempt++, this.#o.minBackoffMs, this.#o.maxBackoffMs);
+        this.#log.warn("disconnected from the gateway; reconnecting", { retryInMs: wait });
+        await this.#sleep(wait);
+      }
+    }
+  }
+
+  async #session(nc: BusConnection): Promise<void> {
+    const c = this.#o.cluster;
+    nc.subscribe(accessSubjects.desired(c), {
+      callback: (err, msg) => {
+        if (err) return;
+        try {
+          const m = JSON.parse(dec.decode(msg.data)) as DesiredStateMsg;
+          if (!Array.isArray(m.grants)) return;
+          this.#desired = m.grants;
+          this.reconcile();
+        } catch (e) {
+          this.#log.warn("bad desired-state message", { err: e });
+        }
+      },
+    });
+    await nc.flush();
+    const hello = () => {
+      const h: AgentHello = { v: 1, agent: this.id, intervalMs: this.#o.helloMs };
+      try {
+        nc.publish(accessSubjects.hello(c), enc.encode(JSON.stringify(h)));
+      } catch {
+        // closing
+      }
+    };
+    hello();
+    const helloTimer = setInterval(hello, this.#o.helloMs);
+    const resyncTimer = setInterval(() => this.reconcile(), this.#o.resyncMs);
+    try {
+      await nc.closed();
+    } finally {
+      clearInterval(helloTimer);
+      clearInterval(resyncTimer);
+    }
+  }
+
+  /** Schedules a reconcile of the last desired state (coalesced; never before one arrived). */
+  reconcile(): void {
+    if (this.#desired === undefined) return;
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    this.#running = this.#reconcileOnce().finally(() => {
+      this.#running = undefined;
+      if (this.#again && !this.#stopped) {
+        this.#again = false;
+        this.reconcile();
+      }
+    });
+  }
+
+  async #reconcileOnce(): Promise<void> {
+    const desired = this.#desired!;
+    const now = this.#o.now();
+    let report: StatusReportMsg;
+    try {
+      const { results, changes } = await reconcileRbac(this.#o.rbac, planBindings(desired, this.#o.userPrefix, now));
+      for (const ch of changes) this.#log.info("rbac", { change: ch });
+      for (const r of results) if (r.status === "failed") this.#log.warn("grant failed", { grant: r.id, error: r.error });
+      report = { v: 1, agent: this.id, results };
+    } catch (err) {
+      const { apiErrorMessage } = await import("./rbac.ts");
+      const error = apiErrorMessage(err);
+      this.#log.warn("rbac reconcile failed", { error });
+      report = { v: 1, agent: this.id, results: desired.map((g) => ({ id: g.id, status: "failed", error })) };
+    }
+    try {
+      this.#nc?.publish(accessSubjects.status(this.#o.cluster), enc.encode(JSON.stringify(report)));
+    } catch {
+      // disconnected: the next hello brings a fresh desired state
+    }
+    clearTimeout(this.#expiryTimer);
+    const next = nextExpiry(desired, now);
+    if (next !== undefined) {
+      this.#expiryTimer = setTimeout(() => this.reconcile(), Math.min(2 ** 31 - 1, next - this.#o.now() + 50));
+    }
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.#timers.push(t);
+      this.#wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  }
+
+  /** Says goodbye (the gateway marks the cluster offline at once) and disconnects. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#expiryTimer);
+    this.#wake?.();
+    const nc = this.#nc;
+    if (nc) {
+      try {
+        nc.publish(accessSubjects.bye(this.#o.cluster), enc.encode(JSON.stringify({ v: 1, agent: this.id })));
+        await nc.flush();
+      } catch {
+        // already gone
+      }
+      await nc.close();
+    }
+    await this.#running;
+  }
+}
