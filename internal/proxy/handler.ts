@@ -1,0 +1,180 @@
+/**
+ * The gateway's proxy handler: authenticate and authorize first (an Identity), then open a tunnel
+ * stream to the cluster's agent and relay the exchange as it streams. Upgrades are relayed as raw
+ * bytes after the API server's 101; a non-101 answer to an upgrade is relayed and the client
+ * connection closed after it (nothing further is read from it).
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
+import { pipeline } from "node:stream";
+import type { Logger } from "../log/index.ts";
+import { ClusterOfflineError, StreamLimitError, type TunnelGateway, type TunnelStream } from "../tunnel/index.ts";
+import { gatewayRequestHeaders, isUpgradeRequest, requestedImpersonation, responseHeaders, streamKind, type Identity } from "./headers.ts";
+import { LiveStreams } from "./live.ts";
+import type { ProxyTarget } from "./path.ts";
+import { kubeStatus, ProxyError, statusHeaders, statusResponseBytes } from "./status.ts";
+
+export interface AuthRequest {
+  cluster: string;
+  /** The bearer token, or undefined when none was sent. */
+  token: string | undefined;
+  method: string;
+  path: string;
+}
+
+/** Resolves the caller's identity for this cluster, or throws a ProxyError (401/403/404/429). */
+export type Authorize = (req: AuthRequest) => Promise<Identity>;
+
+export interface ExchangeRecord {
+  cluster: string;
+  member: string | undefined;
+  method: string;
+  path: string;
+  status: number;
+  bytesIn: number;
+  bytesOut: number;
+  durationMs: number;
+}
+
+export interface ProxyDeps {
+  tunnel: TunnelGateway;
+  authorize: Authorize;
+  logger: Logger;
+  live?: LiveStreams;
+  /** Called once per exchange, off the hot path (audit, metrics). */
+  onExchange?: (r: ExchangeRecord) => void;
+}
+
+function bearer(req: IncomingMessage): string | undefined {
+  const values: string[] = [];
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    if (req.rawHeaders[i]!.toLowerCase() === "authorization") values.push(req.rawHeaders[i + 1]!);
+  }
+  if (values.length === 0) return undefined;
+  const m = values.length === 1 ? /^Bearer\s+(\S+)\s*$/i.exec(values[0]!) : null;
+  if (!m) throw new ProxyError(401, "Unauthorized: send exactly one 'Authorization: Bearer <token>' header");
+  return m[1]!;
+}
+
+function checkAsPolicy(req: IncomingMessage, identity: Identity): void {
+  const asked = requestedImpersonation(req.rawHeaders);
+  if (asked.user === undefined && asked.groups.length === 0) return;
+  const own = (asked.user === undefined || asked.user === identity.user) && asked.groups.every((g) => identity.groups.includes(g));
+  if (!own) {
+    throw new ProxyError(403, `Forbidden: impersonation (kubectl --as / --as-group) through Ward is limited to your own identity ${identity.user}`);
+  }
+}
+
+export class KubeProxy {
+  readonly live: LiveStreams;
+  #d: ProxyDeps;
+
+  constructor(deps: ProxyDeps) {
+    this.#d = deps;
+    this.live = deps.live ?? new LiveStreams();
+  }
+
+  async #open(req: IncomingMessage, target: ProxyTarget, upgrade: boolean): Promise<{ stream: TunnelStream; identity: Identity }> {
+    const identity = await this.#d.authorize({ cluster: target.cluster, token: bearer(req), method: req.method ?? "GET", path: target.upstreamPath });
+    checkAsPolicy(req, identity);
+    const method = req.method ?? "GET";
+    let stream: TunnelStream;
+    try {
+      stream = this.#d.tunnel.openStream(target.cluster, {
+        method,
+        path: target.upstream,
+        headers: gatewayRequestHeaders(req.rawHeaders, identity),
+        member: identity.member,
+        kind: streamKind(method, target.upstreamPath, target.query, upgrade),
+      });
+    } catch (e) {
+      if (e instanceof ClusterOfflineError) throw new ProxyError(503, `Cluster ${target.cluster} is offline: its Ward agent is not connected`, { cause: e });
+      if (e instanceof StreamLimitError) throw new ProxyError(429, e.message, { retryAfterSeconds: 1, cause: e });
+      throw e;
+    }
+    this.live.add(target.cluster, identity.member, stream);
+    return { stream, identity };
+  }
+
+  #fail(err: unknown, target: ProxyTarget | undefined): ProxyError {
+    if (err instanceof ProxyError) return err;
+    this.#d.logger.warn("proxy error", { cluster: target?.cluster, err: err as Error });
+    return new ProxyError(502, "The request could not be completed through the cluster's agent");
+  }
+
+  /** A plain (non-upgrade) request. */
+  handleRequest(req: IncomingMessage, res: ServerResponse, target: ProxyTarget): void {
+    const t0 = performance.now();
+    let member: string | undefined;
+    let status = 0;
+    let bytesIn = 0;
+    req.on("data", (c: Buffer) => void (bytesIn += c.length));
+    const finish = () =>
+      this.#d.onExchange?.({
+        cluster: target.cluster, member, method: req.method ?? "GET", path: target.upstreamPath, status,
+        bytesIn, bytesOut: res.socket?.bytesWritten ?? 0, durationMs: performance.now() - t0,
+      });
+    res.once("close", finish);
+    const sendError = (err: unknown) => {
+      const pe = this.#fail(err, target);
+      status = pe.code;
+      if (res.headersSent) return void res.destroy();
+      const body = JSON.stringify(kubeStatus(pe.code, pe.message, pe.reason));
+      res.writeHead(pe.code, statusHeaders(pe, body)).end(body);
+    };
+    this.#open(req, target, false).then(
+      async ({ stream, identity }) => {
+        member = identity.member;
+        pipeline(req, stream, () => {});
+        res.once("close", () => stream.destroy()); // the client went away: cancel upstream
+        let head;
+        try {
+          head = await stream.head;
+        } catch (e) {
+          return sendError(new ProxyError(502, `The cluster's agent ended the request: ${(e as Error).message}`, { cause: e }));
+        }
+        status = head.status;
+        res.writeHead(head.status, responseHeaders(head.headers, head.status));
+        res.flushHeaders();
+        pipeline(stream, res, () => {});
+      },
+      sendError,
+    );
+  }
+
+  /** An upgrade request (exec, attach, port-forward over WebSocket or SPDY). */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, target: ProxyTarget): void {
+    socket.on("error", () => {});
+    const refuse = (err: unknown) => {
+      const pe = this.#fail(err, target);
+      socket.end(statusResponseBytes(pe));
+    };
+    if (!isUpgradeRequest(req.rawHeaders)) return refuse(new ProxyError(400, "Bad upgrade request"));
+    this.#open(req, target, true).then(async ({ stream }) => {
+      socket.once("close", () => stream.destroy());
+      if (head.length) stream.write(head);
+      let h;
+      try {
+        h = await stream.head;
+      } catch (e) {
+        return refuse(new ProxyError(502, `The cluster's agent ended the request: ${(e as Error).message}`, { cause: e }));
+      }
+      const lines = [`HTTP/1.1 ${h.status} ${h.status === 101 ? "Switching Protocols" : "Upgrade Refused"}`];
+      const headers = responseHeaders(h.headers, h.status);
+      for (let i = 0; i < headers.length; i += 2) lines.push(`${headers[i]}: ${headers[i + 1]}`);
+      if (h.status !== 101) {
+        // Relay the answer, then close: nothing further is read from this client connection.
+        req.unpipe?.();
+        socket.pause();
+        lines.push("Connection: close");
+        socket.write(lines.join("\r\n") + "\r\n\r\n");
+        stream.end();
+        pipeline(stream, socket, () => socket.destroy());
+        return;
+      }
+      socket.write(lines.join("\r\n") + "\r\n\r\n");
+      pipeline(socket, stream, () => {});
+      pipeline(stream, socket, () => {});
+    }, refuse);
+  }
+}

@@ -1,0 +1,76 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import {
+  gatewayRequestHeaders, IDENTITY_HEADER, MissingIdentityError, responseHeaders, streamKind, upstreamRequestHeaders, type Identity,
+} from "./headers.ts";
+
+const alice: Identity = { member: "m1", user: "ward:alice", groups: ["ward:members"] };
+
+function names(h: string[]): string[] {
+  return h.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase());
+}
+function values(h: string[], name: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < h.length; i += 2) if (h[i]!.toLowerCase() === name) out.push(h[i + 1]!);
+  return out;
+}
+
+const smuggling: [string, string[]][] = [
+  ["Authorization", ["Authorization", "Bearer stolen"]],
+  ["lower-case impersonation", ["impersonate-user", "admin"]],
+  ["mixed-case, repeated impersonation", ["ImPeRsOnAtE-User", "admin", "IMPERSONATE-GROUP", "system:masters", "Impersonate-Group", "x"]],
+  ["extra impersonation", ["Impersonate-Extra-Scopes", "all", "Impersonate-Uid", "0"]],
+  ["forged Ward identity", [IDENTITY_HEADER, Buffer.from(JSON.stringify({ member: "x", user: "system:admin", groups: ["system:masters"] })).toString("base64url")]],
+  ["Connection-named header", ["Connection", "Impersonate-User, Accept", "Accept", "application/json"]],
+  ["proxy headers", ["Proxy-Authorization", "Basic x", "X-Remote-User", "admin", "X-Remote-Group", "system:masters"]],
+];
+
+for (const [label, client] of smuggling) {
+  test(`client ${label} cannot change the impersonated identity`, () => {
+    const through = gatewayRequestHeaders([...client, "User-Agent", "kubectl"], alice);
+    const { headers, identity } = upstreamRequestHeaders(through, "api:6443");
+    assert.deepEqual(identity, alice);
+    assert.deepEqual(values(headers, "impersonate-user"), ["ward:alice"]);
+    assert.deepEqual(values(headers, "impersonate-group"), ["ward:members"]);
+    assert.deepEqual(values(headers, "authorization"), []);
+    for (const n of names(headers)) assert.ok(!/^(x-ward-|x-remote-|proxy-auth|impersonate-(extra|uid))/.test(n), n);
+    assert.deepEqual(values(headers, "user-agent"), ["kubectl"]);
+    if (label === "Connection-named header") assert.deepEqual(values(headers, "accept"), []);
+  });
+}
+
+test("the agent never forwards without an identity, or with two", () => {
+  assert.throws(() => upstreamRequestHeaders(["Accept", "x"], "h"), MissingIdentityError);
+  const one = gatewayRequestHeaders([], alice);
+  assert.throws(() => upstreamRequestHeaders([...one, ...one], "h"), MissingIdentityError);
+  assert.throws(() => upstreamRequestHeaders([IDENTITY_HEADER, "not-json"], "h"), MissingIdentityError);
+  assert.throws(() => upstreamRequestHeaders([IDENTITY_HEADER, Buffer.from('{"member":"m","user":"","groups":[]}').toString("base64url")], "h"), MissingIdentityError);
+});
+
+test("upgrades keep Upgrade and WebSocket/SPDY headers, with a clean Connection", () => {
+  const client = ["Connection", "Upgrade", "Upgrade", "websocket", "Sec-WebSocket-Key", "k", "Sec-WebSocket-Version", "13",
+    "Sec-WebSocket-Protocol", "v5.channel.k8s.io", "X-Stream-Protocol-Version", "v4.channel.k8s.io", "Host", "gw"];
+  const { headers } = upstreamRequestHeaders(gatewayRequestHeaders(client, alice), "api:6443");
+  assert.deepEqual(values(headers, "connection"), ["Upgrade"]);
+  assert.deepEqual(values(headers, "upgrade"), ["websocket"]);
+  assert.deepEqual(values(headers, "host"), ["api:6443"]);
+  assert.deepEqual(values(headers, "sec-websocket-protocol"), ["v5.channel.k8s.io"]);
+  assert.deepEqual(values(headers, "x-stream-protocol-version"), ["v4.channel.k8s.io"]);
+  // Without Connection: upgrade, an Upgrade header is dropped.
+  const plain = upstreamRequestHeaders(gatewayRequestHeaders(["Upgrade", "websocket"], alice), "h").headers;
+  assert.deepEqual(values(plain, "upgrade"), []);
+});
+
+test("response hop-by-hop headers are dropped except on a 101", () => {
+  const raw = ["Content-Type", "application/json", "Transfer-Encoding", "chunked", "Connection", "keep-alive, X-Foo", "X-Foo", "1", "Keep-Alive", "timeout=5"];
+  assert.deepEqual(responseHeaders(raw, 200), ["Content-Type", "application/json"]);
+  assert.deepEqual(responseHeaders(["Upgrade", "websocket", "Connection", "Upgrade"], 101), ["Upgrade", "websocket", "Connection", "Upgrade"]);
+});
+
+test("stream kinds", () => {
+  assert.equal(streamKind("GET", "/api/v1/pods", "?watch=true", false), "watch");
+  assert.equal(streamKind("GET", "/api/v1/namespaces/d/pods/p/log", "?follow=true", false), "watch");
+  assert.equal(streamKind("GET", "/api/v1/pods", "", false), "request");
+  assert.equal(streamKind("POST", "/api/v1/namespaces/d/pods/p/exec", "?command=ls", true), "exec");
+  assert.equal(streamKind("POST", "/api/v1/namespaces/d/pods/p/portforward", "", true), "portforward");
+});

@@ -1,0 +1,10 @@
+/** The kubectl proxy path: gateway handler, agent upstream, header policy, Status errors. */
+export { KubeProxy, type Authorize, type AuthRequest, type ExchangeRecord, type ProxyDeps } from "./handler.ts";
+export { createUpstreamHandler, type UpstreamOptions } from "./upstream.ts";
+export { parseProxyPath, PROXY_PREFIX, type ProxyTarget } from "./path.ts";
+export { LiveStreams } from "./live.ts";
+export {
+  gatewayRequestHeaders, upstreamRequestHeaders, responseHeaders, streamKind, isUpgradeRequest, requestedImpersonation,
+  MissingIdentityError, IDENTITY_HEADER, type Identity,
+} from "./headers.ts";
+export { kubeStatus, ProxyError, statusResponseBytes, type KubeStatus } from "./status.ts";

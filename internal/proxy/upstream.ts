@@ -1,0 +1,101 @@
+/**
+ * The agent's side of the proxy: forwards each tunnel stream to the API server with impersonation
+ * of the identity the gateway set (never without one), relays the response as it streams, and
+ * pipes upgraded connections (WebSocket and SPDY/3.1) as raw bytes after the API server's 101.
+ * Cancellation travels both ways: a reset stream aborts the upstream request, and an upstream
+ * close ends the stream.
+ */
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import type { Socket } from "node:net";
+import { pipeline } from "node:stream";
+import type { Logger } from "../log/index.ts";
+import type { StreamHandler, TunnelStream } from "../tunnel/index.ts";
+import { isUpgradeRequest, MissingIdentityError, upstreamRequestHeaders } from "./headers.ts";
+import { kubeStatus } from "./status.ts";
+
+export interface UpstreamOptions {
+  /** The API server, e.g. https://10.0.0.1:443. */
+  server: string;
+  ca?: string | Buffer;
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  /** The agent's own bearer token (service account), if it does not use a client certificate. */
+  token?: string | (() => string);
+  insecureSkipTLSVerify?: boolean;
+  logger: Logger;
+  /** Called with each stream's open/close, for the agent's open-stream gauge. */
+  onActive?: (delta: 1 | -1) => void;
+}
+
+function respondStatus(stream: TunnelStream, code: number, message: string): void {
+  const body = JSON.stringify(kubeStatus(code, message));
+  stream.respond({ status: code, headers: ["Content-Type", "application/json", "Content-Length", String(Buffer.byteLength(body))] });
+  stream.end(body);
+}
+
+export function createUpstreamHandler(o: UpstreamOptions): StreamHandler {
+  const url = new URL(o.server);
+  const tls = url.protocol === "https:";
+  const host = url.host;
+  const base = url.pathname.replace(/\/$/, "");
+  const agentOpts = { keepAlive: true, maxSockets: 256, maxFreeSockets: 32, scheduling: "lifo" as const };
+  const agent = tls
+    ? new HttpsAgent({ ...agentOpts, ca: o.ca, cert: o.cert, key: o.key, rejectUnauthorized: !o.insecureSkipTLSVerify })
+    : new HttpAgent(agentOpts);
+  const request = tls ? httpsRequest : httpRequest;
+
+  return (stream) => {
+    let headers: string[];
+    try {
+      headers = upstreamRequestHeaders(stream.request.headers, host).headers;
+    } catch (e) {
+      if (!(e instanceof MissingIdentityError)) throw e;
+      o.logger.warn("stream refused: no identity to impersonate", { err: e });
+      return respondStatus(stream, 403, "Forbidden: the request carries no identity to impersonate");
+    }
+    const token = typeof o.token === "function" ? o.token() : o.token;
+    if (token) headers.push("Authorization", `Bearer ${token}`);
+    const upgrade = isUpgradeRequest(stream.request.headers);
+    o.onActive?.(1);
+    stream.once("close", () => o.onActive?.(-1));
+
+    let responded = false;
+    const req = request({
+      host: url.hostname,
+      port: url.port || (tls ? 443 : 80),
+      method: stream.request.method,
+      path: base + stream.request.path,
+      headers,
+      agent,
+      signal: stream.signal,
+      setHost: false,
+    });
+    req.on("error", (err) => {
+      if (responded || stream.destroyed) return void stream.destroy();
+      responded = true;
+      o.logger.warn("upstream request failed", { err, method: stream.request.method });
+      respondStatus(stream, 502, `The agent could not reach the API server: ${(err as NodeJS.ErrnoException).code ?? err.message}`);
+    });
+    req.on("response", (res: IncomingMessage) => {
+      responded = true;
+      stream.respond({ status: res.statusCode ?? 502, headers: res.rawHeaders });
+      pipeline(res, stream, () => {});
+      stream.once("close", () => res.destroy());
+    });
+    req.on("upgrade", (res: IncomingMessage, socket: Socket, head: Buffer) => {
+      responded = true;
+      stream.respond({ status: res.statusCode ?? 101, headers: res.rawHeaders });
+      if (head.length) stream.write(head);
+      socket.on("error", () => {});
+      pipeline(socket, stream, () => {});
+      pipeline(stream, socket, () => {});
+    });
+    if (upgrade) {
+      // Bytes written before the 101 belong to the upgraded protocol: they flow once it is up.
+      req.end();
+    } else {
+      pipeline(stream, req, () => {});
+    }
+  };
+}
