@@ -189,9 +189,11 @@ export class AccessService {
     }
     if (Object.keys(set).length) await this.#db.updateTable("members").set(set).where("id", "=", id).execute();
     this.#members.delete(id);
-    if (set.status === "disabled" && m.status !== "disabled") {
+    if (set.status !== undefined && set.status !== m.status) {
+      // Disabled members' bindings are removed by the agents (and restored when re-enabled).
       for (const c of await this.#db.selectFrom("grants").select("cluster_id").distinct().where("member_id", "=", id).execute()) {
-        this.events.emit("revoked", { clusterId: c.cluster_id, memberId: id, reason: "member-disabled" });
+        if (set.status === "disabled") this.events.emit("revoked", { clusterId: c.cluster_id, memberId: id, reason: "member-disabled" });
+        this.events.emit("grantsChanged", c.cluster_id);
       }
     }
     return (await this.#member(id))!;
