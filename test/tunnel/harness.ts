@@ -27,13 +27,17 @@ export function natsServerBinary(): string {
   return bin;
 }
 
-export const CLUSTERS = ["c1", "c2", "c3", "c4"];
+export const CLUSTERS = ["c1", "c2", "c3", "c4", "bench"];
 const GATEWAY = { user: "gateway", pass: "gw-secret" };
 const agentUser = (cluster: string) => ({ user: `agent-${cluster}`, pass: `agent-secret-${cluster}` });
 
 export interface TunnelEnv {
   readonly name: "embedded" | "nats-server";
   readonly maxPayload: number;
+  /** WebSocket URL agents dial. */
+  readonly url: string;
+  /** Credentials of an agent of `cluster` (for agents in another process). */
+  agentCredentials(cluster: string): { user: string; pass: string };
   /** The gateway's bus (in-process on the embedded endpoint). */
   gatewayBus(): Promise<Bus>;
   /** An agent's bus over WebSocket, allowed only its own cluster's subjects. */
@@ -82,6 +86,8 @@ async function startEmbedded(opts: { maxPayload?: number } = {}): Promise<Tunnel
   const conns = tracked();
   return {
     name: "embedded",
+    url,
+    agentCredentials: agentUser,
     maxPayload: opts.maxPayload ?? 1024 * 1024,
     gatewayBus: async () => nats.connectInProcess({ identity: "gateway" }),
     agentBus: async (c) => conns.add(await connectBus(url, { ...wsOpts, ...agentUser(c) })),
@@ -136,6 +142,8 @@ async function startNatsServer(opts: { maxPayload?: number } = {}): Promise<Tunn
   const conns = tracked();
   return {
     name: "nats-server",
+    url,
+    agentCredentials: agentUser,
     maxPayload: opts.maxPayload ?? 1024 * 1024,
     gatewayBus: async () => conns.add(await connectBus(url, { ...wsOpts, ...GATEWAY })),
     agentBus: async (c) => conns.add(await connectBus(url, { ...wsOpts, ...agentUser(c) })),
