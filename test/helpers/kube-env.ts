@@ -10,7 +10,8 @@
  * it (`bash scripts/setup`). Binary lookup for other code: `natsServerPath()`, `findBinary(name)`.
  */
 import { execFile } from "node:child_process";
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { appendFileSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before } from "node:test";
@@ -48,8 +49,8 @@ export function kubectlPaths(): { newest: string; spdy: string } {
 
 /** Starts an environment in a fresh temp dir. It stops itself if this process dies first. */
 export async function startKubeEnv(): Promise<KubeEnv> {
-  const base = mkdtempSync(join(tmpdir(), "ward-kube-env-"));
-  const dir = join(base, "env");
+  // A path that does not exist yet: `up` creates it, so `down` (or the watchdog) removes it.
+  const dir = join(tmpdir(), `ward-kube-env-${process.pid}-${randomBytes(4).toString("hex")}`);
   let envPath: string;
   try {
     const r = await run(kubeEnvScript, ["up", "--dir", dir, "--owner-pid", String(process.pid), "--quiet"], {
@@ -58,7 +59,7 @@ export async function startKubeEnv(): Promise<KubeEnv> {
     });
     envPath = r.stdout.trim().split("\n").pop()!;
   } catch (err) {
-    rmSync(base, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
     const e = err as { stderr?: string; message: string };
     throw new Error(`scripts/kube-env up failed: ${e.stderr?.trim() || e.message}`);
   }
@@ -75,11 +76,7 @@ export async function startKubeEnv(): Promise<KubeEnv> {
     async stop() {
       if (stopped) return;
       stopped = true;
-      try {
-        await run(kubeEnvScript, ["down", "--dir", dir], { timeout: 60_000 });
-      } finally {
-        rmSync(base, { recursive: true, force: true });
-      }
+      await run(kubeEnvScript, ["down", "--dir", dir], { timeout: 60_000 });
     },
   };
 }
