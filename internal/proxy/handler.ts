@@ -11,6 +11,7 @@ import type { Logger } from "../log/index.ts";
 import { ClusterOfflineError, StreamLimitError, type TunnelGateway, type TunnelStream } from "../tunnel/index.ts";
 import { gatewayRequestHeaders, isUpgradeRequest, requestedImpersonation, responseHeaders, streamKind, type Identity } from "./headers.ts";
 import { LiveStreams } from "./live.ts";
+import { splice } from "./splice.ts";
 import type { ProxyTarget } from "./path.ts";
 import { kubeStatus, ProxyError, statusHeaders, statusResponseBytes } from "./status.ts";
 
@@ -107,12 +108,11 @@ export class KubeProxy {
     const t0 = performance.now();
     let member: string | undefined;
     let status = 0;
-    let bytesIn = 0;
-    req.on("data", (c: Buffer) => void (bytesIn += c.length));
+    let tunnel: TunnelStream | undefined;
     const finish = () =>
       this.#d.onExchange?.({
         cluster: target.cluster, member, method: req.method ?? "GET", path: target.upstreamPath, status,
-        bytesIn, bytesOut: res.socket?.bytesWritten ?? 0, durationMs: performance.now() - t0,
+        bytesIn: tunnel?.flowStats().sent ?? 0, bytesOut: tunnel?.flowStats().received ?? 0, durationMs: performance.now() - t0,
       });
     res.once("close", finish);
     const sendError = (err: unknown) => {
@@ -125,6 +125,7 @@ export class KubeProxy {
     this.#open(req, target, false).then(
       async ({ stream, identity }) => {
         member = identity.member;
+        tunnel = stream;
         pipeline(req, stream, () => {});
         res.once("close", () => stream.destroy()); // the client went away: cancel upstream
         let head;
@@ -151,7 +152,8 @@ export class KubeProxy {
     };
     if (!isUpgradeRequest(req.rawHeaders)) return refuse(new ProxyError(400, "Bad upgrade request"));
     this.#open(req, target, true).then(async ({ stream }) => {
-      socket.once("close", () => stream.destroy());
+      const early = () => stream.destroy(); // the client left before the upgrade answer
+      socket.once("close", early);
       if (head.length) stream.write(head);
       let h;
       try {
@@ -172,9 +174,9 @@ export class KubeProxy {
         pipeline(stream, socket, () => socket.destroy());
         return;
       }
+      socket.off("close", early);
       socket.write(lines.join("\r\n") + "\r\n\r\n");
-      pipeline(socket, stream, () => {});
-      pipeline(stream, socket, () => {});
+      splice(socket, stream);
     }, refuse);
   }
 }

@@ -12,6 +12,7 @@ import { pipeline } from "node:stream";
 import type { Logger } from "../log/index.ts";
 import type { StreamHandler, TunnelStream } from "../tunnel/index.ts";
 import { isUpgradeRequest, MissingIdentityError, upstreamRequestHeaders } from "./headers.ts";
+import { splice } from "./splice.ts";
 import { kubeStatus } from "./status.ts";
 
 export interface UpstreamOptions {
@@ -87,9 +88,7 @@ export function createUpstreamHandler(o: UpstreamOptions): StreamHandler {
       responded = true;
       stream.respond({ status: res.statusCode ?? 101, headers: res.rawHeaders });
       if (head.length) stream.write(head);
-      socket.on("error", () => {});
-      pipeline(socket, stream, () => {});
-      pipeline(stream, socket, () => {});
+      splice(socket, stream);
     });
     if (upgrade) {
       // Bytes written before the 101 belong to the upgraded protocol: they flow once it is up.
