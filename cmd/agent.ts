@@ -52,6 +52,7 @@ export async function runAgent(inv: Invocation): Promise<number> {
       resyncMs: cfg.resync,
       helloMs: cfg.helloInterval,
       logger: log,
+      serveStreams: await streamServer(kc, cfg.cluster, cfg.userPrefix, log),
     });
   } catch (e) {
     throw new UsageError((e as Error).message, inv.path);
@@ -62,4 +63,37 @@ export async function runAgent(inv: Invocation): Promise<number> {
   await running;
   log.info("agent stopped");
   return 0;
+}
+
+/** The kubectl proxy path at the agent: tunnel streams forwarded to the API server with impersonation. */
+async function streamServer(
+  kc: import("@kubernetes/client-node").KubeConfig,
+  cluster: string,
+  userPrefix: string,
+  log: import("../internal/log/index.ts").Logger,
+): Promise<(nc: import("../internal/nats/index.ts").BusConnection) => Promise<() => Promise<void>>> {
+  const { createUpstreamHandler } = await import("../internal/proxy/index.ts");
+  const { TunnelAgent } = await import("../internal/tunnel/index.ts");
+  const { readFileSync } = await import("node:fs");
+  const server = kc.getCurrentCluster();
+  const user = kc.getCurrentUser();
+  if (!server) throw new Error("The Kubernetes credentials name no cluster");
+  const file = (data?: string, path?: string) => (data ? Buffer.from(data, "base64") : path ? readFileSync(path) : undefined);
+  const tokenFile = user?.authProvider?.config?.tokenFile as string | undefined;
+  const handler = createUpstreamHandler({
+    server: server.server,
+    ca: file(server.caData, server.caFile),
+    cert: file(user?.certData, user?.certFile),
+    key: file(user?.keyData, user?.keyFile),
+    // In-cluster service-account tokens rotate: read the file on each request.
+    token: user?.token ? user.token : tokenFile ? () => readFileSync(tokenFile, "utf8").trim() : undefined,
+    insecureSkipTLSVerify: server.skipTLSVerify,
+    userPrefix,
+    logger: log.child({ area: "proxy" }),
+  });
+  return async (nc) => {
+    const agent = new TunnelAgent(nc, { cluster, logger: log.child({ area: "tunnel" }) });
+    await agent.serve(handler);
+    return () => agent.close();
+  };
 }

@@ -13,6 +13,9 @@ const spec = {
   store: { kind: "string", flag: "store", env: "WARD_STORE", key: "store", default: "", description: "Store URL" },
   publicUrl: { kind: "string", flag: "public-url", env: "WARD_PUBLIC_URL", key: "publicUrl", default: "", description: "External URL for kubeconfigs" },
   adminEmail: { kind: "string", flag: "admin-email", env: "WARD_ADMIN_EMAIL", key: "adminEmail", default: "admin@ward.local", description: "First admin's email" },
+  plainHttp: { kind: "boolean", flag: "plain-http", env: "WARD_PLAIN_HTTP", key: "tls.plainHttp", default: false, description: "Serve plain HTTP" },
+  tlsCert: { kind: "string", flag: "tls-cert", env: "WARD_TLS_CERT", key: "tls.cert", default: "", description: "TLS certificate file" },
+  tlsKey: { kind: "string", flag: "tls-key", env: "WARD_TLS_KEY", key: "tls.key", default: "", description: "TLS key file" },
   shutdownTimeout: { kind: "duration", flag: "shutdown-timeout", env: "WARD_SHUTDOWN_TIMEOUT", key: "shutdownTimeout", default: 10_000, description: "Shutdown timeout" },
 } satisfies Spec;
 
@@ -28,8 +31,12 @@ export async function runGateway(inv: Invocation): Promise<number> {
     shutdownTimeoutMs: cfg.shutdownTimeout,
     publicUrl: cfg.publicUrl || undefined,
     bootstrapAdminEmail: cfg.adminEmail,
+    plainHttp: cfg.plainHttp,
+    tlsCertFile: cfg.tlsCert || undefined,
+    tlsKeyFile: cfg.tlsKey || undefined,
     logger: log,
   });
+  if (gw.caFile) log.info("serving a generated development certificate; clients trust it with this CA file", { caFile: gw.caFile });
   await untilSignal(log);
   await gw.close();
   return 0;

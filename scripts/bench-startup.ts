@@ -33,7 +33,7 @@ async function timeGatewayReady(): Promise<number> {
   for (let i = 0; i < Math.max(3, Math.floor(runs / 3)); i++) {
     const data = mkdtempSync(join(tmpdir(), "ward-bench-"));
     const t0 = process.hrtime.bigint();
-    const child = spawn(ward, ["gateway", "--listen", "127.0.0.1:0", "--data-dir", data], { stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(ward, ["gateway", "--plain-http", "--listen", "127.0.0.1:0", "--data-dir", data], { stdio: ["ignore", "ignore", "pipe"] });
     let log = "";
     const url = await new Promise<string>((resolve, reject) => {
       child.stderr.on("data", (b: Buffer) => {

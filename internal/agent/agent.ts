@@ -26,6 +26,8 @@ export interface AgentOptions {
   minBackoffMs?: number;
   maxBackoffMs?: number;
   now?: () => number;
+  /** Serves tunnel streams on each gateway session (the kubectl proxy path); returns a stopper. */
+  serveStreams?: (nc: BusConnection) => Promise<() => Promise<void>>;
   /** Injected for tests; defaults to the nats module's connectBus. */
   connect?: (url: string, opts: { user: string; pass: string; name: string }) => Promise<BusConnection>;
 }
@@ -50,7 +52,7 @@ export function backoffMs(attempt: number, min: number, max: number, random = Ma
 
 export class Agent {
   readonly id = "a" + randomBytes(6).toString("hex");
-  #o: Required<Omit<AgentOptions, "connect">> & Pick<AgentOptions, "connect">;
+  #o: Required<Omit<AgentOptions, "connect" | "serveStreams">> & Pick<AgentOptions, "connect" | "serveStreams">;
   #log: Logger;
   #nc: BusConnection | undefined;
   #stopped = false;
@@ -118,6 +120,7 @@ export class Agent {
       },
     });
     await nc.flush();
+    const stopStreams = this.#o.serveStreams ? await this.#o.serveStreams(nc) : undefined;
     const hello = () => {
       const h: AgentHello = { v: 1, agent: this.id, intervalMs: this.#o.helloMs };
       try {
@@ -134,6 +137,7 @@ export class Agent {
     } finally {
       clearInterval(helloTimer);
       clearInterval(resyncTimer);
+      await stopStreams?.().catch(() => {});
     }
   }
 

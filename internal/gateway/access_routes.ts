@@ -12,6 +12,8 @@ export interface AccessRoutesOptions {
   access: AccessService;
   /** The gateway's external URL, for kubeconfig server addresses (no trailing slash). */
   publicUrl: () => string;
+  /** PEM of the gateway's self-signed certificate, embedded in kubeconfigs when set. */
+  caPem?: () => string | undefined;
   logger: Logger;
 }
 
@@ -102,7 +104,7 @@ export function accessRoutes(opts: AccessRoutesOptions): Hono<Env> {
     const b = await body(c);
     const cluster = c.req.param("cluster_id");
     const t = await access.mintToken(c.get("auth"), cluster, { kind: "kubeconfig", lifetimeSeconds: b.lifetime_seconds });
-    const kubeconfig = stringify(buildKubeconfig(`${opts.publicUrl()}/api/v1/clusters/${cluster}/k8s`, cluster, c.get("auth").member.email, t.token), { lineWidth: 0 });
+    const kubeconfig = stringify(buildKubeconfig(`${opts.publicUrl()}/api/v1/clusters/${cluster}/k8s`, cluster, c.get("auth").member.email, t.token, opts.caPem?.()), { lineWidth: 0 });
     return c.json({ kubeconfig, expires_at: t.expiresAt, token_id: t.jti });
   });
   api.get("/clusters/:cluster_id/access/tokens", enabled, async (c) => c.json({ tokens: await access.listIssuedTokens(c.get("auth"), c.req.param("cluster_id")) }));
@@ -130,12 +132,12 @@ export function accessRoutes(opts: AccessRoutesOptions): Hono<Env> {
   return api;
 }
 
-export function buildKubeconfig(server: string, cluster: string, user: string, token: string): Record<string, unknown> {
+export function buildKubeconfig(server: string, cluster: string, user: string, token: string, caPem?: string): Record<string, unknown> {
   const name = `ward-${cluster}`;
   return {
     apiVersion: "v1",
     kind: "Config",
-    clusters: [{ name, cluster: { server } }],
+    clusters: [{ name, cluster: { server, ...(caPem ? { "certificate-authority-data": Buffer.from(caPem).toString("base64") } : {}) } }],
     users: [{ name: `${name}-${user}`, user: { token } }],
     contexts: [{ name, context: { cluster: name, user: `${name}-${user}` } }],
     "current-context": name,

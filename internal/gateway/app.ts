@@ -17,6 +17,7 @@ export interface AppDeps {
   access?: AccessService;
   /** External URL of the gateway, for kubeconfigs. */
   publicUrl?: () => string;
+  caPem?: () => string | undefined;
 }
 
 export function createApp(deps: AppDeps): Hono {
@@ -43,7 +44,7 @@ export function createApp(deps: AppDeps): Hono {
   });
 
   if (deps.access) {
-    app.route("/api/v1", accessRoutes({ access: deps.access, publicUrl: deps.publicUrl ?? (() => "http://127.0.0.1:8443"), logger: deps.logger }));
+    app.route("/api/v1", accessRoutes({ access: deps.access, publicUrl: deps.publicUrl ?? (() => "https://127.0.0.1:8443"), caPem: deps.caPem, logger: deps.logger }));
   }
 
   app.notFound((c) => c.json({ error: "Not found", reason: "NotFound" }, 404));

@@ -20,7 +20,7 @@ async function eventually(fn: () => Promise<boolean>, ms = 5000): Promise<void> 
 
 test("gateway: first start writes an admin token file; /nats accepts only a cluster's join credential, with that cluster's permissions", async () => {
   const dir = mkdtempSync(join(tmpdir(), "ward-gw-"));
-  const gw = await startGateway({ host: "127.0.0.1", port: 0, dataDir: dir, shutdownTimeoutMs: 1000, logger: silentLogger });
+  const gw = await startGateway({ host: "127.0.0.1", port: 0, plainHttp: true, dataDir: dir, shutdownTimeoutMs: 1000, logger: silentLogger });
   try {
     const admin = readFileSync(join(dir, "admin-token"), "utf8").trim();
     const res = await fetch(`${gw.url}/api/v1/clusters`, { method: "POST", headers: { authorization: `Bearer ${admin}` }, body: JSON.stringify({ id: "c1" }) });
@@ -42,7 +42,7 @@ test("gateway: first start writes an admin token file; /nats accepts only a clus
 
 test("gateway ↔ agent over /nats: grants go to the agent, statuses come back, bye marks new grants cluster_offline", async () => {
   const dir = mkdtempSync(join(tmpdir(), "ward-gw-"));
-  const gw = await startGateway({ host: "127.0.0.1", port: 0, dataDir: dir, shutdownTimeoutMs: 1000, logger: silentLogger });
+  const gw = await startGateway({ host: "127.0.0.1", port: 0, plainHttp: true, dataDir: dir, shutdownTimeoutMs: 1000, logger: silentLogger });
   const created: string[] = [];
   const rbac = {
     listClusterRoleBinding: async () => ({ items: [] as KubeBinding[] }),

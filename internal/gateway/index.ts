@@ -2,7 +2,8 @@
  * The gateway process: store, HTTP server, graceful shutdown. Later areas (NATS endpoint,
  * tunnel, proxy, access, portal) are wired in here.
  */
-import { createServer, type Server } from "node:http";
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -12,7 +13,11 @@ import { subjects, isValidClusterId } from "../bus/index.ts";
 import { NatsServer, attachNatsWebSocket, type Authenticator } from "../nats/index.ts";
 import { openStore, type Store } from "../store/index.ts";
 import type { Logger } from "../log/index.ts";
+import { KubeProxy, parseProxyPath, PROXY_PREFIX, ProxyError, statusResponseBytes, kubeStatus } from "../proxy/index.ts";
+import { TunnelGateway } from "../tunnel/index.ts";
+import { TokenRejectedError } from "../access/index.ts";
 import { createApp } from "./app.ts";
+import { loadTls } from "./tls.ts";
 
 export interface GatewayOptions {
   host: string;
@@ -26,6 +31,10 @@ export interface GatewayOptions {
   publicUrl?: string;
   /** Email of the admin created at first start. */
   bootstrapAdminEmail?: string;
+  /** Serve plain HTTP (behind a TLS-terminating proxy). Default: HTTPS. */
+  plainHttp?: boolean;
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
 }
 
 export interface Gateway {
@@ -34,6 +43,10 @@ export interface Gateway {
   readonly server: Server;
   readonly access: AccessService;
   readonly nats: NatsServer;
+  readonly tunnel: TunnelGateway;
+  readonly proxy: KubeProxy;
+  /** The generated development certificate clients should trust, if any. */
+  readonly caFile: string | undefined;
   /** Stops accepting, lets open requests finish (bounded), closes the store. */
   close(): Promise<void>;
 }
@@ -67,15 +80,64 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const bus = nats.connectInProcess({ identity: "gateway" });
   const sync = new AccessSync(bus, access, presence, { logger: log.child({ area: "access" }) });
 
+  const tunnel = await TunnelGateway.start(bus, { logger: log.child({ area: "tunnel" }) });
+  const proxy = new KubeProxy({
+    tunnel,
+    logger: log.child({ area: "proxy" }),
+    authorize: async ({ cluster, token }) => {
+      if (!token) throw new ProxyError(401, "Unauthorized: no token; get a kubeconfig with 'ward cluster kubeconfig add'");
+      try {
+        const ctx = await access.verifyToken(token, cluster);
+        return { member: ctx.member.id, user: ctx.member.email, groups: [] };
+      } catch (e) {
+        if (!(e instanceof TokenRejectedError)) throw e;
+        log.info("token rejected", { cluster, why: e.message });
+        throw new ProxyError(401, "Unauthorized: the token is not valid for this cluster (expired, revoked, or access removed); get a new one with 'ward cluster kubeconfig add'");
+      }
+    },
+  });
+  access.events.on("revoked", (ev) => {
+    const n = proxy.live.close(ev.clusterId, ev.memberId, "Access revoked");
+    if (n) log.info("closed live streams after revocation", { cluster: ev.clusterId, member: ev.memberId, streams: n });
+  });
+
+  const tls = opts.plainHttp ? undefined : await loadTls({ certFile: opts.tlsCertFile, keyFile: opts.tlsKeyFile, dataDir: opts.dataDir, hosts: [opts.host, "localhost", "127.0.0.1"] });
+  const caPem = tls?.caFile ? tls.cert.toString() : undefined;
+
   let url = "";
   const app = createApp({
+    caPem: () => caPem,
     logger: log,
     readiness: [{ name: "store", check: () => store.ping() }],
     access,
     publicUrl: () => opts.publicUrl?.replace(/\/+$/, "") || url,
   });
-  const server = createServer(getRequestListener(app.fetch));
+  const honoListener = getRequestListener(app.fetch);
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    let target;
+    try {
+      target = parseProxyPath(req.url ?? "/");
+    } catch (e) {
+      const pe = e as ProxyError;
+      const body = JSON.stringify(kubeStatus(pe.code, pe.message));
+      return void res.writeHead(pe.code, { "content-type": "application/json" }).end(body);
+    }
+    if (target) proxy.handleRequest(req, res, target);
+    else void honoListener(req, res);
+  };
+  const server: Server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, onRequest) : createHttpServer(onRequest);
   const ws = attachNatsWebSocket(server, nats, { path: "/nats" });
+  server.on("upgrade", (req: IncomingMessage, socket, head: Buffer) => {
+    const path = req.url ?? "/";
+    if (path === "/nats" || path.startsWith("/nats?")) return; // the NATS endpoint's
+    try {
+      const target = path.startsWith(PROXY_PREFIX) ? parseProxyPath(path) : null;
+      if (!target) return void socket.end(statusResponseBytes(new ProxyError(404, "Not found")));
+      proxy.handleUpgrade(req, socket, head, target);
+    } catch (e) {
+      socket.end(statusResponseBytes(e instanceof ProxyError ? e : new ProxyError(400, "Bad request")));
+    }
+  });
   const sockets = new Set<Socket>();
   server.on("connection", (s) => {
     sockets.add(s);
@@ -92,13 +154,14 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     });
   } catch (e) {
     sync.close();
+    await tunnel.close();
     await nats.close();
     await store.close();
     throw new Error(`Cannot listen on ${opts.host}:${opts.port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   const addr = server.address() as AddressInfo;
   const host = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
-  url = `http://${host}:${addr.port}`;
+  url = `${tls ? "https" : "http"}://${host}:${addr.port}`;
   log.info("gateway listening", { url });
 
   let closing: Promise<void> | undefined;
@@ -108,11 +171,15 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     server,
     access,
     nats,
+    tunnel,
+    proxy,
+    caFile: tls?.caFile,
     close() {
       closing ??= (async () => {
         const done = new Promise<void>((resolve) => server.close(() => resolve()));
         ws.detach();
         sync.close();
+        await tunnel.close();
         await nats.close();
         server.closeIdleConnections();
         const timer = setTimeout(() => {

@@ -98,7 +98,7 @@ function decodeIdentity(value: string): Identity {
  * Agent: the headers sent to the API server, with impersonation of the identity the gateway set.
  * Throws MissingIdentityError when there is none: the agent never forwards without impersonating.
  */
-export function upstreamRequestHeaders(raw: RawHeaders, host: string): { headers: string[]; identity: Identity } {
+export function upstreamRequestHeaders(raw: RawHeaders, host: string, userPrefix = ""): { headers: string[]; identity: Identity } {
   const named = connectionNamed(raw);
   const upgrade = isUpgradeRequest(raw);
   const out: string[] = ["Host", host];
@@ -118,7 +118,7 @@ export function upstreamRequestHeaders(raw: RawHeaders, host: string): { headers
   }
   if (!identity) throw new MissingIdentityError("The stream carries no identity");
   if (upgrade) out.push("Connection", "Upgrade");
-  out.push("Impersonate-User", identity.user);
+  out.push("Impersonate-User", userPrefix + identity.user);
   for (const g of identity.groups) out.push("Impersonate-Group", g);
   return { headers: out, identity };
 }

@@ -24,6 +24,8 @@ export interface UpstreamOptions {
   /** The agent's own bearer token (service account), if it does not use a client certificate. */
   token?: string | (() => string);
   insecureSkipTLSVerify?: boolean;
+  /** Prepended to the identity's user for Impersonate-User (the agent's mapping, e.g. "ward:"). */
+  userPrefix?: string;
   logger: Logger;
   /** Called with each stream's open/close, for the agent's open-stream gauge. */
   onActive?: (delta: 1 | -1) => void;
@@ -49,7 +51,7 @@ export function createUpstreamHandler(o: UpstreamOptions): StreamHandler {
   return (stream) => {
     let headers: string[];
     try {
-      headers = upstreamRequestHeaders(stream.request.headers, host).headers;
+      headers = upstreamRequestHeaders(stream.request.headers, host, o.userPrefix).headers;
     } catch (e) {
       if (!(e instanceof MissingIdentityError)) throw e;
       o.logger.warn("stream refused: no identity to impersonate", { err: e });

@@ -76,7 +76,7 @@ function startAgent(): Started {
 before(async () => {
   env = await startKubeEnv();
   dir = mkdtempSync(join(tmpdir(), "ward-access-"));
-  gw = await startGateway({ host: "127.0.0.1", port: 0, dataDir: dir, shutdownTimeoutMs: 2000, logger: createLogger({ level: "warn" }) });
+  gw = await startGateway({ host: "127.0.0.1", port: 0, plainHttp: true, dataDir: dir, shutdownTimeoutMs: 2000, logger: createLogger({ level: "warn" }) });
   adminToken = readFileSync(join(dir, "admin-token"), "utf8").trim();
   const c = await api("POST", "/api/v1/clusters", { id: CLUSTER, name: "Test" });
   assert.equal(c.status, 201);

@@ -58,7 +58,7 @@ for (const l of launchers()) {
     test("gateway serves /healthz on a fresh SQLite file and stops cleanly on SIGTERM", async () => {
       const data = mkdtempSync(join(tmpdir(), "ward-data-"));
       after(() => rmSync(data, { recursive: true, force: true }));
-      const gw = start(l.cmd, [...l.args, "gateway", "--listen", "127.0.0.1:0", "--data-dir", data], { cwd: l.cwd, env: l.env });
+      const gw = start(l.cmd, [...l.args, "gateway", "--plain-http", "--listen", "127.0.0.1:0", "--data-dir", data], { cwd: l.cwd, env: l.env });
       try {
         const [, url] = await gw.waitFor(/"gateway listening".*?"url":"([^"]+)"/, 30_000);
         const health = await fetch(`${url}/healthz`);
