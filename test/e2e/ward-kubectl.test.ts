@@ -1,0 +1,164 @@
+/**
+ * kubectl through Ward end to end, with the built executable: `dist/ward gateway` (HTTPS with its
+ * generated certificate) and `dist/ward agent` against the real kube-apiserver, grants reconciled
+ * into RBAC, kubeconfigs minted by the gateway, and both kubectls (WebSocket and SPDY).
+ */
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { request } from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { startKubeEnv, type KubeEnv } from "../helpers/kube-env.ts";
+import { runKubectlBaseline } from "../helpers/kubectl-baseline.ts";
+import { kubectl, kubectlOk, kubectlStream } from "../helpers/kubectl.ts";
+import { start, type Started } from "../helpers/process.ts";
+
+const root = new URL("../..", import.meta.url).pathname;
+const ward = join(root, "dist", "ward");
+const CLUSTER = "e2e";
+let kube: KubeEnv;
+let dir: string;
+let gw: Started;
+let agent: Started;
+let url: string;
+let ca: Buffer;
+let adminToken: string;
+const members: Record<string, { id: string; token: string; kubeconfig: string }> = {};
+
+async function api(token: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const u = new URL(url);
+  return await new Promise((resolve, reject) => {
+    const req = request({ host: u.hostname, port: u.port, path, method, ca, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" } }, (res) => {
+      let text = "";
+      res.on("data", (c) => (text += c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : {} }));
+    });
+    req.on("error", reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+}
+
+async function eventually<T>(what: string, f: () => Promise<T | false | undefined>, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function grant(memberId: string, body: Record<string, unknown>): Promise<string> {
+  const r = await api(adminToken, "POST", `/api/v1/clusters/${CLUSTER}/access/grants`, { member_id: memberId, ...body });
+  assert.equal(r.status, 201, JSON.stringify(r.json));
+  const id = r.json.grant.id as string;
+  await eventually(`grant ${id} applied`, async () => {
+    const g = (await api(adminToken, "GET", `/api/v1/clusters/${CLUSTER}/access/grants`)).json.grants.find((x: { id: string }) => x.id === id);
+    return g?.status === "applied";
+  });
+  return id;
+}
+
+async function member(email: string): Promise<{ id: string; token: string; kubeconfig: string }> {
+  const m = await api(adminToken, "POST", "/api/v1/members", { email });
+  assert.equal(m.status, 201, JSON.stringify(m.json));
+  return { id: m.json.member.id, token: m.json.api_token, kubeconfig: join(dir, `kubeconfig-${email}`) };
+}
+
+async function mintKubeconfig(m: { token: string; kubeconfig: string }): Promise<string> {
+  const r = await api(m.token, "POST", `/api/v1/clusters/${CLUSTER}/kubeconfig`, {});
+  assert.equal(r.status, 200, JSON.stringify(r.json));
+  writeFileSync(m.kubeconfig, r.json.kubeconfig, { mode: 0o600 });
+  return m.kubeconfig;
+}
+
+/**
+ * The built-in view/edit/admin ClusterRoles are aggregated by kube-controller-manager, which the
+ * test control plane does not run: fill their rules from the system:aggregate-to-* roles.
+ */
+async function aggregateBuiltinRoles(): Promise<void> {
+  const admin = { kubectl: kube.kubectl.newest, kubeconfig: kube.kubeconfig };
+  const rules = async (name: string) => JSON.parse(await kubectlOk(admin, ["get", "clusterrole", name, "-o", "json"])).rules ?? [];
+  const view = await rules("system:aggregate-to-view");
+  const edit = [...view, ...(await rules("system:aggregate-to-edit"))];
+  const adm = [...edit, ...(await rules("system:aggregate-to-admin"))];
+  for (const [name, r] of [["view", view], ["edit", edit], ["admin", adm]] as const) {
+    await kubectlOk(admin, ["patch", "clusterrole", name, "--type=json", "-p", JSON.stringify([{ op: "add", path: "/rules", value: r }])]);
+  }
+}
+
+before(async () => {
+  assert.ok(existsSync(ward), "dist/ward is missing: run 'npm run build' first");
+  kube = await startKubeEnv();
+  await aggregateBuiltinRoles();
+  dir = mkdtempSync(join(tmpdir(), "ward-e2e-"));
+  gw = start(ward, ["gateway", "--listen", "127.0.0.1:0", "--data-dir", join(dir, "gw")]);
+  url = (await gw.waitFor(/"gateway listening".*?"url":"(https:[^"]+)"/, 30_000))[1]!;
+  ca = readFileSync(join(dir, "gw", "tls", "ca.crt"));
+  adminToken = readFileSync(join(dir, "gw", "admin-token"), "utf8").trim();
+  const c = await api(adminToken, "POST", "/api/v1/clusters", { id: CLUSTER, name: "E2E" });
+  assert.equal(c.status, 201, JSON.stringify(c.json));
+  writeFileSync(join(dir, "join-token"), c.json.join_token, { mode: 0o600 });
+  agent = start(ward, ["agent", "--gateway", url, "--cluster", CLUSTER, "--token-file", join(dir, "join-token"), "--kubeconfig", kube.kubeconfig, "--resync", "1s", "--hello-interval", "500ms"], {
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, "gw", "tls", "ca.crt") },
+  });
+  await agent.waitFor(/connected to the gateway/, 30_000);
+  members.dev = await member("dev@example.com");
+  members.viewer = await member("viewer@example.com");
+  await grant(members.dev.id, { role: "cluster-admin" });
+  await grant(members.viewer.id, { role: "view", scope: "namespace", namespace: kube.namespace });
+  await mintKubeconfig(members.dev);
+  await mintKubeconfig(members.viewer);
+}, { timeout: 240_000 });
+
+after(async () => {
+  await agent?.stop();
+  await gw?.stop();
+  await kube?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+for (const which of ["newest", "spdy"] as const) {
+  test(`kubectl baseline through dist/ward, ${which} kubectl`, async (t) => {
+    await runKubectlBaseline(t, {
+      kubectl: kube.kubectl[which], kubeconfig: members.dev!.kubeconfig, namespace: kube.namespace, node: kube.node,
+      pod: kube.pod, container: kube.container, podPort: kube.podPort, appendLog: (text) => kube.appendLog(text),
+    });
+  });
+}
+
+test("a namespace view grant can read its namespace only, and cannot create", async () => {
+  const target = { kubectl: kube.kubectl.newest, kubeconfig: members.viewer!.kubeconfig };
+  assert.match(await kubectlOk(target, ["get", "pods", "-n", kube.namespace]), new RegExp(kube.pod));
+  const other = await kubectl(target, ["get", "pods", "-n", "default"]);
+  assert.notEqual(other.code, 0);
+  assert.match(other.stderr, /forbidden/i);
+  const create = await kubectl(target, ["create", "configmap", "nope", "-n", kube.namespace]);
+  assert.notEqual(create.code, 0);
+  assert.match(create.stderr, /forbidden/i);
+});
+
+test("a token without a live grant is refused with a Status", async () => {
+  const r = await kubectl({ kubectl: kube.kubectl.newest, kubeconfig: members.viewer!.kubeconfig }, ["--token", "not-a-token", "get", "ns"]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /Unauthorized|provide credentials/);
+});
+
+test("deleting a grant ends that member's get -w within a second and refuses the next request", async () => {
+  const target = { kubectl: kube.kubectl.newest, kubeconfig: members.viewer!.kubeconfig };
+  const grants = (await api(adminToken, "GET", `/api/v1/clusters/${CLUSTER}/access/grants`)).json.grants as { id: string; member_id: string }[];
+  const g = grants.find((x) => x.member_id === members.viewer!.id)!;
+  const w = kubectlStream(target, ["get", "pods", "-w", "-n", kube.namespace]);
+  try {
+    await w.waitFor(kube.pod, 10_000);
+    const t0 = Date.now();
+    assert.equal((await api(adminToken, "DELETE", `/api/v1/clusters/${CLUSTER}/access/grants/${g.id}`)).status, 204);
+    await w.exited;
+    assert.ok(Date.now() - t0 < 1000, `get -w ended after ${Date.now() - t0} ms`);
+  } finally {
+    await w.stop();
+  }
+  const r = await kubectl(target, ["get", "pods", "-n", kube.namespace]);
+  assert.notEqual(r.code, 0);
+});
