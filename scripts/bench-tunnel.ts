@@ -35,6 +35,7 @@ const arg = (name: string) => {
 };
 const MiB = 1024 * 1024;
 const CLUSTER = "bench";
+const windowBytes = arg("--window") ? Number(arg("--window")) : undefined;
 const debug = (msg: string) => process.env.WARD_BENCH_DEBUG && console.error(`[bench] ${msg}`);
 
 function memNow(): { heap: number; buffers: number; rss: number } {
@@ -91,7 +92,7 @@ async function runAgent(): Promise<void> {
   const bus = await connectBus(arg("--url")!, { user: arg("--user")!, pass: arg("--pass")!, maxReconnectAttempts: 0, name: "bench-agent" });
   const sinkPort = Number(arg("--sink"));
   const upstream = new http.Agent({ keepAlive: true, maxSockets: 256 });
-  const agent = new TunnelAgent(bus, { cluster: CLUSTER, maxStreamsPerGateway: 8192 });
+  const agent = new TunnelAgent(bus, { cluster: CLUSTER, maxStreamsPerGateway: 8192, windowBytes });
   await agent.serve((s: TunnelStream) => {
     s.on("error", () => {});
     if (s.request.path.startsWith("/idle")) {
@@ -142,6 +143,7 @@ async function runAgent(): Promise<void> {
 // ------------------------------------------------------------------------------------ main role
 
 function child(role: string, extra: string[] = []): ChildProcess {
+  if (windowBytes) extra.push("--window", String(windowBytes));
   return fork(new URL(import.meta.url).pathname, ["--role", role, ...extra], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
 }
 
@@ -361,16 +363,17 @@ async function main(): Promise<void> {
   await upload(`${direct}/warmup`, 16 * MiB);
   const directMiBs = await upload(`${direct}/upload`, bodyBytes);
   row(`direct            upload ${bodyBytes / MiB} MiB: ${directMiBs.toFixed(0)} MiB/s`);
-  const rdMiBs = await remotedialerThroughput(sinkPort, bodyBytes);
+  const rdMiBs = args.includes("--no-rd") ? 1 : await remotedialerThroughput(sinkPort, bodyBytes);
   row(`remotedialer      upload ${bodyBytes / MiB} MiB: ${rdMiBs.toFixed(0)} MiB/s (${pct(rdMiBs, directMiBs)} of direct)`);
   results.direct = { uploadMiBs: round(directMiBs) };
   results.remotedialer = { uploadMiBs: round(rdMiBs), version: "v0.5.1" };
 
-  for (const target of tunnelTargets) {
+  const only = arg("--only");
+  for (const target of tunnelTargets.filter((t) => !only || t.name === only)) {
     const env = await target.start();
     const pubStats = { msgs: 0, bytes: 0, dataMsgs: 0 };
     const gwBus = await env.gatewayBus();
-    const gw = await TunnelGateway.start(counting(gwBus, pubStats), { maxStreamsPerCluster: 8192, maxStreamsPerMember: 8192 });
+    const gw = await TunnelGateway.start(counting(gwBus, pubStats), { maxStreamsPerCluster: 8192, maxStreamsPerMember: 8192, windowBytes });
     const front = frontServer(gw);
     await once(front, "listening");
     const frontUrl = `http://127.0.0.1:${(front.address() as { port: number }).port}`;
@@ -391,6 +394,13 @@ async function main(): Promise<void> {
     const rawMiBs = await rawPublish(gwBus, agentProc, bodyBytes, msgSize);
     row(`tunnel ${name} upload ${bodyBytes / MiB} MiB: ${tunnelMiBs.toFixed(0)} MiB/s | raw NATS publish (${(msgSize / 1024).toFixed(1)} KiB msgs) ${rawMiBs.toFixed(0)} MiB/s | tunnel/raw ${pct(tunnelMiBs, rawMiBs)}, tunnel/direct ${pct(tunnelMiBs, directMiBs)}, tunnel/remotedialer ${pct(tunnelMiBs, rdMiBs)}`);
 
+    if (args.includes("--tp")) {
+      agentProc.send({ cmd: "stop" });
+      await Promise.race([once(agentProc, "exit"), new Promise((r) => setTimeout(r, 3000))]);
+      await gw.close();
+      await env.stop();
+      continue;
+    }
     const lat: Record<string, { p50: number; p99: number }> = {};
     for (const c of [1, 64]) {
       const n = c === 1 ? latN.c1 : latN.c64;
@@ -443,7 +453,7 @@ async function main(): Promise<void> {
   }
   sinkProc.kill();
   results.seconds = Math.round((Date.now() - t0) / 1000);
-  const e = results.embedded as Record<string, number>, n = results["nats-server"] as Record<string, number>;
+  const e = (results.embedded ?? {}) as Record<string, number>, n = (results["nats-server"] ?? {}) as Record<string, number>;
   row(`goals: tunnel/raw ≥ 0.9 (${e.ratioRaw}, ${n.ratioRaw}); tunnel/direct ≥ 0.4 (${e.ratioDirect}, ${n.ratioDirect}); ahead of remotedialer (${e.ratioRemotedialer}, ${n.ratioRemotedialer}); added p50 c=1 ≤ 0.3 ms (${e.addedP50C1Ms}, ${n.addedP50C1Ms})`);
   console.log(JSON.stringify(results));
 }
@@ -458,4 +468,7 @@ function round(x: number, d = 1): number {
 const role = arg("--role");
 if (role === "sink") runSink();
 else if (role === "agent") await runAgent();
-else await main();
+else {
+  await main();
+  process.exit(0);
+}

@@ -147,7 +147,11 @@ export class TunnelAgent {
       return;
     }
     const session = this.#session(gw);
-    for (const f of frames) if (f.type === "open") this.#accept(session, f);
+    const now = this.#o.clock.now();
+    for (const f of frames) {
+      if (f.type === "open") this.#accept(session, f);
+      else session.streams.get(f.stream)?.handleFrame(f, now); // the first body bytes and end ride along
+    }
   }
 
   #accept(session: Session, f: OpenFrame): void {

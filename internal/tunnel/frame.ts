@@ -34,6 +34,12 @@ export const FrameType = {
   pong: 8,
 } as const;
 
+/**
+ * Body bytes a gateway may send before the agent's accept (in the open message itself). Every
+ * receive window is at least this large.
+ */
+export const OPEN_CREDIT = 32 * 1024;
+
 /** Kinds of stream, each with its own idle timeout. */
 export const STREAM_KINDS = ["request", "watch", "exec", "portforward"] as const;
 export type StreamKind = (typeof STREAM_KINDS)[number];

@@ -9,7 +9,7 @@
 import { EventEmitter } from "node:events";
 import type { Bus, BusSubscription } from "../bus/index.ts";
 import { assertClusterId } from "../bus/index.ts";
-import { packFrames, type Frame, type RawHeaders, type StreamKind, STREAM_KINDS } from "./frame.ts";
+import { FRAME_HEADER_SIZE, frameSize, OPEN_CREDIT, packFrames, type Frame, type RawHeaders, type StreamKind, STREAM_KINDS } from "./frame.ts";
 import { ClusterOfflineError, ResetCode, StreamLimitError, TunnelClosedError } from "./errors.ts";
 import { resolveOptions, type ResolvedOptions, type TunnelOptions } from "./options.ts";
 import { decodeHeartbeat, PresenceTracker } from "./presence.ts";
@@ -44,14 +44,20 @@ interface Entry {
   member: string | undefined;
   pending: PendingHost | null;
   openedAt: number;
+  /** The open message went out (so an agent may answer). */
+  openSent: boolean;
 }
 
-/** Holds a stream's frames until an agent accepts it (only end or reset can be queued: no credit yet). */
+/**
+ * Holds a stream's frames until an agent accepts it. The first OPEN_CREDIT bytes of body (and an
+ * end) ride in the open message itself, so a small request costs no extra round trip.
+ */
 class PendingHost implements StreamHost {
-  readonly maxData = 0;
+  readonly maxData: number;
   readonly frames: Frame[] = [];
   #onClosed: (s: TunnelStream, err: Error | null) => void;
-  constructor(onClosed: (s: TunnelStream, err: Error | null) => void) {
+  constructor(maxData: number, onClosed: (s: TunnelStream, err: Error | null) => void) {
+    this.maxData = maxData;
     this.#onClosed = onClosed;
   }
   send(frame: Frame): void {
@@ -164,17 +170,34 @@ export class TunnelGateway extends EventEmitter<GatewayEvents> {
     }
     const id = this.#allocateId();
     const now = this.#o.clock.now();
-    const pending = new PendingHost((s) => this.#pendingClosed(s, pending));
     const request = { method: o.method, path: o.path, headers: o.headers ?? [], kind };
     const open: Frame = { type: "open", stream: id, seq: 0, window: this.#o.windowBytes, ...request };
     const maxPayload = Math.min(this.#o.maxMessageBytes, this.#bus.info?.max_payload ?? DEFAULT_MAX_PAYLOAD);
-    const [msg] = packFrames([open], maxPayload); // throws FrameError on an oversized head
-    const stream = new TunnelStream({ id, side: "gateway", request, host: pending, window: this.#o.windowBytes, peerWindow: 0, sendSeq: 1, recvSeq: 0, now });
-    this.#streams.set(id, { stream, cluster, member: o.member, pending, openedAt: now });
+    packFrames([open], maxPayload); // throws FrameError on an oversized head, before anything is counted
+    const pending = new PendingHost(maxPayload - FRAME_HEADER_SIZE, (s) => this.#pendingClosed(s, pending));
+    const stream = new TunnelStream({ id, side: "gateway", request, host: pending, window: this.#o.windowBytes, peerWindow: OPEN_CREDIT, sendSeq: 1, recvSeq: 0, now });
+    const entry: Entry = { stream, cluster, member: o.member, pending, openedAt: now, openSent: false };
+    this.#streams.set(id, entry);
     this.#perCluster.set(cluster, nc + 1);
     if (o.member !== undefined) this.#perMember.set(o.member, nm + 1);
-    this.#bus.publish(tunnelSubjects.open(cluster, this.id), msg);
+    // Sent once the caller had a chance to write a small body (same event-loop turn).
+    setImmediate(() => this.#sendOpen(entry, open, maxPayload));
     return stream;
+  }
+
+  #sendOpen(e: Entry, open: Frame, maxPayload: number): void {
+    if (e.stream.destroyed || !e.pending || this.#closed) return;
+    const frames = e.pending.frames;
+    let size = frameSize(open);
+    let n = 0;
+    while (n < frames.length && size + frameSize(frames[n]!) <= maxPayload) size += frameSize(frames[n++]!);
+    const [msg] = packFrames([open, ...frames.splice(0, n)], maxPayload);
+    e.openSent = true;
+    try {
+      this.#bus.publish(tunnelSubjects.open(e.cluster, this.id), msg);
+    } catch (err) {
+      e.stream.peerGone(ResetCode.peerGone, `Could not send the stream to cluster ${e.cluster}: ${(err as Error).message}`);
+    }
   }
 
   stats(): { streams: number; pending: number; sessions: number; clusters: number } {
@@ -276,7 +299,7 @@ export class TunnelGateway extends EventEmitter<GatewayEvents> {
 
   #pendingClosed(stream: TunnelStream, host: PendingHost): void {
     const e = this.#streams.get(stream.id);
-    if (e?.pending === host && host.frames.some((f) => f.type === "reset")) {
+    if (e?.pending === host && e.openSent && host.frames.some((f) => f.type === "reset")) {
       this.#cancelled.set(stream.id, { cluster: e.cluster, frames: host.frames, at: this.#o.clock.now() });
     }
     this.#release(stream.id);

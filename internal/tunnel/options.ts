@@ -19,7 +19,7 @@ export const realClock: Clock = {
 };
 
 export interface TunnelOptions {
-  /** Receive window per stream and direction: the most bytes a peer may have in flight. Default 1 MiB. */
+  /** Receive window per stream and direction: the most bytes a peer may have in flight. Default 2 MiB. */
   windowBytes?: number;
   /** Upper bound for one NATS message; the bus's max_payload lowers it further. Default 256 KiB. */
   maxMessageBytes?: number;
@@ -83,7 +83,7 @@ export function resolveOptions(o: TunnelOptions = {}): ResolvedOptions {
   }
   const instanceId = o.instanceId ?? randomInstanceId();
   if (!isValidInstanceId(instanceId)) throw new Error(`Invalid tunnel instanceId ${JSON.stringify(instanceId.slice(0, 80))}: use 1-64 of [A-Za-z0-9_-]`);
-  const windowBytes = positive("windowBytes", o.windowBytes ?? 1024 * 1024, 1024);
+  const windowBytes = positive("windowBytes", o.windowBytes ?? 2 * 1024 * 1024, 64 * 1024);
   if (windowBytes > 0x7fffffff) throw new Error("Tunnel option windowBytes must be below 2 GiB");
   return {
     windowBytes,

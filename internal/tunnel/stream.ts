@@ -150,7 +150,9 @@ export class TunnelStream extends Duplex {
   /** @internal Moves the stream to the session that carries it once the agent accepted; `peerWindow` is its grant. */
   attach(host: StreamHost, peerWindow: number, now: number): void {
     this.#host = host;
+    const early = this.#send.sent; // body sent in the open message, under OPEN_CREDIT
     this.#send = new SendCredit(peerWindow);
+    this.#send.take(early);
     this.lastActivity = now;
     this.#recvSeq = 1;
     this.#pump();

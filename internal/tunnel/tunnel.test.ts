@@ -187,11 +187,16 @@ test("cancellation travels both ways", async () => {
   const reason = agentStreams[0]!.signal.reason as StreamResetError;
   assert.ok(reason instanceof StreamResetError && reason.code === ResetCode.cancel && reason.remote);
   // Cancelled before any answer: the head rejects, the agent learns once it accepted.
+  const s0 = p.gateway.openStream("c1", { method: "GET", path: "/never" });
+  s0.on("error", () => {});
+  s0.destroy(); // before the open even left: nothing reaches the agent
   const s2 = p.gateway.openStream("c1", { method: "GET", path: "/slow" });
   s2.on("error", () => {});
+  await new Promise((r) => setImmediate(r)); // the open is out, the accept not yet back
   s2.destroy();
   await assert.rejects(s2.head, /cancelled by the gateway/);
   await waitFor(() => agentStreams.length === 2 && agentStreams[1]!.destroyed, 1000, "agent side of the cancelled open reset");
+  assert.equal(agentStreams[1]!.request.path, "/slow");
   // The agent aborts (upstream failed) → the gateway's response fails.
   const s3 = p.gateway.openStream("c1", { method: "GET", path: "/answer" });
   await s3.head;
@@ -276,7 +281,7 @@ test("idle timeouts are per stream kind", async () => {
 });
 
 test("property: 100 concurrent streams with random chunk sizes deliver every byte in order", async () => {
-  const p = await pair(echoHandler, { gateway: { windowBytes: 16 * 1024, maxMessageBytes: 8 * 1024 }, agent: { windowBytes: 8 * 1024 } });
+  const p = await pair(echoHandler, { gateway: { windowBytes: 64 * 1024, maxMessageBytes: 8 * 1024 }, agent: { windowBytes: 96 * 1024, maxMessageBytes: 4 * 1024 } });
   await fc.assert(
     fc.asyncProperty(
       fc.array(fc.array(fc.integer({ min: 0, max: 9000 }), { minLength: 0, maxLength: 12 }), { minLength: 100, maxLength: 100 }),
@@ -299,5 +304,22 @@ test("property: 100 concurrent streams with random chunk sizes deliver every byt
     ),
     { numRuns: 8 },
   );
+  await p.close();
+});
+
+test("a small request travels in one message: open, body and end together", async () => {
+  const p = await pair((s) => {
+    s.respond({ status: 200, headers: [] });
+    readAll(s).then((b) => s.end(b));
+  });
+  const toAgent: string[] = [];
+  p.hub.dropIf = (subject, data) => {
+    if (subject.startsWith("ward.agent.c1.")) toAgent.push(`${subject.split(".")[3]}:${decodeMessage(data).map((f) => f.type).join("+")}`);
+    return false;
+  };
+  const s = p.gateway.openStream("c1", { method: "POST", path: "/" });
+  s.end("x".repeat(1000));
+  assert.equal((await readAll(s)).length, 1000);
+  assert.deepEqual(toAgent, ["open:open+data+end"]);
   await p.close();
 });
