@@ -1,0 +1,487 @@
+/**
+ * kubectl proxy-path benchmark (`node scripts/bench-proxy.ts [--quick]`, `npm run bench:proxy`).
+ *
+ * Brings up the real kube-env (etcd + kube-apiserver + kwok), the built `dist/ward gateway` and
+ * `dist/ward agent`, a member with a cluster-admin grant and its minted kubeconfig, then measures side
+ * by side in one run, through Ward vs straight to the API server with the same client:
+ *   - small GET (/api/v1/namespaces/default) p50/p99 at concurrency 1 and 64, requests/s at 64
+ *     (node:https with a keep-alive agent; direct uses the kube-env admin token, Ward the member's);
+ *   - LIST of 5,000 ConfigMaps (time, bytes/s);
+ *   - `logs -f` stdout throughput (the pod's CRI log, followed from the start until an end marker);
+ *   - exec stdout throughput (`kubectl exec … -- head -c N /dev/zero`, newest kubectl);
+ *   - port-forward throughput (`kubectl port-forward` to the pod's echo server, bytes pumped and read back);
+ *   - peak RSS (VmHWM) of the gateway and agent processes.
+ * Readable rows, then one JSON object with every figure as the very last line. Goals are reported,
+ * not asserted. The Rancher remotedialer row is not built here (noted in the output).
+ */
+import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import https from "node:https";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { parse as parseYaml } from "yaml";
+import { startKubeEnv, type KubeEnv } from "../test/helpers/kube-env.ts";
+import { start, type Started } from "../test/helpers/process.ts";
+
+const root = new URL("..", import.meta.url).pathname;
+const ward = join(root, "dist", "ward");
+const quick = process.argv.includes("--quick");
+const MiB = 1024 * 1024;
+const CLUSTER = "bench";
+const CM_NS = "bench-cm";
+const CM_COUNT = 5000;
+const STREAM_BYTES = (quick ? 32 : 256) * MiB;
+const C1_REQUESTS = quick ? 400 : 2000;
+const C64_SECONDS = quick ? 3 : 8;
+const LIST_REPEATS = quick ? 2 : 3;
+const debug = (msg: string) => process.env.WARD_BENCH_DEBUG && console.error(`[bench] ${msg}`);
+const log = (msg: string) => console.error(msg);
+
+// ------------------------------------------------------------------------------ processes / cleanup
+
+let kube: KubeEnv | undefined;
+let dir: string | undefined;
+let gw: Started | undefined;
+let agent: Started | undefined;
+const children = new Set<ChildProcess>();
+
+async function cleanup(): Promise<void> {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+  await agent?.stop().catch(() => {});
+  await gw?.stop().catch(() => {});
+  await kube?.stop().catch((e: Error) => log(`kube-env down: ${e.message}`));
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  agent = gw = kube = dir = undefined;
+}
+
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  process.once(sig, () => {
+    log(`${sig}: cleaning up`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+// ------------------------------------------------------------------------------------ HTTP client
+
+interface Target {
+  name: "direct" | "ward";
+  host: string;
+  port: number;
+  /** Path prefix before the Kubernetes API path ("" direct, "/api/v1/clusters/<c>/k8s" through Ward). */
+  prefix: string;
+  ca: Buffer;
+  token: string;
+  agent: https.Agent;
+}
+
+function target(name: Target["name"], server: string, ca: Buffer, token: string): Target {
+  const u = new URL(server);
+  return {
+    name, host: u.hostname, port: Number(u.port || 443), prefix: u.pathname.replace(/\/$/, ""), ca, token,
+    agent: new https.Agent({ keepAlive: true, maxSockets: 64, ca }),
+  };
+}
+
+function req(t: Target, method: string, path: string, body?: unknown): Promise<{ status: number; bytes: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const r = https.request({
+      host: t.host, port: t.port, path: t.prefix + path, method, agent: t.agent,
+      headers: { authorization: `Bearer ${t.token}`, accept: "application/json", ...(payload ? { "content-type": "application/json" } : {}) },
+    }, (res) => {
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      res.on("data", (c: Buffer) => {
+        bytes += c.length;
+        chunks.push(c);
+      });
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, bytes, text: method === "GET" && bytes > 1 << 16 ? "" : Buffer.concat(chunks).toString() }));
+      res.on("error", reject);
+    });
+    r.on("error", reject);
+    r.end(payload);
+  });
+}
+
+/** Reads a GET's body as a stream (counting bytes) without keeping it. */
+function getCount(t: Target, path: string): Promise<{ status: number; bytes: number }> {
+  return new Promise((resolve, reject) => {
+    const r = https.request({ host: t.host, port: t.port, path: t.prefix + path, method: "GET", agent: t.agent, headers: { authorization: `Bearer ${t.token}`, accept: "application/json" } }, (res) => {
+      let bytes = 0;
+      res.on("data", (c: Buffer) => (bytes += c.length));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, bytes }));
+      res.on("error", reject);
+    });
+    r.on("error", reject);
+    r.end();
+  });
+}
+
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+
+async function smallGetC1(t: Target): Promise<{ p50: number; p99: number }> {
+  const path = "/api/v1/namespaces/default";
+  for (let i = 0; i < 50; i++) await req(t, "GET", path);
+  const lat: number[] = [];
+  for (let i = 0; i < C1_REQUESTS; i++) {
+    const t0 = performance.now();
+    const r = await req(t, "GET", path);
+    lat.push(performance.now() - t0);
+    if (r.status !== 200) throw new Error(`${t.name} GET ${path}: ${r.status} ${r.text}`);
+  }
+  lat.sort((a, b) => a - b);
+  return { p50: pct(lat, 50), p99: pct(lat, 99) };
+}
+
+async function smallGetC64(t: Target): Promise<{ p50: number; p99: number; rps: number }> {
+  const path = "/api/v1/namespaces/default";
+  await Promise.all(Array.from({ length: 64 }, () => req(t, "GET", path))); // open the sockets
+  const lat: number[] = [];
+  const t0 = performance.now();
+  const end = t0 + C64_SECONDS * 1000;
+  let errors = 0;
+  await Promise.all(Array.from({ length: 64 }, async () => {
+    while (performance.now() < end) {
+      const s = performance.now();
+      const r = await req(t, "GET", path);
+      lat.push(performance.now() - s);
+      if (r.status !== 200) errors++;
+    }
+  }));
+  const secs = (performance.now() - t0) / 1000;
+  if (errors) throw new Error(`${t.name}: ${errors} non-200 answers at concurrency 64`);
+  lat.sort((a, b) => a - b);
+  return { p50: pct(lat, 50), p99: pct(lat, 99), rps: lat.length / secs };
+}
+
+async function createConfigMaps(t: Target): Promise<void> {
+  const ns = await req(t, "POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: CM_NS } });
+  if (ns.status !== 201 && ns.status !== 409) throw new Error(`create namespace: ${ns.status} ${ns.text}`);
+  const data = { key: "x".repeat(200), other: "some value" };
+  let next = 0;
+  await Promise.all(Array.from({ length: 32 }, async () => {
+    for (;;) {
+      const i = next++;
+      if (i >= CM_COUNT) return;
+      const r = await req(t, "POST", `/api/v1/namespaces/${CM_NS}/configmaps`, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: `cm-${i}`, labels: { bench: "proxy" } }, data });
+      if (r.status !== 201 && r.status !== 409) throw new Error(`create configmap ${i}: ${r.status} ${r.text}`);
+    }
+  }));
+}
+
+async function listConfigMaps(t: Target): Promise<{ ms: number; bytes: number; bytesPerSec: number }> {
+  const path = `/api/v1/namespaces/${CM_NS}/configmaps`;
+  await getCount(t, path);
+  const times: number[] = [];
+  let bytes = 0;
+  for (let i = 0; i < LIST_REPEATS; i++) {
+    const t0 = performance.now();
+    const r = await getCount(t, path);
+    times.push(performance.now() - t0);
+    if (r.status !== 200) throw new Error(`${t.name} LIST: ${r.status}`);
+    bytes = r.bytes;
+  }
+  times.sort((a, b) => a - b);
+  const ms = times[Math.floor(times.length / 2)]!;
+  return { ms, bytes, bytesPerSec: bytes / (ms / 1000) };
+}
+
+/** Follows the pod log from the start until the end marker, counting bytes. */
+function logsFollow(t: Target, k: KubeEnv, marker: string): Promise<{ ms: number; bytes: number; bytesPerSec: number }> {
+  const path = `/api/v1/namespaces/${k.namespace}/pods/${k.pod}/log?container=${k.container}&follow=true`;
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    let bytes = 0;
+    let tail = "";
+    let done = false;
+    const timer = setTimeout(() => finish(new Error(`${t.name} logs -f: timed out after ${bytes} bytes`)), 300_000);
+    const finish = (err?: Error) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      r.destroy();
+      if (err) reject(err);
+      else {
+        const ms = performance.now() - t0;
+        resolve({ ms, bytes, bytesPerSec: bytes / (ms / 1000) });
+      }
+    };
+    // A fresh agent: the stream is cut by destroying its socket.
+    const r = https.request({ host: t.host, port: t.port, path: t.prefix + path, method: "GET", ca: t.ca, agent: false, headers: { authorization: `Bearer ${t.token}` } }, (res) => {
+      if (res.statusCode !== 200) return finish(new Error(`${t.name} logs -f: ${res.statusCode}`));
+      res.on("data", (c: Buffer) => {
+        bytes += c.length;
+        tail = (tail + c.toString("latin1", Math.max(0, c.length - marker.length - 2))).slice(-(marker.length + 2));
+        if (tail.includes(marker)) finish();
+      });
+      res.on("end", () => finish(new Error(`${t.name} logs -f ended early after ${bytes} bytes`)));
+      res.on("error", (e) => finish(e));
+    });
+    r.on("error", (e) => finish(e));
+    r.end();
+  });
+}
+
+// ------------------------------------------------------------------------------------ kubectl rows
+
+function spawnKubectl(kubectl: string, kubeconfig: string, args: string[]): ChildProcess {
+  const c = spawn(kubectl, ["--kubeconfig", kubeconfig, ...args], { stdio: ["pipe", "pipe", "pipe"] });
+  children.add(c);
+  c.once("exit", () => children.delete(c));
+  return c;
+}
+
+async function execThroughput(kubectl: string, kubeconfig: string, k: KubeEnv, n: number): Promise<{ ms: number; bytes: number; bytesPerSec: number }> {
+  const t0 = performance.now();
+  const c = spawnKubectl(kubectl, kubeconfig, ["exec", "-n", k.namespace, k.pod, "-c", k.container, "--", "head", "-c", String(n), "/dev/zero"]);
+  c.stdin!.end();
+  let bytes = 0;
+  let err = "";
+  c.stdout!.on("data", (b: Buffer) => (bytes += b.length));
+  c.stderr!.on("data", (b: Buffer) => (err += b.toString()));
+  const code = await new Promise<number | null>((resolve) => c.once("close", (code) => resolve(code)));
+  const ms = performance.now() - t0;
+  if (code !== 0 || bytes !== n) throw new Error(`kubectl exec exited ${code} after ${bytes}/${n} bytes: ${err}`);
+  return { ms, bytes, bytesPerSec: bytes / (ms / 1000) };
+}
+
+async function portForwardThroughput(kubectl: string, kubeconfig: string, k: KubeEnv, n: number): Promise<{ ms: number; bytes: number; bytesPerSec: number }> {
+  const c = spawnKubectl(kubectl, kubeconfig, ["port-forward", "-n", k.namespace, `pod/${k.pod}`, `:${k.podPort}`]);
+  c.stdin!.end();
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      let out = "";
+      const timer = setTimeout(() => reject(new Error(`port-forward did not start: ${out}`)), 20_000);
+      const on = (b: Buffer) => {
+        out += b.toString();
+        const m = out.match(/Forwarding from 127\.0\.0\.1:(\d+)/);
+        if (m) {
+          clearTimeout(timer);
+          resolve(Number(m[1]));
+        }
+      };
+      c.stdout!.on("data", on);
+      c.stderr!.on("data", on);
+      c.once("exit", () => reject(new Error(`port-forward exited: ${out}`)));
+    });
+    const chunk = Buffer.alloc(256 * 1024, 0x61);
+    return await new Promise((resolve, reject) => {
+      const t0 = performance.now();
+      const s = net.connect(port, "127.0.0.1");
+      let sent = 0;
+      let received = 0;
+      const timer = setTimeout(() => {
+        s.destroy();
+        reject(new Error(`port-forward: timed out after ${received}/${n} bytes back`));
+      }, 300_000);
+      const pump = () => {
+        while (sent < n) {
+          const len = Math.min(chunk.length, n - sent);
+          sent += len;
+          if (!s.write(len === chunk.length ? chunk : chunk.subarray(0, len))) return void s.once("drain", pump);
+        }
+      };
+      s.on("connect", pump);
+      s.on("data", (b: Buffer) => {
+        received += b.length;
+        if (received >= n) {
+          clearTimeout(timer);
+          const ms = performance.now() - t0;
+          s.destroy();
+          resolve({ ms, bytes: received, bytesPerSec: received / (ms / 1000) });
+        }
+      });
+      s.on("error", (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+    });
+  } finally {
+    c.kill("SIGTERM");
+  }
+}
+
+// ------------------------------------------------------------------------------------ Ward set-up
+
+async function api(url: string, ca: Buffer, token: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const t = target("ward", url, ca, token);
+  t.agent = new https.Agent({ ca });
+  const r = await req(t, method, path, body);
+  t.agent.destroy();
+  return { status: r.status, json: r.text ? JSON.parse(r.text) : {} };
+}
+
+async function eventually<T>(what: string, f: () => Promise<T | false | undefined>, ms = 30_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function peakRss(pid: number | undefined): { hwmKiB: number; rssKiB: number } {
+  if (!pid) return { hwmKiB: 0, rssKiB: 0 };
+  try {
+    const s = readFileSync(`/proc/${pid}/status`, "utf8");
+    const get = (k: string) => Number(s.match(new RegExp(`${k}:\\s+(\\d+) kB`))?.[1] ?? 0);
+    return { hwmKiB: get("VmHWM"), rssKiB: get("VmRSS") };
+  } catch {
+    return { hwmKiB: 0, rssKiB: 0 };
+  }
+}
+
+/** Appends `total` bytes of CRI-format log lines (1 KiB of payload each) plus an end marker. */
+function appendBigLog(k: KubeEnv, total: number, marker: string): number {
+  const payload = "y".repeat(1023);
+  const ts = new Date().toISOString();
+  const line = `${ts} stdout F ${payload}\n`;
+  const perChunk = 1024;
+  const block = line.repeat(perChunk);
+  let written = 0;
+  while (written < total) {
+    appendFileSync(k.logFile, block);
+    written += perChunk * (payload.length + 1);
+  }
+  k.appendLog(marker);
+  return written;
+}
+
+// ------------------------------------------------------------------------------------ main
+
+const fmtMs = (v: number) => `${v.toFixed(3)} ms`;
+const fmtRate = (v: number) => `${(v / MiB).toFixed(1)} MiB/s`;
+const ratio = (w: number, d: number) => (d ? w / d : 0);
+
+async function main(): Promise<void> {
+  const tStart = Date.now();
+  if (!existsSync(ward)) {
+    log("dist/ward is missing: building it (node scripts/build.ts)");
+    execFileSync(process.execPath, [join(root, "scripts", "build.ts")], { stdio: "inherit" });
+  }
+  log("starting kube-env …");
+  kube = await startKubeEnv();
+  const k = kube;
+  dir = mkdtempSync(join(tmpdir(), "ward-bench-proxy-"));
+  gw = start(ward, ["gateway", "--listen", "127.0.0.1:0", "--data-dir", join(dir, "gw")]);
+  const url = (await gw.waitFor(/"gateway listening".*?"url":"(https:[^"]+)"/, 30_000))[1]!;
+  const gwCa = readFileSync(join(dir, "gw", "tls", "ca.crt"));
+  const adminToken = readFileSync(join(dir, "gw", "admin-token"), "utf8").trim();
+  const c = await api(url, gwCa, adminToken, "POST", "/api/v1/clusters", { id: CLUSTER, name: "Bench" });
+  if (c.status !== 201) throw new Error(`create cluster: ${c.status} ${JSON.stringify(c.json)}`);
+  writeFileSync(join(dir, "join-token"), c.json.join_token, { mode: 0o600 });
+  agent = start(ward, ["agent", "--gateway", url, "--cluster", CLUSTER, "--token-file", join(dir, "join-token"), "--kubeconfig", k.kubeconfig], {
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, "gw", "tls", "ca.crt") },
+  });
+  await agent.waitFor(/connected to the gateway/, 30_000);
+  const m = await api(url, gwCa, adminToken, "POST", "/api/v1/members", { email: "bench@example.com" });
+  if (m.status !== 201) throw new Error(`create member: ${m.status} ${JSON.stringify(m.json)}`);
+  const g = await api(url, gwCa, adminToken, "POST", `/api/v1/clusters/${CLUSTER}/access/grants`, { member_id: m.json.member.id, role: "cluster-admin" });
+  if (g.status !== 201) throw new Error(`grant: ${g.status} ${JSON.stringify(g.json)}`);
+  await eventually("grant applied", async () => {
+    const list = await api(url, gwCa, adminToken, "GET", `/api/v1/clusters/${CLUSTER}/access/grants`);
+    return list.json.grants?.find((x: { id: string }) => x.id === g.json.grant.id)?.status === "applied";
+  });
+  const kc = await api(url, gwCa, m.json.api_token, "POST", `/api/v1/clusters/${CLUSTER}/kubeconfig`, {});
+  if (kc.status !== 200) throw new Error(`kubeconfig: ${kc.status} ${JSON.stringify(kc.json)}`);
+  const wardKubeconfig = join(dir, "kubeconfig");
+  writeFileSync(wardKubeconfig, kc.json.kubeconfig, { mode: 0o600 });
+  const doc = parseYaml(kc.json.kubeconfig) as { clusters: { cluster: { server: string } }[]; users: { user: { token: string } }[] };
+  const wardServer = doc.clusters[0]!.cluster.server;
+  const wardToken = doc.users[0]!.user.token;
+  const setupSeconds = (Date.now() - tStart) / 1000;
+  log(`environment up in ${setupSeconds.toFixed(1)} s (gateway ${url}, Ward server ${wardServer})`);
+
+  const direct = target("direct", k.apiServer, readFileSync(k.caFile), k.adminToken);
+  const viaWard = target("ward", wardServer, gwCa, wardToken);
+  const both = [direct, viaWard] as const;
+  const results: Record<string, any> = { quick, streamBytes: STREAM_BYTES, setupSeconds };
+  const rows: string[] = [];
+  const row = (s: string) => {
+    rows.push(s);
+    console.log(s);
+  };
+  const benchStart = Date.now();
+
+  // Small GET at concurrency 1 and 64.
+  const c1: Record<string, { p50: number; p99: number }> = {};
+  for (const t of both) c1[t.name] = await smallGetC1(t);
+  const c64: Record<string, { p50: number; p99: number; rps: number }> = {};
+  for (const t of both) c64[t.name] = await smallGetC64(t);
+  const addedP50 = c1.ward!.p50 - c1.direct!.p50;
+  const addedP99 = c1.ward!.p99 - c1.direct!.p99;
+  const rpsRatio = ratio(c64.ward!.rps, c64.direct!.rps);
+  results.smallGet = { c1, c64, addedP50Ms: addedP50, addedP99Ms: addedP99, rpsRatio };
+  row(`small GET c=1   p50  direct ${fmtMs(c1.direct!.p50)}  ward ${fmtMs(c1.ward!.p50)}  added ${fmtMs(addedP50)}  (goal ≤ 0.5 ms: ${addedP50 <= 0.5 ? "met" : "MISSED"})`);
+  row(`small GET c=1   p99  direct ${fmtMs(c1.direct!.p99)}  ward ${fmtMs(c1.ward!.p99)}  added ${fmtMs(addedP99)}  (goal ≤ 2 ms: ${addedP99 <= 2 ? "met" : "MISSED"})`);
+  row(`small GET c=64  p50  direct ${fmtMs(c64.direct!.p50)}  ward ${fmtMs(c64.ward!.p50)}  ratio ${ratio(c64.ward!.p50, c64.direct!.p50).toFixed(2)}`);
+  row(`small GET c=64  p99  direct ${fmtMs(c64.direct!.p99)}  ward ${fmtMs(c64.ward!.p99)}  ratio ${ratio(c64.ward!.p99, c64.direct!.p99).toFixed(2)}`);
+  row(`small GET c=64  req/s direct ${c64.direct!.rps.toFixed(0)}  ward ${c64.ward!.rps.toFixed(0)}  ratio ${rpsRatio.toFixed(2)}  (goal ≥ 0.80: ${rpsRatio >= 0.8 ? "met" : "MISSED"})`);
+
+  // LIST of 5,000 ConfigMaps.
+  const tc = Date.now();
+  await createConfigMaps(direct);
+  debug(`created ${CM_COUNT} configmaps in ${Date.now() - tc} ms`);
+  const list: Record<string, { ms: number; bytes: number; bytesPerSec: number }> = {};
+  for (const t of both) list[t.name] = await listConfigMaps(t);
+  const listRatio = ratio(list.ward!.bytesPerSec, list.direct!.bytesPerSec);
+  results.list = { count: CM_COUNT, ...list, ratio: listRatio };
+  row(`LIST ${CM_COUNT} ConfigMaps (${(list.direct!.bytes / MiB).toFixed(1)} MiB)  direct ${fmtMs(list.direct!.ms)} ${fmtRate(list.direct!.bytesPerSec)}  ward ${fmtMs(list.ward!.ms)} ${fmtRate(list.ward!.bytesPerSec)}  ratio ${listRatio.toFixed(2)}`);
+
+  const streaming: Record<string, { direct: { ms: number; bytes: number; bytesPerSec: number }; ward: { ms: number; bytes: number; bytesPerSec: number }; ratio: number }> = {};
+  const streamRow = (name: string, d: { ms: number; bytes: number; bytesPerSec: number }, w: { ms: number; bytes: number; bytesPerSec: number }) => {
+    const r = ratio(w.bytesPerSec, d.bytesPerSec);
+    streaming[name] = { direct: d, ward: w, ratio: r };
+    row(`${name.padEnd(14)} ${(d.bytes / MiB).toFixed(0)} MiB  direct ${(d.ms / 1000).toFixed(2)} s ${fmtRate(d.bytesPerSec)}  ward ${(w.ms / 1000).toFixed(2)} s ${fmtRate(w.bytesPerSec)}  ratio ${r.toFixed(2)}  (goal ≥ 0.60: ${r >= 0.6 ? "met" : "MISSED"})`);
+  };
+
+  // logs -f: the pod's log grows by STREAM_BYTES, then an end marker; both follow it from the start.
+  const marker = `bench-end-${Date.now()}`;
+  appendBigLog(k, STREAM_BYTES, marker);
+  const logsD = await logsFollow(direct, k, marker);
+  const logsW = await logsFollow(viaWard, k, marker);
+  streamRow("logs -f", logsD, logsW);
+
+  // exec stdout and port-forward, through the newest kubectl.
+  const kubectlBin = k.kubectl.newest;
+  await execThroughput(kubectlBin, k.kubeconfig, k, 1024); // warm caches
+  const execD = await execThroughput(kubectlBin, k.kubeconfig, k, STREAM_BYTES);
+  const execW = await execThroughput(kubectlBin, wardKubeconfig, k, STREAM_BYTES);
+  streamRow("exec stdout", execD, execW);
+  const pfD = await portForwardThroughput(kubectlBin, k.kubeconfig, k, STREAM_BYTES);
+  const pfW = await portForwardThroughput(kubectlBin, wardKubeconfig, k, STREAM_BYTES);
+  streamRow("port-forward", pfD, pfW);
+  results.streaming = streaming;
+
+  const rss = { gateway: peakRss(gw.child.pid), agent: peakRss(agent.child.pid) };
+  results.rss = rss;
+  row(`peak RSS  gateway ${(rss.gateway.hwmKiB / 1024).toFixed(1)} MiB (now ${(rss.gateway.rssKiB / 1024).toFixed(1)})  agent ${(rss.agent.hwmKiB / 1024).toFixed(1)} MiB (now ${(rss.agent.rssKiB / 1024).toFixed(1)})`);
+  row("remotedialer (Rancher-style peer): not done in this benchmark");
+  results.remotedialer = "not done";
+  results.goals = {
+    addedP50: { goalMs: 0.5, valueMs: addedP50, met: addedP50 <= 0.5 },
+    addedP99: { goalMs: 2, valueMs: addedP99, met: addedP99 <= 2 },
+    rpsC64: { goal: 0.8, value: rpsRatio, met: rpsRatio >= 0.8 },
+    streaming: Object.fromEntries(Object.entries(streaming).map(([n, s]) => [n, { goal: 0.6, value: s.ratio, met: s.ratio >= 0.6 }])),
+  };
+  results.benchSeconds = (Date.now() - benchStart) / 1000;
+  row(`benchmark ${results.benchSeconds.toFixed(1)} s after ${setupSeconds.toFixed(1)} s of set-up`);
+  direct.agent.destroy();
+  viaWard.agent.destroy();
+  await cleanup();
+  console.log(JSON.stringify(results));
+}
+
+main().then(
+  () => process.exit(0),
+  async (err: Error) => {
+    log(`bench-proxy failed: ${err.stack ?? err.message}`);
+    if (gw) debug(`gateway output:\n${gw.output().slice(-4000)}`);
+    if (agent) debug(`agent output:\n${agent.output().slice(-4000)}`);
+    await cleanup();
+    process.exit(1);
+  },
+);
