@@ -76,7 +76,7 @@ export class Session implements StreamHost {
     this.#out.push(frame);
     if (!this.#scheduled) {
       this.#scheduled = true;
-      queueMicrotask(this.#flush);
+      setImmediate(this.#flush);
     }
   }
 
