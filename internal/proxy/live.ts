@@ -13,6 +13,9 @@ export class LiveStreams {
     let set = this.#byKey.get(key);
     if (!set) this.#byKey.set(key, (set = new Set()));
     set.add(stream);
+    // Errors are handled where the stream is piped; this keeps one raised between pipes (or by
+    // close() below) from becoming an uncaught 'error' event.
+    stream.on("error", () => {});
     stream.once("close", () => {
       set.delete(stream);
       if (set.size === 0 && this.#byKey.get(key) === set) this.#byKey.delete(key);

@@ -113,8 +113,13 @@ before(async () => {
 }, { timeout: 240_000 });
 
 after(async () => {
+  const gwDied = gw?.child.exitCode !== null || gw?.child.signalCode !== null;
+  const agentDied = agent?.child.exitCode !== null || agent?.child.signalCode !== null;
   await agent?.stop();
   await gw?.stop();
+  // A crash of either process fails the run loudly, with its log.
+  assert.ok(!gwDied, `the gateway exited during the tests:\n${gw?.output().slice(-4000)}`);
+  assert.ok(!agentDied, `the agent exited during the tests:\n${agent?.output().slice(-4000)}`);
   await kube?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
@@ -161,4 +166,30 @@ test("deleting a grant ends that member's get -w within a second and refuses the
   }
   const r = await kubectl(target, ["get", "pods", "-n", kube.namespace]);
   assert.notEqual(r.code, 0);
+});
+
+test("revoke-all ends exec, get -w and logs -f within a second, and tokens stop working", async () => {
+  const target = { kubectl: kube.kubectl.newest, kubeconfig: members.dev!.kubeconfig };
+  const streams = [
+    kubectlStream(target, ["get", "configmaps", "-w", "-n", kube.namespace]),
+    kubectlStream(target, ["logs", "-f", kube.pod, "-c", kube.container, "-n", kube.namespace]),
+    kubectlStream(target, ["exec", "-i", kube.pod, "-c", kube.container, "-n", kube.namespace, "--", "cat"]),
+  ];
+  try {
+    const marker = `before-revoke-${Date.now()}`;
+    kube.appendLog(marker);
+    await streams[1]!.waitFor(marker, 10_000);
+    streams[2]!.write("ping\n");
+    await streams[2]!.waitFor("ping", 10_000);
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = Date.now();
+    assert.equal((await api(adminToken, "POST", `/api/v1/clusters/${CLUSTER}/access/revoke-all`, {})).status < 300, true);
+    await Promise.all(streams.map((s) => s.exited));
+    assert.ok(Date.now() - t0 < 1000, `streams ended after ${Date.now() - t0} ms`);
+  } finally {
+    await Promise.all(streams.map((s) => s.stop()));
+  }
+  const r = await kubectl(target, ["get", "ns"]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /Unauthorized|provide credentials/);
 });
