@@ -443,7 +443,7 @@ async function main(): Promise<void> {
       idleStreamBytes: { gateway: Math.round(idleGw), agent: Math.round(idleAg) },
       stalledGrowthBytes: { gateway: stallGw, agent: stallAg },
     };
-    await ask(agentProc, { cmd: "stop" }, () => false).catch(() => {});
+    agentProc.send({ cmd: "stop" });
     await Promise.race([once(agentProc, "exit"), new Promise((r) => setTimeout(r, 3000))]);
     agentProc.kill();
     front.closeAllConnections();
