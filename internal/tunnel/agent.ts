@@ -11,7 +11,7 @@
 import type { Bus, BusSubscription } from "../bus/index.ts";
 import { assertClusterId } from "../bus/index.ts";
 import type { Frame, OpenFrame } from "./frame.ts";
-import { decodeMessage } from "./frame.ts";
+import { decodeMessage } from "./frame_decode.ts";
 import { ResetCode, TunnelClosedError } from "./errors.ts";
 import { resolveOptions, type ResolvedOptions, type TunnelOptions } from "./options.ts";
 import { encodeHeartbeat } from "./presence.ts";

@@ -1,9 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import {
-  decodeMessage, encodeFrame, FRAME_HEADER_SIZE, FrameDecoder, LIMITS, packFrames, STREAM_KINDS, type Frame,
-} from "./frame.ts";
+import { encodeFrame, FRAME_HEADER_SIZE, LIMITS, packFrames, STREAM_KINDS, type Frame } from "./frame.ts";
+import { decodeMessage, FrameDecoder } from "./frame_decode.ts";
 import { FrameError } from "./errors.ts";
 
 const hex = (s: string) => Uint8Array.from(s.replace(/\s+/g, "").match(/../g)!.map((b) => parseInt(b, 16)));

@@ -1,5 +1,6 @@
 /** Internal exports for sibling modules, tests and benchmarks (not the public face). */
 export * from "./frame.ts";
+export * from "./frame_decode.ts";
 export * from "./flow.ts";
 export * from "./presence.ts";
 export * from "./subjects.ts";

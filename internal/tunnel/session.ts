@@ -6,7 +6,8 @@
  * them when the peer stays silent past the ping timeout, and enforces per-kind idle timeouts.
  */
 import type { Bus } from "../bus/index.ts";
-import { decodeMessage, FRAME_HEADER_SIZE, packFrames, type Frame } from "./frame.ts";
+import { FRAME_HEADER_SIZE, packFrames, type Frame } from "./frame.ts";
+import { decodeMessage } from "./frame_decode.ts";
 import { ResetCode } from "./errors.ts";
 import type { ResolvedOptions } from "./options.ts";
 import type { StreamHost, TunnelStream } from "./stream.ts";

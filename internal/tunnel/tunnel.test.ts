@@ -6,7 +6,7 @@ import { MemoryBus } from "./_memory_bus.ts";
 import { closed, echoHandler, errorOf, patternBytes, readAll, startPair, waitFor } from "./_test_util.ts";
 import { ClusterOfflineError, ResetCode, StreamLimitError, StreamResetError } from "./errors.ts";
 import type { TunnelStream } from "./stream.ts";
-import { decodeMessage } from "./frame.ts";
+import { decodeMessage } from "./frame_decode.ts";
 
 const fast = { pingIntervalMs: 40, pingTimeoutMs: 120 };
 
