@@ -165,7 +165,8 @@ for (const target of tunnelTargets) {
       const t0 = Date.now();
       await bus.close(); // no goodbye: the connection just goes away
       for (const e of await Promise.all(errs)) assert.ok(e instanceof StreamResetError && e.code === ResetCode.peerGone, String(e));
-      assert.ok(Date.now() - t0 <= timing.pingTimeoutMs + 100, `reset after ${Date.now() - t0} ms`);
+      // Within the ping timeout (presence usually notices first), plus slack for a busy machine.
+      assert.ok(Date.now() - t0 <= timing.pingTimeoutMs + 400, `reset after ${Date.now() - t0} ms`);
       await waitFor(() => !gw.isOnline("c3"), 1000, "c3 offline");
     });
   });
