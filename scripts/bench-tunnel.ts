@@ -121,6 +121,8 @@ async function runAgent(): Promise<void> {
       }
     },
   });
+  // Raw NATS round trip: echo ward.agent.bench.echo back on ward.gw.bench.echoreply.
+  bus.subscribe("ward.agent.bench.echo", { callback: (_e, m) => bus.publish("ward.gw.bench.echoreply", m.data) });
   await bus.flush();
   process.on("message", async (m: { cmd: string; bytes?: number }) => {
     if (m.cmd === "mem") process.send!({ mem: memNow(), streams: agent.stats().streams });
@@ -261,6 +263,26 @@ async function rawPublish(bus: Bus, agentProc: ChildProcess, bytes: number, size
   const secs = (performance.now() - t0) / 1000;
   sub.unsubscribe();
   return bytes / MiB / secs;
+}
+
+/** p50/p99 (ms) of a 1 KiB NATS round trip gateway bus → agent process → gateway bus, one at a time. */
+async function rawRoundTrip(bus: Bus, n: number): Promise<{ p50: number; p99: number }> {
+  let wake: (() => void) | null = null;
+  const sub = bus.subscribe(`ward.gw.${CLUSTER}.echoreply`, { callback: () => wake?.() });
+  await bus.flush();
+  const body = new Uint8Array(1024);
+  const times: number[] = [];
+  for (let i = 0; i < n + 100; i++) {
+    const t0 = performance.now();
+    await new Promise<void>((r) => {
+      wake = r;
+      bus.publish(`ward.agent.${CLUSTER}.echo`, body);
+    });
+    if (i >= 100) times.push(performance.now() - t0);
+  }
+  sub.unsubscribe();
+  times.sort((a, b) => a - b);
+  return { p50: +times[Math.floor(n / 2)]!.toFixed(3), p99: +times[Math.floor(n * 0.99)]!.toFixed(3) };
 }
 
 function frontServer(gw: TunnelGateway): http.Server {
@@ -409,6 +431,8 @@ async function main(): Promise<void> {
       const t = lat[`tunnel_c${c}`]!, d = lat[`direct_c${c}`]!;
       row(`tunnel ${name} 1 KiB c=${String(c).padEnd(2)}: p50 ${t.p50} ms p99 ${t.p99} ms | direct p50 ${d.p50} ms p99 ${d.p99} ms | added p50 ${(t.p50 - d.p50).toFixed(3)} ms`);
     }
+    lat.raw_nats_rtt = await rawRoundTrip(gwBus, latN.c1);
+    row(`raw    ${name} 1 KiB NATS round trip gateway→agent→gateway: p50 ${lat.raw_nats_rtt.p50} ms p99 ${lat.raw_nats_rtt.p99} ms (the transport's share of the added latency)`);
 
     // Memory: 1,000 idle streams (both ends), then one stalled 1 GiB download.
     const agentMem = async () => (await ask<{ mem: ReturnType<typeof memNow> }>(agentProc, { cmd: "mem" }, (m) => "mem" in m)).mem;
