@@ -1,0 +1,622 @@
+// Pure kubeconfig editing: add, replace, remove and list Ward-managed entries (`ward-<cluster>`)
+// while every other byte of the file stays as it was. Semantics come from the yaml Document API;
+// positions come from the CST (Parser tokens with offsets); edits are splices of the source text.
+import { isMap, isSeq, parseAllDocuments, Parser, stringify, type CST, type Document } from "yaml";
+
+export class KubeconfigError extends Error {
+  /** 1-based line of the problem in the input, when known. */
+  line: number | undefined;
+  constructor(message: string, line?: number) {
+    super(message);
+    this.name = "KubeconfigError";
+    this.line = line;
+  }
+}
+
+export const WARD_PREFIX = "ward-";
+export type ExecApiVersion = "client.authentication.k8s.io/v1" | "client.authentication.k8s.io/v1beta1";
+export const DEFAULT_EXEC_API_VERSION: ExecApiVersion = "client.authentication.k8s.io/v1";
+
+export type WardUser =
+  | { kind: "token"; token: string }
+  | {
+      kind: "exec";
+      /** Gateway URL passed as `--gateway`. */
+      gateway: string;
+      /** Default `ward`. */
+      command?: string;
+      /** Default `client.authentication.k8s.io/v1`; v1beta1 for old kubectls. */
+      apiVersion?: ExecApiVersion;
+    };
+
+export interface AddOptions {
+  /** Ward cluster id: lowercase letters, digits and `-`, 1–63 characters. */
+  cluster: string;
+  /** API server URL kubectl talks to (the gateway's proxy URL for this cluster). */
+  server: string;
+  /** Base64 PEM bundle for `certificate-authority-data`. */
+  certificateAuthorityData?: string;
+  insecureSkipTlsVerify?: boolean;
+  user: WardUser;
+  /** Default namespace of the context. */
+  namespace?: string;
+  /** Set `current-context` to this entry. */
+  use?: boolean;
+}
+
+export interface AddResult {
+  text: string;
+  /** An existing `ward-<cluster>` entry set was replaced (rather than added). */
+  replaced: boolean;
+  changed: boolean;
+}
+
+export interface RemoveResult {
+  text: string;
+  /** At least one of cluster, user or context `ward-<cluster>` existed and was removed. */
+  removed: boolean;
+  changed: boolean;
+  /** `current-context` still names the removed context (left as is; the caller may warn). */
+  currentContextRemoved: boolean;
+}
+
+export interface WardEntryInfo {
+  /** Ward cluster id (name without the `ward-` prefix). */
+  cluster: string;
+  name: string;
+  hasCluster: boolean;
+  hasUser: boolean;
+  hasContext: boolean;
+  server?: string;
+  namespace?: string;
+  userKind?: "token" | "exec" | "other";
+  current: boolean;
+}
+
+const CLUSTER_ID = /^[a-z0-9-]{1,63}$/;
+
+export function isValidClusterId(id: string): boolean {
+  return CLUSTER_ID.test(id);
+}
+
+export function validateClusterId(id: string): void {
+  if (!isValidClusterId(id)) {
+    throw new KubeconfigError(`Invalid cluster id ${JSON.stringify(id)}: use 1–63 lowercase letters, digits or '-'`);
+  }
+}
+
+export function wardName(cluster: string): string {
+  validateClusterId(cluster);
+  return WARD_PREFIX + cluster;
+}
+
+type Section = "clusters" | "contexts" | "users";
+const SECTIONS: readonly Section[] = ["clusters", "contexts", "users"];
+
+// ---------------------------------------------------------------------------------------------
+// Rendering of the new entries
+
+function checkUrl(what: string, value: string): void {
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    throw new KubeconfigError(`Invalid ${what} URL ${JSON.stringify(value)}`);
+  }
+  if (u.protocol !== "https:" && u.protocol !== "http:") throw new KubeconfigError(`Invalid ${what} URL ${JSON.stringify(value)}: must be http(s)`);
+}
+
+function entryObjects(opts: AddOptions): Record<Section, Record<string, unknown>> {
+  const name = wardName(opts.cluster);
+  checkUrl("server", opts.server);
+  if (opts.certificateAuthorityData && opts.insecureSkipTlsVerify) {
+    throw new KubeconfigError("certificate-authority-data and insecure-skip-tls-verify cannot both be set");
+  }
+  const cluster: Record<string, unknown> = {};
+  if (opts.certificateAuthorityData) cluster["certificate-authority-data"] = opts.certificateAuthorityData;
+  if (opts.insecureSkipTlsVerify) cluster["insecure-skip-tls-verify"] = true;
+  cluster["server"] = opts.server;
+
+  let user: Record<string, unknown>;
+  if (opts.user.kind === "token") {
+    if (!opts.user.token) throw new KubeconfigError("empty token");
+    user = { token: opts.user.token };
+  } else {
+    checkUrl("gateway", opts.user.gateway);
+    const apiVersion = opts.user.apiVersion ?? DEFAULT_EXEC_API_VERSION;
+    if (apiVersion !== "client.authentication.k8s.io/v1" && apiVersion !== "client.authentication.k8s.io/v1beta1") {
+      throw new KubeconfigError(`Unsupported exec apiVersion ${JSON.stringify(apiVersion)}`);
+    }
+    user = {
+      exec: {
+        apiVersion,
+        args: ["cluster", "kube-token", "--cluster", opts.cluster, "--gateway", opts.user.gateway],
+        command: opts.user.command || "ward",
+        interactiveMode: "Never",
+        provideClusterInfo: false,
+      },
+    };
+  }
+  const context: Record<string, unknown> = { cluster: name };
+  if (opts.namespace) context["namespace"] = opts.namespace;
+  context["user"] = name;
+  return {
+    clusters: { name, cluster },
+    contexts: { name, context },
+    users: { name, user },
+  };
+}
+
+interface Style {
+  /** Block sequences indented under their key (`key:\n  - a`) rather than not (`key:\n- a`). */
+  indentSeq: boolean;
+  eol: string;
+}
+
+/** Renders one sequence item (`- name: ...`) as lines, each prefixed by `indent` spaces, ending in a newline. */
+function renderItem(obj: Record<string, unknown>, indent: number, style: Style): string {
+  const text = stringify([obj], { indent: 2, indentSeq: style.indentSeq, lineWidth: 0 });
+  const pad = " ".repeat(indent);
+  return text
+    .replace(/\n$/, "")
+    .split("\n")
+    .map((l) => pad + l + style.eol)
+    .join("");
+}
+
+function renderFlowItem(obj: Record<string, unknown>): string {
+  return stringify(obj, { collectionStyle: "flow", flowCollectionPadding: false, lineWidth: 0 }).replace(/\n$/, "");
+}
+
+function renderScalar(value: string): string {
+  return stringify(value, { lineWidth: 0 }).replace(/\n$/, "");
+}
+
+function renderFresh(objs: Record<Section, Record<string, unknown>>, current: string | undefined, style: Style): string {
+  // The key order kubectl itself writes.
+  const item = (s: Section) => renderItem(objs[s], style.indentSeq ? 2 : 0, { ...style, eol: "\n" }).replace(/\n$/, "");
+  const lines: string[] = ["apiVersion: v1", "clusters:", item("clusters"), "contexts:", item("contexts")];
+  if (current !== undefined) lines.push(`current-context: ${renderScalar(current)}`);
+  lines.push("kind: Config", "preferences: {}", "users:", item("users"));
+  return lines.join("\n").replace(/\n/g, style.eol) + style.eol;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing and locating
+
+type Token = CST.Token;
+type SourceToken = CST.SourceToken;
+
+interface Parsed {
+  text: string;
+  doc: Document;
+  cst: CST.Document | undefined;
+  eol: string;
+}
+
+function parse(text: string): Parsed {
+  const docs = parseAllDocuments(text, { prettyErrors: true });
+  if (!Array.isArray(docs)) {
+    // EmptyStream: no documents at all (empty or comments only)
+    return { text, doc: undefined as unknown as Document, cst: undefined, eol: detectEol(text) };
+  }
+  for (const d of docs) {
+    const err = d.errors[0];
+    if (err) {
+      const line = err.linePos?.[0].line;
+      const first = err.message.split("\n")[0];
+      throw new KubeconfigError(`Invalid kubeconfig YAML${line ? ` at line ${line}` : ""}: ${first}`, line);
+    }
+  }
+  if (docs.length > 1) throw new KubeconfigError("Invalid kubeconfig: more than one YAML document");
+  const doc = docs[0]!;
+  let cst: CST.Document | undefined;
+  for (const t of new Parser().parse(text)) if (t.type === "document") cst = t;
+  return { text, doc, cst, eol: detectEol(text) };
+}
+
+function detectEol(text: string): string {
+  const i = text.indexOf("\n");
+  return i > 0 && text[i - 1] === "\r" ? "\r\n" : "\n";
+}
+
+const TRIVIA = new Set(["space", "newline", "comment"]);
+
+/** End offset of the last non-trivia source token inside `node` (−1 if none). */
+function contentEnd(node: unknown): number {
+  let max = -1;
+  const walk = (n: unknown): void => {
+    if (!n || typeof n !== "object") return;
+    if (Array.isArray(n)) {
+      for (const x of n) walk(x);
+      return;
+    }
+    const o = n as Record<string, unknown>;
+    if (typeof o["offset"] === "number" && typeof o["source"] === "string" && typeof o["type"] === "string") {
+      if (!TRIVIA.has(o["type"])) max = Math.max(max, (o["offset"] as number) + (o["source"] as string).length);
+    }
+    for (const k of ["start", "key", "sep", "value", "items", "end", "props"]) if (k in o) walk(o[k]);
+  };
+  walk(node);
+  return max;
+}
+
+function lineStart(text: string, offset: number): number {
+  return text.lastIndexOf("\n", offset - 1) + 1;
+}
+
+/** Offset just after the newline ending the line that contains `offset` (or the text length). */
+function lineEnd(text: string, offset: number): number {
+  const i = text.indexOf("\n", offset);
+  return i < 0 ? text.length : i + 1;
+}
+
+function isBlankLine(line: string): boolean {
+  return /^[ \t]*\r?\n?$/.test(line);
+}
+
+function isCommentLine(line: string): boolean {
+  return /^[ \t]*#/.test(line);
+}
+
+/** Start of the contiguous comment lines directly above the line starting at `start`. */
+function leadingCommentsStart(text: string, start: number): number {
+  let s = start;
+  while (s > 0) {
+    const prev = lineStart(text, s - 1);
+    if (!isCommentLine(text.slice(prev, s))) break;
+    s = prev;
+  }
+  return s;
+}
+
+function column(text: string, offset: number): number {
+  return offset - lineStart(text, offset);
+}
+
+function scalarSource(t: Token | undefined): string | undefined {
+  if (!t) return undefined;
+  if (t.type === "scalar") return t.source;
+  if (t.type === "single-quoted-scalar") return t.source.slice(1, -1).replace(/''/g, "'");
+  if (t.type === "double-quoted-scalar") {
+    try {
+      return JSON.parse(t.source) as string;
+    } catch {
+      return t.source.slice(1, -1);
+    }
+  }
+  return undefined;
+}
+
+interface TopItem {
+  item: CST.BlockMap["items"][number];
+  keyName: string;
+}
+
+function topItems(map: CST.BlockMap): TopItem[] {
+  const out: TopItem[] = [];
+  for (const item of map.items) {
+    const keyName = scalarSource(item.key ?? undefined);
+    if (keyName !== undefined) out.push({ item, keyName });
+  }
+  return out;
+}
+
+function colonEnd(item: CST.BlockMap["items"][number]): number | undefined {
+  for (const t of item.sep ?? []) if (t.type === "map-value-ind") return t.offset + t.source.length;
+  return undefined;
+}
+
+function isNullScalar(t: Token | undefined): boolean {
+  if (!t) return true;
+  if (t.type !== "scalar") return false;
+  return t.source === "" || t.source === "~" || /^(null|Null|NULL)$/.test(t.source);
+}
+
+/** Whether the file indents block sequences under their key; undefined when it has none to look at. */
+function detectIndentSeq(text: string, node: unknown): boolean | undefined {
+  let found: boolean | undefined;
+  const walk = (n: unknown, keyCol: number | undefined): void => {
+    if (found !== undefined || !n || typeof n !== "object") return;
+    const o = n as { type?: string; items?: unknown[]; offset?: number };
+    if (o.type === "block-seq" && keyCol !== undefined && typeof o.offset === "number") {
+      found = column(text, o.offset) > keyCol;
+      return;
+    }
+    if (o.type === "block-map" && Array.isArray(o.items)) {
+      for (const it of o.items as CST.BlockMap["items"]) {
+        const kc = it.key && "offset" in it.key ? column(text, it.key.offset) : undefined;
+        walk(it.value, kc);
+      }
+    } else if (o.type === "block-seq" && Array.isArray(o.items)) {
+      for (const it of o.items as CST.BlockSequence["items"]) walk(it.value, undefined);
+    }
+  };
+  walk(node, undefined);
+  return found;
+}
+
+interface Edit {
+  start: number;
+  end: number;
+  text: string;
+}
+
+function applyEdits(text: string, edits: Edit[]): string {
+  // Stable sort by start; edits at the same position apply in the order they were made.
+  const sorted = edits.map((e, i) => ({ e, i })).sort((a, b) => a.e.start - b.e.start || a.i - b.i);
+  let out = "";
+  let pos = 0;
+  for (const { e } of sorted) {
+    if (e.start < pos) throw new Error("kubeconfig: overlapping edits (bug)");
+    out += text.slice(pos, e.start) + e.text;
+    pos = e.end;
+  }
+  return out + text.slice(pos);
+}
+
+/** An insertion at `offset`, which is at a line start or the end of the text; adds a missing final newline. */
+function insertLines(text: string, offset: number, lines: string, eol: string): Edit {
+  const needNl = offset === text.length && text.length > 0 && !text.endsWith("\n");
+  return { start: offset, end: offset, text: (needNl ? eol : "") + lines };
+}
+
+function nameOf(node: unknown): string | undefined {
+  if (!isMap(node)) return undefined;
+  const n = node.get("name");
+  return typeof n === "string" ? n : undefined;
+}
+
+interface SectionPlan {
+  /** Names to remove entirely (all of them), or to replace (first one) when `replacement` is set. */
+  name: string;
+  replacement: Record<string, unknown> | undefined;
+}
+
+interface Ctx {
+  p: Parsed;
+  style: Style;
+  edits: Edit[];
+  topMap: CST.BlockMap;
+}
+
+/** Plans the edits for one section; returns whether anything matching `name` existed. */
+function editSection(ctx: Ctx, section: Section, plan: SectionPlan): boolean {
+  const { p, style, edits, topMap } = ctx;
+  const text = p.text;
+  const top = topItems(topMap).find((t) => t.keyName === section);
+  const docValue = p.doc.get(section, true);
+  const seqIndentFor = (keyOffset: number) => column(text, keyOffset) + (style.indentSeq ? 2 : 0);
+
+  if (!top) {
+    if (!plan.replacement) return false;
+    const mapEnd = contentEnd(topMap);
+    const at = lineEnd(text, Math.max(mapEnd - 1, 0));
+    const keyCol = column(text, topMap.offset);
+    const lines = " ".repeat(keyCol) + section + ":" + style.eol + renderItem(plan.replacement, keyCol + (style.indentSeq ? 2 : 0), style);
+    edits.push(insertLines(text, at, lines, p.eol));
+    return false;
+  }
+
+  const { item } = top;
+  const value = item.value;
+  const keyOffset = (item.key as SourceToken).offset;
+  const colon = colonEnd(item);
+  if (colon === undefined) throw new KubeconfigError(`Invalid kubeconfig: '${section}' has no value`);
+
+  // Null or empty flow sequence: replace by a block sequence (only when adding).
+  const emptyFlow = value?.type === "flow-collection" && value.start.source === "[" && value.items.length === 0;
+  if (isNullScalar(value ?? undefined) || emptyFlow) {
+    if (!plan.replacement) return false;
+    const valueEnd = value ? contentEnd(value) : colon;
+    if (valueEnd > colon) edits.push({ start: colon, end: valueEnd, text: "" });
+    const at = lineEnd(text, Math.max(valueEnd - 1, colon - 1));
+    edits.push(insertLines(text, at, renderItem(plan.replacement, seqIndentFor(keyOffset), style), p.eol));
+    return false;
+  }
+
+  if (!isSeq(docValue)) throw new KubeconfigError(`Invalid kubeconfig: '${section}' must be a list`);
+  const names = docValue.items.map(nameOf);
+
+  if (value?.type === "block-seq") {
+    const items = value.items.filter((it) => it.start.some((t) => t.type === "seq-item-ind"));
+    if (items.length !== names.length) throw new Error(`kubeconfig: CST/document mismatch in '${section}' (bug)`);
+    const dashes = items.map((it) => it.start.find((t) => t.type === "seq-item-ind")!.offset);
+    const seqEnd = lineEnd(text, Math.max(contentEnd(value) - 1, 0));
+    const ownStart = dashes.map((d) => leadingCommentsStart(text, lineStart(text, d)));
+    const matches = names.map((n, i) => (n === plan.name ? i : -1)).filter((i) => i >= 0);
+    const indent = dashes.length ? column(text, dashes[0]!) : seqIndentFor(keyOffset);
+    let replaced = false;
+    for (const i of matches) {
+      if (plan.replacement && !replaced) {
+        replaced = true;
+        const s = lineStart(text, dashes[i]!);
+        const e = lineEnd(text, Math.max(contentEnd(items[i]) - 1, s));
+        edits.push({ start: s, end: e, text: renderItem(plan.replacement, column(text, dashes[i]!), style) });
+      } else {
+        const s = ownStart[i]!;
+        let e = i + 1 < items.length ? ownStart[i + 1]! : seqEnd;
+        // Blank lines that separated this item from the next one keep separating what is left,
+        // unless a blank line above already does.
+        if (i > 0 && s > 0 && !isBlankLine(text.slice(lineStart(text, s - 1), s))) {
+          while (e > s) {
+            const ls = lineStart(text, e - 1);
+            if (!isBlankLine(text.slice(ls, e))) break;
+            e = ls;
+          }
+        }
+        edits.push({ start: s, end: e, text: "" });
+      }
+    }
+    if (plan.replacement && !replaced) {
+      edits.push(insertLines(text, seqEnd, renderItem(plan.replacement, indent, style), p.eol));
+    }
+    if (!plan.replacement && matches.length === items.length && items.length > 0) {
+      // Everything goes: leave an explicit empty list behind.
+      edits.push({ start: colon, end: colon, text: " []" });
+    }
+    return matches.length > 0;
+  }
+
+  if (value?.type === "flow-collection" && value.start.source === "[") {
+    const items = value.items.filter((it) => it.value);
+    if (items.length !== names.length) throw new Error(`kubeconfig: CST/document mismatch in '${section}' (bug)`);
+    const starts = items.map((it) => (it.value as SourceToken).offset);
+    const ends = items.map((it) => contentEnd(it.value));
+    const matches = names.map((n, i) => (n === plan.name ? i : -1)).filter((i) => i >= 0);
+    const removed = new Set<number>();
+    let replaced = false;
+    for (const i of matches) {
+      if (plan.replacement && !replaced) {
+        replaced = true;
+        edits.push({ start: starts[i]!, end: ends[i]!, text: renderFlowItem(plan.replacement) });
+      } else {
+        removed.add(i);
+      }
+    }
+    // Remove each run of items together with one separating comma.
+    for (let a = 0; a < items.length; a++) {
+      if (!removed.has(a)) continue;
+      let b = a;
+      while (removed.has(b + 1)) b++;
+      if (a > 0) edits.push({ start: ends[a - 1]!, end: ends[b]!, text: "" });
+      else if (b + 1 < items.length) edits.push({ start: starts[a]!, end: starts[b + 1]!, text: "" });
+      else edits.push({ start: starts[a]!, end: ends[b]!, text: "" });
+      a = b;
+    }
+    if (plan.replacement && !replaced) {
+      const at = items.length ? ends[items.length - 1]! : value.start.offset + 1;
+      edits.push({ start: at, end: at, text: (items.length ? ", " : "") + renderFlowItem(plan.replacement) });
+    }
+    return matches.length > 0;
+  }
+  throw new KubeconfigError(`Invalid kubeconfig: '${section}' must be a list`);
+}
+
+function topBlockMap(p: Parsed): CST.BlockMap | undefined {
+  const v = p.cst?.value;
+  if (!v) return undefined;
+  if (v.type === "block-map") return v;
+  if (isNullScalar(v)) return undefined;
+  if (v.type === "flow-collection" && v.start.source === "{" && v.items.length === 0) return undefined;
+  if (v.type === "flow-collection") throw new KubeconfigError("Unsupported kubeconfig: flow-style top-level mapping");
+  throw new KubeconfigError("Invalid kubeconfig: the top level must be a mapping");
+}
+
+function styleFor(p: Parsed, topMap: CST.BlockMap | undefined): Style {
+  return { indentSeq: (topMap && detectIndentSeq(p.text, topMap)) ?? false, eol: p.eol };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Public operations
+
+/**
+ * Adds the Ward entry set for `opts.cluster` (cluster, user and context `ward-<cluster>`), replacing
+ * an existing one in place. Optionally sets `current-context`. Everything else stays byte-identical.
+ * Throws KubeconfigError on invalid input (YAML or options); nothing is returned then.
+ */
+export function addWardEntry(text: string, opts: AddOptions): AddResult {
+  const objs = entryObjects(opts);
+  const name = wardName(opts.cluster);
+  const p = parse(text);
+  const topMap = topBlockMap(p);
+  const style = styleFor(p, topMap);
+  if (!topMap) {
+    // Empty file, comments only, `null` or `{}`: write a fresh kubeconfig (keeping any comments).
+    const fresh = renderFresh(objs, opts.use ? name : undefined, style);
+    const v = p.cst?.value;
+    let out: string;
+    if (v && contentEnd(v) > 0) {
+      const s = (v as SourceToken).offset;
+      const e = contentEnd(v);
+      const before = text.slice(0, s);
+      out = before + fresh + text.slice(lineEnd(text, e - 1)).replace(/^\r?\n/, "");
+    } else {
+      out = text.length && !text.endsWith("\n") ? text + style.eol + fresh : text + fresh;
+    }
+    return { text: out, replaced: false, changed: out !== text };
+  }
+  const ctx: Ctx = { p, style, edits: [], topMap };
+  let replaced = false;
+  for (const s of SECTIONS) if (editSection(ctx, s, { name, replacement: objs[s] })) replaced = true;
+  if (opts.use) setCurrentContext(ctx, name);
+  const out = applyEdits(text, ctx.edits);
+  return { text: out, replaced, changed: out !== text };
+}
+
+function setCurrentContext(ctx: Ctx, name: string): void {
+  const { p, edits, topMap } = ctx;
+  const top = topItems(topMap).find((t) => t.keyName === "current-context");
+  const rendered = renderScalar(name);
+  if (!top) {
+    const at = lineEnd(p.text, Math.max(contentEnd(topMap) - 1, 0));
+    edits.push(insertLines(p.text, at, " ".repeat(column(p.text, topMap.offset)) + "current-context: " + rendered + p.eol, p.eol));
+    return;
+  }
+  if (p.doc.get("current-context") === name) return;
+  const v = top.item.value;
+  const colon = colonEnd(top.item);
+  if (colon === undefined) throw new KubeconfigError("Invalid kubeconfig: 'current-context' has no value");
+  if (v && (v.type === "scalar" || v.type === "single-quoted-scalar" || v.type === "double-quoted-scalar") && v.source !== "") {
+    edits.push({ start: v.offset, end: v.offset + v.source.length, text: rendered });
+  } else if (!v || (v.type === "scalar" && v.source === "")) {
+    edits.push({ start: colon, end: colon, text: " " + rendered });
+  } else {
+    throw new KubeconfigError("Invalid kubeconfig: 'current-context' must be a string");
+  }
+}
+
+/** Removes every cluster, user and context named `ward-<cluster>`. Everything else stays byte-identical. */
+export function removeWardEntry(text: string, cluster: string): RemoveResult {
+  const name = wardName(cluster);
+  const p = parse(text);
+  const topMap = topBlockMap(p);
+  if (!topMap) return { text, removed: false, changed: false, currentContextRemoved: false };
+  const ctx: Ctx = { p, style: styleFor(p, topMap), edits: [], topMap };
+  let removed = false;
+  for (const s of SECTIONS) if (editSection(ctx, s, { name, replacement: undefined })) removed = true;
+  const out = applyEdits(text, ctx.edits);
+  return { text: out, removed, changed: out !== text, currentContextRemoved: removed && p.doc.get("current-context") === name };
+}
+
+/** Lists the Ward-managed entries (names starting with `ward-`), sorted by cluster id. */
+export function listWardEntries(text: string): WardEntryInfo[] {
+  const p = parse(text);
+  if (!p.doc || !isMap(p.doc.contents)) {
+    topBlockMap(p); // throws for non-mapping top levels
+    return [];
+  }
+  const current = p.doc.get("current-context");
+  const byName = new Map<string, WardEntryInfo>();
+  const entry = (name: string): WardEntryInfo => {
+    let e = byName.get(name);
+    if (!e) {
+      e = { cluster: name.slice(WARD_PREFIX.length), name, hasCluster: false, hasUser: false, hasContext: false, current: current === name };
+      byName.set(name, e);
+    }
+    return e;
+  };
+  for (const section of SECTIONS) {
+    const seq = p.doc.get(section, true);
+    if (!isSeq(seq)) continue;
+    for (const item of seq.items) {
+      const name = nameOf(item);
+      if (!name || !name.startsWith(WARD_PREFIX) || !isMap(item)) continue;
+      const e = entry(name);
+      if (section === "clusters") {
+        e.hasCluster = true;
+        const server = item.getIn(["cluster", "server"]);
+        if (typeof server === "string") e.server = server;
+      } else if (section === "contexts") {
+        e.hasContext = true;
+        const ns = item.getIn(["context", "namespace"]);
+        if (typeof ns === "string") e.namespace = ns;
+      } else {
+        e.hasUser = true;
+        const u = item.get("user", true);
+        e.userKind = isMap(u) && u.has("exec") ? "exec" : isMap(u) && u.has("token") ? "token" : "other";
+      }
+    }
+  }
+  return [...byName.values()].sort((a, b) => (a.cluster < b.cluster ? -1 : a.cluster > b.cluster ? 1 : 0));
+}

@@ -1,0 +1,19 @@
+// Public face of the kubeconfig module: pure editing of Ward-managed entries plus the file wrapper.
+export {
+  addWardEntry,
+  DEFAULT_EXEC_API_VERSION,
+  isValidClusterId,
+  KubeconfigError,
+  listWardEntries,
+  removeWardEntry,
+  validateClusterId,
+  WARD_PREFIX,
+  wardName,
+  type AddOptions,
+  type AddResult,
+  type ExecApiVersion,
+  type RemoveResult,
+  type WardEntryInfo,
+  type WardUser,
+} from "./edit.ts";
+export { editKubeconfigFile, readKubeconfig, resolveKubeconfigPath, writeFileAtomic, type ResolveOptions } from "./file.ts";
