@@ -158,7 +158,7 @@ test("indented sequences: CA data, v1beta1 exec with a custom command, replaces 
   // New entries in this file follow its indented style.
   const added = addWardEntry(out.text, { ...opts, cluster: "qa", server: "https://gw.example.com/k8s/qa" });
   assert.match(added.text, /\n {4}- name: ward-qa\n {6}cluster:\n/);
-  assert.match(added.text, /\n {10}args:\n {12}- cluster\n/);
+  assert.match(added.text, /\n {14}args:\n {18}- cluster\n/);
   assert.equal(removeWardEntry(added.text, "qa").text, out.text);
   const removed = removeWardEntry(input, "prod");
   golden("indented.remove.golden.yaml", removed.text);

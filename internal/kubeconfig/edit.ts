@@ -150,12 +150,16 @@ function entryObjects(opts: AddOptions): Record<Section, Record<string, unknown>
 interface Style {
   /** Block sequences indented under their key (`key:\n  - a`) rather than not (`key:\n- a`). */
   indentSeq: boolean;
+  /** Columns a sequence is indented under its key when `indentSeq`. */
+  seqIndent: number;
+  /** Indentation of nested mappings. */
+  indent: number;
   eol: string;
 }
 
 /** Renders one sequence item (`- name: ...`) as lines, each prefixed by `indent` spaces, ending in a newline. */
 function renderItem(obj: Record<string, unknown>, indent: number, style: Style): string {
-  const text = stringify([obj], { indent: 2, indentSeq: style.indentSeq, lineWidth: 0 });
+  const text = stringify([obj], { indent: style.indent, indentSeq: style.indentSeq, lineWidth: 0 });
   const pad = " ".repeat(indent);
   return text
     .replace(/\n$/, "")
@@ -174,7 +178,7 @@ function renderScalar(value: string): string {
 
 function renderFresh(objs: Record<Section, Record<string, unknown>>, current: string | undefined, style: Style): string {
   // The key order kubectl itself writes.
-  const item = (s: Section) => renderItem(objs[s], style.indentSeq ? 2 : 0, { ...style, eol: "\n" }).replace(/\n$/, "");
+  const item = (s: Section) => renderItem(objs[s], style.indentSeq ? style.seqIndent : 0, { ...style, eol: "\n" }).replace(/\n$/, "");
   const lines: string[] = ["apiVersion: v1", "clusters:", item("clusters"), "contexts:", item("contexts")];
   if (current !== undefined) lines.push(`current-context: ${renderScalar(current)}`);
   lines.push("kind: Config", "preferences: {}", "users:", item("users"));
@@ -313,15 +317,22 @@ function isNullScalar(t: Token | undefined): boolean {
   return t.source === "" || t.source === "~" || /^(null|Null|NULL)$/.test(t.source);
 }
 
-/** Whether the file indents block sequences under their key; undefined when it has none to look at. */
-function detectIndentSeq(text: string, node: unknown): boolean | undefined {
-  let found: boolean | undefined;
+/**
+ * The file's own style: whether block sequences are indented under their key (`key:\n  - a`) and
+ * by how much, and the indentation of nested mappings. Undefined parts: nothing to look at.
+ */
+function detectStyle(text: string, node: unknown): { seqIndent?: number; mapIndent?: number } {
+  let seqIndent: number | undefined;
+  let mapIndent: number | undefined;
   const walk = (n: unknown, keyCol: number | undefined): void => {
-    if (found !== undefined || !n || typeof n !== "object") return;
+    if ((seqIndent !== undefined && mapIndent !== undefined) || !n || typeof n !== "object") return;
     const o = n as { type?: string; items?: unknown[]; offset?: number };
-    if (o.type === "block-seq" && keyCol !== undefined && typeof o.offset === "number") {
-      found = column(text, o.offset) > keyCol;
-      return;
+    if (o.type === "block-seq" && keyCol !== undefined && typeof o.offset === "number" && seqIndent === undefined) {
+      seqIndent = Math.max(0, column(text, o.offset) - keyCol);
+    }
+    if (o.type === "block-map" && keyCol !== undefined && typeof o.offset === "number" && mapIndent === undefined) {
+      const d = column(text, o.offset) - keyCol;
+      if (d >= 2 && d <= 8) mapIndent = d;
     }
     if (o.type === "block-map" && Array.isArray(o.items)) {
       for (const it of o.items as CST.BlockMap["items"]) {
@@ -333,7 +344,7 @@ function detectIndentSeq(text: string, node: unknown): boolean | undefined {
     }
   };
   walk(node, undefined);
-  return found;
+  return { seqIndent, mapIndent };
 }
 
 interface Edit {
@@ -386,14 +397,14 @@ function editSection(ctx: Ctx, section: Section, plan: SectionPlan): boolean {
   const text = p.text;
   const top = topItems(topMap).find((t) => t.keyName === section);
   const docValue = p.doc.get(section, true);
-  const seqIndentFor = (keyOffset: number) => column(text, keyOffset) + (style.indentSeq ? 2 : 0);
+  const seqIndentFor = (keyOffset: number) => column(text, keyOffset) + (style.indentSeq ? style.seqIndent : 0);
 
   if (!top) {
     if (!plan.replacement) return false;
     const mapEnd = contentEnd(topMap);
     const at = lineEnd(text, Math.max(mapEnd - 1, 0));
     const keyCol = column(text, topMap.offset);
-    const lines = " ".repeat(keyCol) + section + ":" + style.eol + renderItem(plan.replacement, keyCol + (style.indentSeq ? 2 : 0), style);
+    const lines = " ".repeat(keyCol) + section + ":" + style.eol + renderItem(plan.replacement, keyCol + (style.indentSeq ? style.seqIndent : 0), style);
     edits.push(insertLines(text, at, lines, p.eol));
     return false;
   }
@@ -504,7 +515,9 @@ function topBlockMap(p: Parsed): CST.BlockMap | undefined {
 }
 
 function styleFor(p: Parsed, topMap: CST.BlockMap | undefined): Style {
-  return { indentSeq: (topMap && detectIndentSeq(p.text, topMap)) ?? false, eol: p.eol };
+  const d = topMap ? detectStyle(p.text, topMap) : {};
+  const seqIndent = d.seqIndent ?? 0;
+  return { indentSeq: seqIndent > 0, seqIndent: seqIndent || 2, indent: d.mapIndent ?? 2, eol: p.eol };
 }
 
 // ---------------------------------------------------------------------------------------------
