@@ -275,3 +275,30 @@ test("invalid input: clear errors naming the line", () => {
   assert.throws(() => addWardEntry("", { ...execDev, server: "not a url" }), /server URL/);
   assert.throws(() => addWardEntry("", { ...execDev, certificateAuthorityData: "QQ==", insecureSkipTlsVerify: true }), /cannot both/);
 });
+
+test("current-context: empty, quoted or missing values; list ignores non-Ward names", () => {
+  const opts: AddOptions = { cluster: "c", server: "https://gw/k8s/c", user: { kind: "token", token: "t" }, use: true };
+  const base = "clusters: []\ncontexts: []\nusers: []\n";
+  assert.match(addWardEntry(base + "current-context:\n", opts).text, /\ncurrent-context: ward-c\n$/);
+  assert.match(addWardEntry(base + "current-context: '' # none\n", opts).text, /\ncurrent-context: ward-c # none\n$/);
+  assert.match(addWardEntry(base + "current-context: other\n", opts).text, /\ncurrent-context: ward-c\n$/);
+  assert.match(addWardEntry(base, opts).text, /\ncurrent-context: ward-c\n$/);
+  assert.match(addWardEntry("clusters: []\ncontexts: []\nusers: []", opts).text, /^clusters:\n- name: ward-c\n[^]*\ncurrent-context: ward-c\n$/);
+  const listed = listWardEntries("clusters:\n- name: ward-Upper\n  cluster: {server: x}\n- name: wardx\n  cluster: {server: y}\n- name: ward-ok\n  cluster: {server: z}\ncurrent-context: ward-ok\n");
+  assert.deepEqual(listed.map((e) => [e.cluster, e.current, e.hasCluster, e.hasUser]), [["ok", true, true, false]]);
+});
+
+test("odd but valid files: BOM, document markers, directives, literal blocks, dash on its own line", () => {
+  const opts: AddOptions = { cluster: "z", server: "https://g/z", user: { kind: "exec", gateway: "https://g" }, use: true };
+  const cases = [
+    "\uFEFFapiVersion: v1\nclusters:\n- name: a\n  cluster: {server: x}\ncontexts: []\nusers: []\ncurrent-context: a\n",
+    "%YAML 1.2\n---\napiVersion: v1\nclusters:\n- name: a\n  cluster: {server: x}\ncontexts: []\nusers: []\ncurrent-context: a\n...\n",
+    "clusters:\n  - name: a\n    cluster: |\n      literal\n      block\n\n\ncontexts: []\nusers: []\ncurrent-context: a\n",
+    "clusters:\n-\n  name: a\n  cluster: {server: x}\ncontexts: []\nusers: []\ncurrent-context: a",
+  ];
+  for (const input of cases) {
+    const out = addWardEntry(input, opts).text;
+    checkAdd(input, out, opts);
+    assert.equal(removeWardEntry(out, "z").text.replace("current-context: ward-z", "current-context: a"), input);
+  }
+});

@@ -275,7 +275,9 @@ function leadingCommentsStart(text: string, start: number): number {
 }
 
 function column(text: string, offset: number): number {
-  return offset - lineStart(text, offset);
+  const ls = lineStart(text, offset);
+  // A byte-order mark is not indentation.
+  return offset - ls - (ls === 0 && offset > 0 && text.charCodeAt(0) === 0xfeff ? 1 : 0);
 }
 
 function scalarSource(t: Token | undefined): string | undefined {
@@ -592,7 +594,7 @@ export function removeWardEntry(text: string, cluster: string): RemoveResult {
   return { text: out, removed, changed: out !== text, currentContextRemoved: removed && p.doc.get("current-context") === name };
 }
 
-/** Lists the Ward-managed entries (names starting with `ward-`), sorted by cluster id. */
+/** Lists the Ward-managed entries (named `ward-<valid cluster id>`), sorted by cluster id. */
 export function listWardEntries(text: string): WardEntryInfo[] {
   const p = parse(text);
   if (!p.doc || !isMap(p.doc.contents)) {
@@ -614,7 +616,7 @@ export function listWardEntries(text: string): WardEntryInfo[] {
     if (!isSeq(seq)) continue;
     for (const item of seq.items) {
       const name = nameOf(item);
-      if (!name || !name.startsWith(WARD_PREFIX) || !isMap(item)) continue;
+      if (!name || !name.startsWith(WARD_PREFIX) || !isValidClusterId(name.slice(WARD_PREFIX.length)) || !isMap(item)) continue;
       const e = entry(name);
       if (section === "clusters") {
         e.hasCluster = true;
