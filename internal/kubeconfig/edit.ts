@@ -193,17 +193,14 @@ type SourceToken = CST.SourceToken;
 
 interface Parsed {
   text: string;
-  doc: Document;
+  /** Undefined for an empty stream (empty file or comments only). */
+  doc: Document | undefined;
   cst: CST.Document | undefined;
   eol: string;
 }
 
 function parse(text: string): Parsed {
   const docs = parseAllDocuments(text, { prettyErrors: true });
-  if (!Array.isArray(docs)) {
-    // EmptyStream: no documents at all (empty or comments only)
-    return { text, doc: undefined as unknown as Document, cst: undefined, eol: detectEol(text) };
-  }
   for (const d of docs) {
     const err = d.errors[0];
     if (err) {
@@ -213,10 +210,14 @@ function parse(text: string): Parsed {
     }
   }
   if (docs.length > 1) throw new KubeconfigError("Invalid kubeconfig: more than one YAML document");
-  const doc = docs[0]!;
   let cst: CST.Document | undefined;
   for (const t of new Parser().parse(text)) if (t.type === "document") cst = t;
-  return { text, doc, cst, eol: detectEol(text) };
+  return { text, doc: docs[0], cst, eol: detectEol(text) };
+}
+
+function docOf(p: Parsed): Document {
+  if (!p.doc) throw new Error("kubeconfig: no document (bug)");
+  return p.doc;
 }
 
 function detectEol(text: string): string {
@@ -398,7 +399,7 @@ function editSection(ctx: Ctx, section: Section, plan: SectionPlan): boolean {
   const { p, style, edits, topMap } = ctx;
   const text = p.text;
   const top = topItems(topMap).find((t) => t.keyName === section);
-  const docValue = p.doc.get(section, true);
+  const docValue = docOf(p).get(section, true);
   const seqIndentFor = (keyOffset: number) => column(text, keyOffset) + (style.indentSeq ? style.seqIndent : 0);
 
   if (!top) {
@@ -568,7 +569,7 @@ function setCurrentContext(ctx: Ctx, name: string): void {
     edits.push(insertLines(p.text, at, " ".repeat(column(p.text, topMap.offset)) + "current-context: " + rendered + p.eol, p.eol));
     return;
   }
-  if (p.doc.get("current-context") === name) return;
+  if (docOf(p).get("current-context") === name) return;
   const v = top.item.value;
   const colon = colonEnd(top.item);
   if (colon === undefined) throw new KubeconfigError("Invalid kubeconfig: 'current-context' has no value");
@@ -591,7 +592,7 @@ export function removeWardEntry(text: string, cluster: string): RemoveResult {
   let removed = false;
   for (const s of SECTIONS) if (editSection(ctx, s, { name, replacement: undefined })) removed = true;
   const out = applyEdits(text, ctx.edits);
-  return { text: out, removed, changed: out !== text, currentContextRemoved: removed && p.doc.get("current-context") === name };
+  return { text: out, removed, changed: out !== text, currentContextRemoved: removed && docOf(p).get("current-context") === name };
 }
 
 /** Lists the Ward-managed entries (named `ward-<valid cluster id>`), sorted by cluster id. */
