@@ -9,6 +9,8 @@ const spec = {
   cluster: { kind: "string", flag: "cluster", env: "WARD_CLUSTER", key: "cluster", default: "", description: "Cluster id" },
   token: { kind: "string", flag: "token", env: "WARD_AGENT_TOKEN", key: "token", default: "", description: "Join credential" },
   tokenFile: { kind: "string", flag: "token-file", env: "WARD_AGENT_TOKEN_FILE", key: "tokenFile", default: "", description: "Join credential file" },
+  gatewayCa: { kind: "string", flag: "gateway-ca", env: "WARD_GATEWAY_CA", key: "gatewayCa", default: "", description: "CA file for the gateway's certificate" },
+  insecure: { kind: "boolean", flag: "insecure-skip-tls-verify", env: "WARD_INSECURE_SKIP_TLS_VERIFY", key: "insecureSkipTlsVerify", default: false, description: "Do not verify the gateway's certificate" },
   kubeconfig: { kind: "string", flag: "kubeconfig", env: "WARD_KUBECONFIG", key: "kubeconfig", default: "", description: "Kubeconfig (out of cluster)" },
   userPrefix: { kind: "string", flag: "user-prefix", env: "WARD_USER_PREFIX", key: "userPrefix", default: "ward:", description: "Prefix of mapped Kubernetes users" },
   resync: { kind: "duration", flag: "resync", env: "WARD_RESYNC", key: "resync", default: 30_000, description: "Full reconcile interval" },
@@ -52,6 +54,7 @@ export async function runAgent(inv: Invocation): Promise<number> {
       resyncMs: cfg.resync,
       helloMs: cfg.helloInterval,
       logger: log,
+      ...(cfg.gatewayCa || cfg.insecure ? { gatewayTls: { ca: cfg.gatewayCa ? readGatewayCa(cfg.gatewayCa, inv) : undefined, insecureSkipVerify: cfg.insecure } } : {}),
       serveStreams: await streamServer(kc, cfg.cluster, cfg.userPrefix, log),
     });
   } catch (e) {
@@ -96,4 +99,12 @@ async function streamServer(
     await agent.serve(handler);
     return () => agent.close();
   };
+}
+
+function readGatewayCa(path: string, inv: Invocation): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new UsageError(`Cannot read --gateway-ca ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, inv.path);
+  }
 }

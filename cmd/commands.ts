@@ -37,6 +37,8 @@ export const agentCommand: CommandSpec = {
     { name: "cluster", type: "string", value: "ID", description: "This cluster's id at the gateway (env WARD_CLUSTER)" },
     { name: "token", type: "string", value: "SECRET", description: "Join credential (env WARD_AGENT_TOKEN; prefer --token-file)" },
     { name: "token-file", type: "string", value: "FILE", description: "File holding the join credential (env WARD_AGENT_TOKEN_FILE)" },
+    { name: "gateway-ca", type: "string", value: "FILE", description: "CA certificate (PEM) for the gateway, e.g. its DATA_DIR/tls/ca.crt (env WARD_GATEWAY_CA)" },
+    { name: "insecure-skip-tls-verify", type: "boolean", description: "Do not verify the gateway's certificate; for development only (env WARD_INSECURE_SKIP_TLS_VERIFY)" },
     { name: "kubeconfig", type: "string", value: "FILE", description: "Kubeconfig for running outside the cluster (default: in-cluster service account)" },
     { name: "user-prefix", type: "string", value: "PREFIX", description: "Prefix of the Kubernetes user a member maps to (env WARD_USER_PREFIX; default ward:)" },
     { name: "resync", type: "string", value: "DURATION", description: "Full RBAC reconcile interval, repairs hand edits (env WARD_RESYNC; default 30s)" },

@@ -26,6 +26,8 @@ export interface AgentOptions {
   minBackoffMs?: number;
   maxBackoffMs?: number;
   now?: () => number;
+  /** TLS toward the gateway: a private CA, or no verification (only when asked). */
+  gatewayTls?: { ca?: string | Buffer; insecureSkipVerify?: boolean };
   /** Serves tunnel streams on each gateway session (the kubectl proxy path); returns a stopper. */
   serveStreams?: (nc: BusConnection) => Promise<() => Promise<void>>;
   /** Injected for tests; defaults to the nats module's connectBus. */
@@ -52,7 +54,7 @@ export function backoffMs(attempt: number, min: number, max: number, random = Ma
 
 export class Agent {
   readonly id = "a" + randomBytes(6).toString("hex");
-  #o: Required<Omit<AgentOptions, "connect" | "serveStreams">> & Pick<AgentOptions, "connect" | "serveStreams">;
+  #o: Required<Omit<AgentOptions, "connect" | "serveStreams" | "gatewayTls">> & Pick<AgentOptions, "connect" | "serveStreams" | "gatewayTls">;
   #log: Logger;
   #nc: BusConnection | undefined;
   #stopped = false;
@@ -75,7 +77,7 @@ export class Agent {
   /** Runs until `stop()`. */
   async run(): Promise<void> {
     const url = natsUrl(this.#o.gateway);
-    const connect = this.#o.connect ?? (async (u, o) => (await import("../nats/index.ts")).connectBus(u, { ...o, maxReconnectAttempts: 0, timeout: 10_000 }));
+    const connect = this.#o.connect ?? (async (u, o) => (await import("../nats/index.ts")).connectBus(u, { ...o, maxReconnectAttempts: 0, timeout: 10_000, ...(this.#o.gatewayTls ? { tls: this.#o.gatewayTls } : {}) }));
     let attempt = 0;
     while (!this.#stopped) {
       let nc: BusConnection;

@@ -2,7 +2,7 @@
  * Connects to a NATS WebSocket endpoint (the embedded one or a real nats-server) with the
  * official client and returns it as a `Bus`. Uses the runtime's global WebSocket (Node 22+, Deno).
  */
-import { wsconnect, type ConnectionOptions, type NatsConnection } from "@nats-io/nats-core";
+import { wsconnect, type ConnectionOptions, type NatsConnection, type WsConnectionOptions } from "@nats-io/nats-core";
 import type { Bus } from "../bus/index.ts";
 
 export interface ConnectBusOptions {
@@ -17,6 +17,11 @@ export interface ConnectBusOptions {
   /** Connect timeout in ms (default 20 s). */
   timeout?: number;
   pingInterval?: number;
+  /**
+   * TLS for wss:// when the runtime's trust store is not enough: a private CA, or (only when asked)
+   * no verification. Uses the `ws` package, as the global WebSocket takes no TLS options.
+   */
+  tls?: { ca?: string | Buffer; insecureSkipVerify?: boolean };
   /** Any other nats-core connection option, passed through unchanged. */
   extra?: Partial<ConnectionOptions>;
 }
@@ -37,6 +42,14 @@ export async function connectBus(url: string | string[], opts: ConnectBusOptions
   if (opts.reconnectTimeWait !== undefined) o.reconnectTimeWait = opts.reconnectTimeWait;
   if (opts.timeout !== undefined) o.timeout = opts.timeout;
   if (opts.pingInterval !== undefined) o.pingInterval = opts.pingInterval;
+  const tls = opts.tls;
+  if (tls && (tls.ca !== undefined || tls.insecureSkipVerify)) {
+    const { WebSocket: NodeWebSocket } = await import("ws");
+    (o as WsConnectionOptions).wsFactory = async (u) => ({
+      socket: new NodeWebSocket(u, { ca: tls.ca, rejectUnauthorized: !tls.insecureSkipVerify }) as unknown as WebSocket,
+      encrypted: u.startsWith("wss:"),
+    });
+  }
   const nc = await wsconnect(o);
   const bus: Bus = nc;
   return bus as BusConnection;

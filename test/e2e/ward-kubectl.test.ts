@@ -100,9 +100,8 @@ before(async () => {
   const c = await api(adminToken, "POST", "/api/v1/clusters", { id: CLUSTER, name: "E2E" });
   assert.equal(c.status, 201, JSON.stringify(c.json));
   writeFileSync(join(dir, "join-token"), c.json.join_token, { mode: 0o600 });
-  agent = start(ward, ["agent", "--gateway", url, "--cluster", CLUSTER, "--token-file", join(dir, "join-token"), "--kubeconfig", kube.kubeconfig, "--resync", "1s", "--hello-interval", "500ms"], {
-    env: { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, "gw", "tls", "ca.crt") },
-  });
+  agent = start(ward, ["agent", "--gateway", url, "--cluster", CLUSTER, "--token-file", join(dir, "join-token"), "--kubeconfig", kube.kubeconfig, "--resync", "1s", "--hello-interval", "500ms",
+    "--gateway-ca", join(dir, "gw", "tls", "ca.crt")]);
   await agent.waitFor(/connected to the gateway/, 30_000);
   members.dev = await member("dev@example.com");
   members.viewer = await member("viewer@example.com");
