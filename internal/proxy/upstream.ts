@@ -42,7 +42,8 @@ export function createUpstreamHandler(o: UpstreamOptions): StreamHandler {
   const tls = url.protocol === "https:";
   const host = url.host;
   const base = url.pathname.replace(/\/$/, "");
-  const agentOpts = { keepAlive: true, maxSockets: 256, maxFreeSockets: 32, scheduling: "lifo" as const };
+  // As many idle connections kept as may be open: under load, fewer would churn TLS handshakes.
+  const agentOpts = { keepAlive: true, maxSockets: 256, maxFreeSockets: 256, scheduling: "lifo" as const };
   const agent = tls
     ? new HttpsAgent({ ...agentOpts, ca: o.ca, cert: o.cert, key: o.key, rejectUnauthorized: !o.insecureSkipTLSVerify })
     : new HttpAgent(agentOpts);
@@ -64,6 +65,7 @@ export function createUpstreamHandler(o: UpstreamOptions): StreamHandler {
     stream.once("close", () => o.onActive?.(-1));
 
     let responded = false;
+    let complete = false;
     const req = request({
       host: url.hostname,
       port: url.port || (tls ? 443 : 80),
@@ -71,8 +73,12 @@ export function createUpstreamHandler(o: UpstreamOptions): StreamHandler {
       path: base + stream.request.path,
       headers,
       agent,
-      signal: stream.signal,
       setHost: false,
+    });
+    // Cancellation: a stream that closes before the upstream exchange completed aborts it. A completed
+    // exchange is left alone, so its keep-alive connection goes back to the pool (no new TLS handshake).
+    stream.once("close", () => {
+      if (!complete) req.destroy();
     });
     req.on("error", (err) => {
       if (responded || stream.destroyed) return void stream.destroy();
@@ -83,8 +89,8 @@ export function createUpstreamHandler(o: UpstreamOptions): StreamHandler {
     req.on("response", (res: IncomingMessage) => {
       responded = true;
       stream.respond({ status: res.statusCode ?? 502, headers: res.rawHeaders });
+      res.once("end", () => (complete = true));
       pipeline(res, stream, () => {});
-      stream.once("close", () => res.destroy());
     });
     req.on("upgrade", (res: IncomingMessage, socket: Socket, head: Buffer) => {
       responded = true;
