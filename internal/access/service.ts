@@ -58,6 +58,7 @@ export class AccessService {
   #db: Kysely<Database>;
   #keys: SigningKeys;
   #now: () => number;
+  #signatureCache = new Map<string, { sub: string; jti: string; generation: number; exp: number }>();
   #limiter: RateLimiter;
   #online: (clusterId: string) => boolean;
   #settings: AccessSettings | undefined;
@@ -486,11 +487,33 @@ export class AccessService {
   }
 
   /**
+   * The signature check, cached per exact (cluster, token) string: kubectl sends the same token on
+   * every request, and an EdDSA verify is the proxy path's most expensive step. Expiry is re-checked
+   * on every hit; everything stateful (member, grant, generation, revocation) is checked by the caller.
+   */
+  async #verifiedClaims(token: string, clusterId: string): Promise<{ sub: string; jti: string; generation: number; exp: number }> {
+    const key = `${clusterId}\u0000${token}`;
+    const now = this.#now();
+    const hit = this.#signatureCache.get(key);
+    if (hit) {
+      if (now / 1000 >= hit.exp + 5) {
+        this.#signatureCache.delete(key);
+        throw new TokenRejectedError("token expired");
+      }
+      return hit;
+    }
+    const claims = await verifyTokenSignature(token, { keys: this.#keys, issuer: this.issuer, audience: clusterId, now });
+    if (this.#signatureCache.size >= 10_000) this.#signatureCache.delete(this.#signatureCache.keys().next().value!);
+    this.#signatureCache.set(key, claims);
+    return claims;
+  }
+
+  /**
    * Verifies a k8s token for a request to `clusterId`: signature, pinned algorithm, exp/nbf,
    * audience, active member, live grant, generation, not revoked. Throws `TokenRejectedError`.
    */
   async verifyToken(token: string, clusterId: string): Promise<TokenContext> {
-    const claims = await verifyTokenSignature(token, { keys: this.#keys, issuer: this.issuer, audience: clusterId, now: this.#now() });
+    const claims = await this.#verifiedClaims(token, clusterId);
     const cluster = await this.#clusterState(clusterId);
     if (!cluster) throw new TokenRejectedError("unknown cluster");
     if (cluster.sandbox) throw new TokenRejectedError("sandbox cluster");

@@ -94,6 +94,20 @@ test("rejects an expired token", async () => {
   }
 });
 
+test("rejects a token that expired after it was verified (and cached) once", async () => {
+  const f = await withGrant();
+  try {
+    await f.svc.verifyToken(f.token, "prod");
+    f.clock.t += 600_000 + 6_000;
+    await assert.rejects(f.svc.verifyToken(f.token, "prod"), rejected(/expired/));
+    // The cached signature is bound to its cluster: another audience is still refused.
+    f.clock.t -= 600_000 + 6_000;
+    await assert.rejects(f.svc.verifyToken(f.token, "other"), rejected(/aud|audience|unknown cluster/));
+  } finally {
+    await f.close();
+  }
+});
+
 test("rejects a not-yet-valid token", async () => {
   const f = await withGrant();
   try {
