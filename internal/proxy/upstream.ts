@@ -101,8 +101,22 @@ export function createUpstreamHandler(o: UpstreamOptions): StreamHandler {
     if (upgrade) {
       // Bytes written before the 101 belong to the upgraded protocol: they flow once it is up.
       req.end();
+    } else if (!hasBody(stream.request.headers)) {
+      // No request body (most GETs): send the request now rather than after the stream's end arrives.
+      req.end();
+      stream.resume();
     } else {
       pipeline(stream, req, () => {});
     }
   };
+}
+
+/** Whether the request carries a body: a non-zero Content-Length or any Transfer-Encoding. */
+function hasBody(raw: readonly string[]): boolean {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (name === "transfer-encoding") return true;
+    if (name === "content-length" && raw[i + 1]!.trim() !== "0") return true;
+  }
+  return false;
 }
