@@ -13,7 +13,7 @@ import { subjects, isValidClusterId } from "../bus/index.ts";
 import { NatsServer, attachNatsWebSocket, type Authenticator } from "../nats/index.ts";
 import { openStore, type Store } from "../store/index.ts";
 import type { Logger } from "../log/index.ts";
-import { KubeProxy, parseProxyPath, PROXY_PREFIX, ProxyError, statusResponseBytes, kubeStatus } from "../proxy/index.ts";
+import { KubeProxy, parseProxyPath, PROXY_PREFIX, ProxyError, statusResponseBytes, writeStatus } from "../proxy/index.ts";
 import { TunnelGateway } from "../tunnel/index.ts";
 import { TokenRejectedError } from "../access/index.ts";
 import { createApp } from "./app.ts";
@@ -118,9 +118,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     try {
       target = parseProxyPath(req.url ?? "/");
     } catch (e) {
-      const pe = e as ProxyError;
-      const body = JSON.stringify(kubeStatus(pe.code, pe.message));
-      return void res.writeHead(pe.code, { "content-type": "application/json" }).end(body);
+      return writeStatus(res, e instanceof ProxyError ? e : new ProxyError(400, "Invalid request path"));
     }
     if (target) proxy.handleRequest(req, res, target);
     else void honoListener(req, res);

@@ -13,7 +13,7 @@ import { gatewayRequestHeaders, isUpgradeRequest, requestedImpersonation, respon
 import { LiveStreams } from "./live.ts";
 import { splice } from "./splice.ts";
 import type { ProxyTarget } from "./path.ts";
-import { kubeStatus, ProxyError, statusHeaders, statusResponseBytes } from "./status.ts";
+import { ProxyError, statusResponseBytes, writeStatus } from "./status.ts";
 
 export interface AuthRequest {
   cluster: string;
@@ -119,8 +119,7 @@ export class KubeProxy {
       const pe = this.#fail(err, target);
       status = pe.code;
       if (res.headersSent) return void res.destroy();
-      const body = JSON.stringify(kubeStatus(pe.code, pe.message, pe.reason));
-      res.writeHead(pe.code, statusHeaders(pe, body)).end(body);
+      writeStatus(res, pe);
     };
     this.#open(req, target, false).then(
       async ({ stream, identity }) => {
@@ -166,7 +165,6 @@ export class KubeProxy {
       for (let i = 0; i < headers.length; i += 2) lines.push(`${headers[i]}: ${headers[i + 1]}`);
       if (h.status !== 101) {
         // Relay the answer, then close: nothing further is read from this client connection.
-        req.unpipe?.();
         socket.pause();
         lines.push("Connection: close");
         socket.write(lines.join("\r\n") + "\r\n\r\n");

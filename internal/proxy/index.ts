@@ -7,4 +7,4 @@ export {
   gatewayRequestHeaders, upstreamRequestHeaders, responseHeaders, streamKind, isUpgradeRequest, requestedImpersonation,
   MissingIdentityError, IDENTITY_HEADER, type Identity,
 } from "./headers.ts";
-export { kubeStatus, ProxyError, statusResponseBytes, type KubeStatus } from "./status.ts";
+export { kubeStatus, ProxyError, statusResponseBytes, writeStatus, type KubeStatus } from "./status.ts";

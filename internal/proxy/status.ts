@@ -1,3 +1,5 @@
+import type { ServerResponse } from "node:http";
+
 /**
  * Every error on the proxy path is a Kubernetes `Status` whose `code` matches the HTTP status,
  * so kubectl prints it well. Clients get a short, fixed message; details go to the log.
@@ -56,10 +58,13 @@ export function statusResponseBytes(err: ProxyError): Buffer {
   return Buffer.from(head.join("\r\n") + "\r\n\r\n" + body);
 }
 
-export function statusHeaders(err: ProxyError, body: string): Record<string, string> {
-  return {
+/** Answers `res` with the error as a Status (the one place proxy-path errors are written). */
+export function writeStatus(res: ServerResponse, err: ProxyError): void {
+  const body = JSON.stringify(kubeStatus(err.code, err.message, err.reason));
+  res.writeHead(err.code, {
     "content-type": "application/json",
     "content-length": String(Buffer.byteLength(body)),
     ...(err.retryAfterSeconds !== undefined ? { "retry-after": String(err.retryAfterSeconds) } : {}),
-  };
+  });
+  res.end(body);
 }
