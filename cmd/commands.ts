@@ -1,7 +1,7 @@
 /** The command tree. Each `run` imports its implementation lazily to keep start-up fast. */
-import type { CommandSpec, FlagSpec } from "../internal/cli/command.ts";
+import type { CommandSpec, FlagSpec, Invocation } from "../internal/cli/command.ts";
 import { VERSION } from "../internal/version.ts";
-import { loadHeavy } from "./lazy.ts";
+import { loadHeavy, type Heavy } from "./lazy.ts";
 
 const configFlag: FlagSpec = { name: "config", type: "string", value: "FILE", description: "YAML config file (env WARD_CONFIG)" };
 const logLevelFlag: FlagSpec = { name: "log-level", type: "string", value: "LEVEL", description: "debug, info, warn or error (env WARD_LOG_LEVEL; default info)" };
@@ -22,10 +22,35 @@ export const gatewayCommand: CommandSpec = {
     { name: "tls-key", type: "string", value: "FILE", description: "TLS private key (PEM) (env WARD_TLS_KEY)" },
     { name: "plain-http", type: "boolean", description: "Serve plain HTTP, e.g. behind a TLS-terminating proxy (env WARD_PLAIN_HTTP)" },
     { name: "admin-email", type: "string", value: "EMAIL", description: "Email of the admin created at first start; its API token goes to DATA_DIR/admin-token (env WARD_ADMIN_EMAIL)" },
+    { name: "oidc-issuer", type: "string", value: "URL", description: "OpenID Connect provider for SSO, e.g. https://accounts.example.com (env WARD_OIDC_ISSUER)" },
+    { name: "oidc-client-id", type: "string", value: "ID", description: "Client id registered at the provider; redirect URI PUBLIC_URL/auth/callback (env WARD_OIDC_CLIENT_ID)" },
+    { name: "oidc-client-secret", type: "string", value: "SECRET", description: "Client secret; omit for a public client (env WARD_OIDC_CLIENT_SECRET, preferred)" },
+    { name: "oidc-scopes", type: "string", value: "SCOPES", description: "Scopes to request (env WARD_OIDC_SCOPES; default \"openid email profile\")" },
+    { name: "allowed-email-domains", type: "string", value: "LIST", description: "Comma-separated domains whose people join as members at first sign-in (env WARD_ALLOWED_EMAIL_DOMAINS)" },
+    { name: "disable-bootstrap", type: "boolean", description: "Turn off the one-time local admin code (env WARD_DISABLE_BOOTSTRAP)" },
     configFlag,
     logLevelFlag,
   ],
-  examples: ["ward gateway", "ward gateway --listen 0.0.0.0:8443 --data-dir /var/lib/ward"],
+  examples: [
+    "ward gateway",
+    "ward gateway --listen 0.0.0.0:8443 --data-dir /var/lib/ward --public-url https://ward.example.com",
+    "WARD_OIDC_CLIENT_SECRET=… ward gateway --oidc-issuer https://accounts.google.com --oidc-client-id ward --allowed-email-domains example.com",
+  ],
+  subcommands: [
+    {
+      name: "bootstrap",
+      summary: "Print a new one-time code that signs the local admin into the portal",
+      description: "Writes a new one-time admin code to the gateway's store (replacing an unused one) and prints it.\nRun it on the gateway host, with the gateway's --data-dir or --store.",
+      flags: [
+        { name: "data-dir", type: "string", value: "DIR", description: "The gateway's data directory (env WARD_DATA_DIR; default .ward)" },
+        { name: "store", type: "string", value: "URL", description: "The gateway's store URL (env WARD_STORE)" },
+        { name: "admin-email", type: "string", value: "EMAIL", description: "The admin to sign in (env WARD_ADMIN_EMAIL; default admin@ward.local)" },
+        configFlag,
+      ],
+      examples: ["ward gateway bootstrap --data-dir /var/lib/ward"],
+      run: async (inv) => (await loadHeavy()).runGatewayBootstrap(inv),
+    },
+  ],
   run: async (inv) => (await loadHeavy()).runGateway(inv),
 };
 
@@ -50,7 +75,176 @@ export const agentCommand: CommandSpec = {
   run: async (inv) => (await loadHeavy()).runAgent(inv),
 };
 
+const gatewayFlag: FlagSpec = { name: "gateway", type: "string", value: "URL", description: "Gateway URL (env WARD_GATEWAY; default the last one logged in to)" };
+const caFlag: FlagSpec = { name: "certificate-authority", type: "string", value: "FILE", description: "CA certificate (PEM) of the gateway (env WARD_GATEWAY_CA)" };
+const insecureFlag: FlagSpec = { name: "insecure-skip-tls-verify", type: "boolean", description: "Do not verify the gateway's certificate (development only)" };
+const outputFlag: FlagSpec = { name: "output", short: "o", type: "string", value: "FORMAT", description: "Output format: table or json" };
+const clusterFlag: FlagSpec = { name: "cluster", type: "string", value: "ID", description: "Cluster id" };
+const connection = [gatewayFlag, caFlag, insecureFlag];
+const NON_INTERACTIVE = "With WARD_TOKEN set (an API token, e.g. a robot's) it runs without a login.";
+
+/** Client commands load from the heavy half (they need YAML and more); kube-token stays light. */
+const client = (name: keyof Heavy["client"]) => async (inv: Invocation) => (await loadHeavy()).client[name](inv);
+
+const clusterCommand: CommandSpec = {
+  name: "cluster",
+  summary: "Clusters you can access: list, kubeconfig entries, access grants, issued tokens",
+  subcommands: [
+    {
+      name: "list",
+      summary: "List the clusters you can access, with their online state and your grants",
+      description: `List the clusters you can access. ${NON_INTERACTIVE}`,
+      flags: [outputFlag, ...connection],
+      examples: ["ward cluster list", "ward cluster list -o json"],
+      run: client("clusterList"),
+    },
+    {
+      name: "kubeconfig",
+      summary: "Add, remove or list Ward contexts (ward-<cluster>) in your kubeconfig",
+      subcommands: [
+        {
+          name: "add",
+          summary: "Add (or update) the context ward-<cluster> for one cluster or all of yours",
+          description:
+            "Adds the cluster, user and context ward-<cluster> to your kubeconfig. kubectl then gets short-lived\n" +
+            "tokens from 'ward cluster kube-token' (an exec credential plugin) — or, with --embed-token, uses one\n" +
+            "token written into the file (for machines without ward). Only Ward's entries are touched; the file is\n" +
+            "written atomically and everything else in it stays byte-for-byte the same.",
+          flags: [
+            clusterFlag,
+            { name: "all", type: "boolean", description: "Every cluster you hold a grant on" },
+            { name: "use", type: "boolean", description: "Make it kubectl's current context (single --cluster only)" },
+            { name: "namespace", type: "string", value: "NS", description: "Default namespace of the context (default: your grant's, when access is one namespace)" },
+            { name: "print", type: "boolean", description: "Print the kubeconfig to stdout instead of editing a file" },
+            { name: "embed-token", type: "boolean", description: "Write a token into the file instead of the exec plugin (expires; no refresh)" },
+            { name: "exec-command", type: "string", value: "PATH", description: "Command kubectl runs for credentials (default: this ward executable)" },
+            { name: "kubeconfig", type: "string", value: "FILE", description: "File to edit (default: first entry of $KUBECONFIG, else ~/.kube/config)" },
+            ...connection,
+          ],
+          examples: ["ward cluster kubeconfig add --cluster prod --use", "ward cluster kubeconfig add --all", "ward cluster kubeconfig add --cluster ci --embed-token --print > ci.kubeconfig"],
+          run: client("kubeconfigAdd"),
+        },
+        {
+          name: "remove",
+          summary: "Remove the context ward-<cluster> (or every Ward context)",
+          flags: [clusterFlag, { name: "all", type: "boolean", description: "Every Ward context in the file" }, { name: "kubeconfig", type: "string", value: "FILE", description: "File to edit" }],
+          examples: ["ward cluster kubeconfig remove --cluster prod"],
+          run: client("kubeconfigRemove"),
+        },
+        {
+          name: "list",
+          summary: "List the Ward contexts in your kubeconfig ($KUBECONFIG files merged)",
+          flags: [outputFlag, { name: "kubeconfig", type: "string", value: "FILE", description: "File to read (default: every $KUBECONFIG file, else ~/.kube/config)" }],
+          run: client("kubeconfigList"),
+        },
+      ],
+    },
+    {
+      name: "kube-token",
+      summary: "Exec credential plugin for kubectl: prints an ExecCredential for a cluster",
+      description:
+        "Prints a client.authentication.k8s.io ExecCredential with a short-lived token for --cluster, cached per\n" +
+        "gateway, cluster and member until shortly before it expires. kubectl runs it; it never prompts.\n" + NON_INTERACTIVE,
+      flags: [clusterFlag, ...connection],
+      examples: ["ward cluster kube-token --cluster prod --gateway https://ward.example.com"],
+      run: async (inv) => {
+        const cluster = typeof inv.flags.cluster === "string" ? inv.flags.cluster : undefined;
+        if (!cluster) {
+          const { UsageError } = await import("../internal/cli/command.ts");
+          throw new UsageError("--cluster ID is required", inv.path);
+        }
+        const { kubeToken } = await import("../internal/client/kube_token.ts");
+        inv.io.out(await kubeToken({ cluster, gateway: typeof inv.flags.gateway === "string" ? inv.flags.gateway : undefined }));
+        return 0;
+      },
+    },
+    {
+      name: "access",
+      summary: "Who may use a cluster: list, grant, revoke, revoke-all (admins)",
+      subcommands: [
+        { name: "list", summary: "List the grants on a cluster", flags: [clusterFlag, outputFlag, ...connection], examples: ["ward cluster access list --cluster prod"], run: client("accessList") },
+        {
+          name: "grant",
+          summary: "Grant a member a role on the cluster or one namespace",
+          flags: [
+            clusterFlag,
+            { name: "member", type: "string", value: "EMAIL", description: "Member email (or id)" },
+            { name: "role", type: "string", value: "ROLE", description: "view, edit, admin or cluster-admin" },
+            { name: "namespace", type: "string", value: "NS", description: "Limit to one namespace (default: the whole cluster)" },
+            { name: "expires", type: "string", value: "WHEN", description: "Time-boxed access: 8h, 30m, 7d or an RFC 3339 time" },
+            outputFlag,
+            ...connection,
+          ],
+          examples: ["ward cluster access grant --cluster prod --member alice@example.com --role view", "ward cluster access grant --cluster prod --member bob@example.com --role edit --namespace shop --expires 8h"],
+          run: client("accessGrant"),
+        },
+        { name: "revoke", summary: "Delete a grant (closes that member's open streams)", args: ["grant-id"], flags: [clusterFlag, ...connection], examples: ["ward cluster access revoke --cluster prod g0123…"], run: client("accessRevoke") },
+        {
+          name: "revoke-all",
+          summary: "Invalidate every credential issued on a cluster (or one member's)",
+          flags: [clusterFlag, { name: "member", type: "string", value: "EMAIL", description: "Only this member" }, { name: "yes", type: "boolean", description: "Confirm" }, ...connection],
+          examples: ["ward cluster access revoke-all --cluster prod --yes"],
+          run: client("accessRevokeAll"),
+        },
+      ],
+    },
+    {
+      name: "tokens",
+      summary: "Credentials issued for a cluster: list, revoke",
+      subcommands: [
+        { name: "list", summary: "List issued k8s tokens (yours; admins: everyone's)", flags: [clusterFlag, { name: "all", type: "boolean", description: "Include expired and revoked" }, outputFlag, ...connection], run: client("tokensList") },
+        { name: "revoke", summary: "Revoke one issued token", args: ["token-id"], flags: [clusterFlag, ...connection], run: client("tokensRevoke") },
+      ],
+    },
+  ],
+};
+
 const cliCommands: CommandSpec[] = [
+  {
+    name: "login",
+    summary: "Sign in to a gateway (device login: works over SSH)",
+    description:
+      "Prints a URL and a short code; open the URL in any browser, sign in, and confirm the code. The session\n" +
+      "is kept in ~/.config/ward/credentials.json (0600) and refreshed silently.",
+    flags: [...connection, { name: "device-name", type: "string", value: "NAME", description: "How this machine is named on the approval page" }],
+    examples: ["ward login --gateway https://ward.example.com", "ward login --gateway https://127.0.0.1:8443 --certificate-authority .ward/tls/ca.crt"],
+    run: client("login"),
+  },
+  { name: "logout", summary: "Sign out of a gateway and drop cached tokens", flags: [gatewayFlag], run: client("logout") },
+  clusterCommand,
+  {
+    name: "robot",
+    summary: "Automation identities and their API tokens (admins)",
+    subcommands: [
+      {
+        name: "create",
+        summary: "Create a robot; prints its first API token once",
+        args: ["name"],
+        flags: [{ name: "expires", type: "string", value: "DURATION", description: "Token lifetime: 30d, 12h … (default 90d)" }, ...connection],
+        examples: ["ward robot create ci-deploy", "WARD_TOKEN=$(ward robot create ci --expires 30d) ward cluster list"],
+        run: client("robotCreate"),
+      },
+      { name: "list", summary: "List robots", flags: [outputFlag, ...connection], run: client("robotList") },
+      {
+        name: "token",
+        summary: "A robot's API tokens: create, list, revoke",
+        subcommands: [
+          { name: "create", summary: "Issue another API token (printed once)", args: ["robot"], flags: [{ name: "name", type: "string", value: "LABEL", description: "What the token is for" }, { name: "expires", type: "string", value: "DURATION", description: "Lifetime (default 90d)" }, ...connection], run: client("robotTokenCreate") },
+          { name: "list", summary: "List a robot's API tokens", args: ["robot"], flags: [outputFlag, ...connection], run: client("robotTokenList") },
+          { name: "revoke", summary: "Revoke one API token", args: ["robot", "token-id"], flags: connection, run: client("robotTokenRevoke") },
+        ],
+      },
+    ],
+  },
+  {
+    name: "member",
+    summary: "Organisation members: invite, list, disable (admins)",
+    subcommands: [
+      { name: "invite", summary: "Invite a person by email (they sign in with SSO)", args: ["email"], flags: [{ name: "admin", type: "boolean", description: "As an admin" }, ...connection], run: client("memberInvite") },
+      { name: "list", summary: "List members", flags: [outputFlag, ...connection], run: client("memberList") },
+      { name: "disable", summary: "Disable a member (their access stops at once)", args: ["email"], flags: connection, run: client("memberDisable") },
+    ],
+  },
   {
     name: "version",
     summary: "Print the client version",

@@ -1,4 +1,4 @@
-import type { Invocation } from "../internal/cli/command.ts";
+import { UsageError, type Invocation } from "../internal/cli/command.ts";
 import { parseListen, type Spec } from "../internal/config/index.ts";
 import { startGateway } from "../internal/gateway/index.ts";
 import { loadSettings, makeLogger, untilSignal } from "./settings.ts";
@@ -16,12 +16,25 @@ const spec = {
   plainHttp: { kind: "boolean", flag: "plain-http", env: "WARD_PLAIN_HTTP", key: "tls.plainHttp", default: false, description: "Serve plain HTTP" },
   tlsCert: { kind: "string", flag: "tls-cert", env: "WARD_TLS_CERT", key: "tls.cert", default: "", description: "TLS certificate file" },
   tlsKey: { kind: "string", flag: "tls-key", env: "WARD_TLS_KEY", key: "tls.key", default: "", description: "TLS key file" },
+  oidcIssuer: { kind: "string", flag: "oidc-issuer", env: "WARD_OIDC_ISSUER", key: "oidc.issuer", default: "", description: "OIDC issuer URL",
+    validate: (v: string) => (v === "" || /^https?:\/\/[^\s]+$/.test(v) ? undefined : `expected an https:// URL, got ${JSON.stringify(v)}`) },
+  oidcClientId: { kind: "string", flag: "oidc-client-id", env: "WARD_OIDC_CLIENT_ID", key: "oidc.clientId", default: "", description: "OIDC client id" },
+  oidcClientSecret: { kind: "string", flag: "oidc-client-secret", env: "WARD_OIDC_CLIENT_SECRET", key: "oidc.clientSecret", default: "", description: "OIDC client secret" },
+  oidcScopes: { kind: "string", flag: "oidc-scopes", env: "WARD_OIDC_SCOPES", key: "oidc.scopes", default: "openid email profile", description: "OIDC scopes" },
+  allowedDomains: { kind: "string", flag: "allowed-email-domains", env: "WARD_ALLOWED_EMAIL_DOMAINS", key: "oidc.allowedEmailDomains", default: "", description: "Email domains that join at first sign-in",
+    validate: (v: string) => (splitList(v).every((d) => /^[a-z0-9.-]+\.[a-z]{2,}$/i.test(d)) ? undefined : `expected comma-separated domains like example.com, got ${JSON.stringify(v)}`) },
+  disableBootstrap: { kind: "boolean", flag: "disable-bootstrap", env: "WARD_DISABLE_BOOTSTRAP", key: "bootstrap.disabled", default: false, description: "Turn the local bootstrap code off" },
   shutdownTimeout: { kind: "duration", flag: "shutdown-timeout", env: "WARD_SHUTDOWN_TIMEOUT", key: "shutdownTimeout", default: 10_000, description: "Shutdown timeout" },
 } satisfies Spec;
+
+function splitList(v: string): string[] {
+  return v.split(",").map((s) => s.trim()).filter(Boolean);
+}
 
 export async function runGateway(inv: Invocation): Promise<number> {
   const cfg = await loadSettings(inv, spec);
   const log = makeLogger(inv, "gateway");
+  if (cfg.oidcIssuer && !cfg.oidcClientId) throw new UsageError("--oidc-issuer needs --oidc-client-id (env WARD_OIDC_CLIENT_ID)", inv.path);
   const { host, port } = parseListen(cfg.listen)!;
   const gw = await startGateway({
     host,
@@ -34,10 +47,44 @@ export async function runGateway(inv: Invocation): Promise<number> {
     plainHttp: cfg.plainHttp,
     tlsCertFile: cfg.tlsCert || undefined,
     tlsKeyFile: cfg.tlsKey || undefined,
+    oidc: cfg.oidcIssuer ? { issuer: cfg.oidcIssuer, clientId: cfg.oidcClientId, clientSecret: cfg.oidcClientSecret || undefined, scopes: cfg.oidcScopes } : undefined,
+    allowedEmailDomains: splitList(cfg.allowedDomains),
+    bootstrap: !cfg.disableBootstrap,
     logger: log,
   });
+  if (gw.bootstrapCode) {
+    // Printed once, on purpose: the first sign-in for a gateway with no identity provider yet.
+    process.stderr.write(
+      `\n  First start: sign in to ${gw.url}/bootstrap as the local admin with this one-time code:\n\n      ${gw.bootstrapCode}\n\n` +
+        `  It works once and expires in 24 h; 'ward gateway bootstrap' prints a new one.\n\n`,
+    );
+  }
   if (gw.caFile) log.info("serving a generated development certificate; clients trust it with this CA file", { caFile: gw.caFile });
   await untilSignal(log);
   await gw.close();
+  return 0;
+}
+
+const bootstrapSpec = {
+  dataDir: spec.dataDir,
+  store: spec.store,
+  adminEmail: spec.adminEmail,
+} satisfies Spec;
+
+/** `ward gateway bootstrap`: a new one-time admin code, written to the store the gateway uses. */
+export async function runGatewayBootstrap(inv: Invocation): Promise<number> {
+  const cfg = await loadSettings(inv, bootstrapSpec);
+  const { openStore } = await import("../internal/store/index.ts");
+  const { AccessService, SigningKeys } = await import("../internal/access/index.ts");
+  const { Bootstrap } = await import("../internal/auth/index.ts");
+  const { join } = await import("node:path");
+  const store = await openStore(cfg.store || `sqlite:${join(cfg.dataDir, "ward.db")}`);
+  try {
+    const access = new AccessService({ db: store.db, keys: await SigningKeys.load(store.db) });
+    const code = await new Bootstrap({ db: store.db, access }).issue(cfg.adminEmail);
+    inv.io.out(`One-time code for ${cfg.adminEmail} (valid 24 h, once): ${code}\nSign in at <gateway URL>/bootstrap.\n`);
+  } finally {
+    await store.close();
+  }
   return 0;
 }

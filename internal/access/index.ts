@@ -6,10 +6,10 @@ export { AccessService, DEFAULT_MAX_TOKEN_LIFETIME_S, type AccessServiceOptions,
 export { AccessError, TokenRejectedError, type AccessReason } from "./errors.ts";
 export { SigningKeys, TOKEN_ALG } from "./signing_keys.ts";
 export { RateLimiter, type RateLimiterOptions } from "./rate_limiter.ts";
-export { hashSecret } from "./secrets.ts";
+export { hashSecret, newId, newSecret } from "./secrets.ts";
 export { ROLES, SCOPES, isDns1123Label, type GrantRole, type GrantScope, type MemberRole } from "./validate.ts";
 export type {
-  AccessSettings, AuthContext, Cluster, DesiredGrant, Grant, GrantStatusUpdate, Member, RevocationEvent, TokenContext,
+  AccessSettings, ApiTokenInfo, AuthContext, Cluster, DesiredGrant, Grant, GrantStatusUpdate, Member, RevocationEvent, TokenContext,
 } from "./types.ts";
 export { accessSubjects, type AgentHello, type DesiredStateMsg, type StatusReportMsg } from "./protocol.ts";
 export { AccessSync, ClusterPresence, type AccessSyncOptions } from "./gateway_sync.ts";

@@ -14,7 +14,7 @@ import { hashSecret, newId, newSecret, secretMatches } from "./secrets.ts";
 import type { SigningKeys } from "./signing_keys.ts";
 import { signToken, verifyTokenSignature } from "./tokens.ts";
 import type {
-  AccessSettings, AuthContext, Cluster, DesiredGrant, Grant, GrantStatusUpdate, Member, RevocationEvent, TokenContext,
+  AccessSettings, ApiTokenInfo, AuthContext, Cluster, DesiredGrant, Grant, GrantStatusUpdate, Member, RevocationEvent, TokenContext,
 } from "./types.ts";
 import {
   parseClusterId, parseEmail, parseExpiry, parseGrantRole, parseMemberRole, parseNamespace, parseScope,
@@ -133,7 +133,7 @@ export class AccessService {
     return this.#insertMember({ email, role: "admin", robot: false });
   }
 
-  async createMember(actor: AuthContext, input: { email?: unknown; role?: unknown; robot?: unknown; oidc_subject?: unknown }): Promise<{ member: Member; apiToken: string }> {
+  async createMember(actor: AuthContext, input: { email?: unknown; role?: unknown; robot?: unknown; oidc_subject?: unknown; expires_in_seconds?: unknown; api_token?: unknown }): Promise<{ member: Member; apiToken: string }> {
     requireAdmin(actor);
     const email = parseEmail(input.email);
     const role = parseMemberRole(input.role ?? "member");
@@ -143,10 +143,15 @@ export class AccessService {
     }
     const existing = await this.#db.selectFrom("members").select("id").where("email", "=", email).executeTakeFirst();
     if (existing) throw new AccessError("Conflict", `A member with email ${email} already exists (${existing.id})`);
-    return this.#insertMember({ email, role, robot: input.robot === true, oidc_subject: (input.oidc_subject as string | undefined) ?? null });
+    const robot = input.robot === true;
+    // A robot's first API token expires like every admin-issued token; a person's is a personal token.
+    const ttlSeconds = robot ? parseTokenTtl(input.expires_in_seconds) : undefined;
+    // `api_token: false` invites a person who will only sign in (SSO / device login).
+    const withToken = robot || input.api_token !== false;
+    return this.#insertMember({ email, role, robot, oidc_subject: (input.oidc_subject as string | undefined) ?? null, ttlSeconds, withToken });
   }
 
-  async #insertMember(m: { email: string; role: Member["role"]; robot: boolean; oidc_subject?: string | null }): Promise<{ member: Member; apiToken: string }> {
+  async #insertMember(m: { email: string; role: Member["role"]; robot: boolean; oidc_subject?: string | null; withToken?: boolean; ttlSeconds?: number | undefined }): Promise<{ member: Member; apiToken: string }> {
     const row: MembersTable = {
       id: newId("m"),
       email: m.email,
@@ -158,15 +163,96 @@ export class AccessService {
     };
     await this.#db.insertInto("members").values(row).execute();
     this.#members.delete(row.id);
-    const apiToken = await this.issueApiToken(row.id);
+    const apiToken = m.withToken === false ? "" : (await this.issueApiToken(row.id, { name: "initial", ...(m.ttlSeconds ? { ttlSeconds: m.ttlSeconds } : {}) })).secret;
     return { member: toMember(row), apiToken };
   }
 
   /** A new bearer API token for a member (returned once, stored hashed). */
-  async issueApiToken(memberId: string): Promise<string> {
-    const secret = newSecret("wardp_");
-    await this.#db.insertInto("api_tokens").values({ id: newId("t"), member_id: memberId, token_hash: hashSecret(secret), created_at: this.#iso(), revoked_at: null }).execute();
-    return secret;
+  async issueApiToken(memberId: string, opts: { kind?: "api" | "cli"; name?: string; ttlSeconds?: number; sessionId?: string } = {}): Promise<{ id: string; secret: string; expiresAt: string | null }> {
+    const kind = opts.kind ?? "api";
+    const secret = newSecret(kind === "cli" ? "wardc_" : "wardp_");
+    const id = newId("t");
+    const expiresAt = opts.ttlSeconds === undefined ? null : this.#iso(this.#now() + opts.ttlSeconds * 1000);
+    await this.#db
+      .insertInto("api_tokens")
+      .values({ id, member_id: memberId, token_hash: hashSecret(secret), created_at: this.#iso(), revoked_at: null, kind, name: opts.name ?? "", expires_at: expiresAt, last_used_at: null, session_id: opts.sessionId ?? null })
+      .execute();
+    return { id, secret, expiresAt };
+  }
+
+  /** Admins issue named, expiring API tokens (robots' credentials); shown once. */
+  async createApiToken(actor: AuthContext, memberId: string, input: { name?: unknown; expires_in_seconds?: unknown }): Promise<{ token: ApiTokenInfo; secret: string }> {
+    requireAdmin(actor);
+    const member = await this.#member(memberId);
+    if (!member) throw new AccessError("NotFound", `No member ${memberId}`);
+    const name = input.name ?? "";
+    if (typeof name !== "string" || name.length > 255) throw new AccessError("Invalid", "name must be a string of at most 255 characters");
+    const t = await this.issueApiToken(memberId, { name, ttlSeconds: parseTokenTtl(input.expires_in_seconds) });
+    const token = (await this.listApiTokens(actor, memberId)).find((x) => x.id === t.id)!;
+    return { token, secret: t.secret };
+  }
+
+  /** A member's API tokens (never the secrets); admins see anyone's, members their own. */
+  async listApiTokens(actor: AuthContext, memberId: string): Promise<ApiTokenInfo[]> {
+    if (actor.member.id !== memberId) requireAdmin(actor);
+    return this.#db
+      .selectFrom("api_tokens")
+      .select(["id", "member_id", "kind", "name", "created_at", "expires_at", "last_used_at", "revoked_at"])
+      .where("member_id", "=", memberId)
+      .where("kind", "=", "api")
+      .orderBy("created_at")
+      .orderBy("id")
+      .execute();
+  }
+
+  async revokeApiToken(actor: AuthContext, memberId: string, tokenId: string): Promise<void> {
+    if (actor.member.id !== memberId) requireAdmin(actor);
+    const r = await this.#db.updateTable("api_tokens").set({ revoked_at: this.#iso() }).where("id", "=", tokenId).where("member_id", "=", memberId).executeTakeFirst();
+    if (Number(r.numUpdatedRows) === 0) throw new AccessError("NotFound", `No API token ${tokenId} for member ${memberId}`);
+  }
+
+  /**
+   * The member an SSO sign-in maps to. Keyed by the provider's `sub`; a first sign-in binds an
+   * invited member by (verified) email, or creates a member when the email's domain is allowed.
+   * Returns null when the person has no membership.
+   */
+  async memberForLogin(who: { sub: string; email?: string | undefined; emailVerified?: boolean | undefined }, allowedDomains: readonly string[] = []): Promise<Member | null> {
+    const bySub = await this.#db.selectFrom("members").selectAll().where("oidc_subject", "=", who.sub).executeTakeFirst();
+    if (bySub) return toMember(bySub);
+    if (!who.email || who.emailVerified === false) return null;
+    const email = who.email.toLowerCase();
+    const invited = await this.#db.selectFrom("members").selectAll().where("email", "=", email).executeTakeFirst();
+    if (invited) {
+      if (invited.oidc_subject !== null || invited.robot === 1) return null;
+      await this.#db.updateTable("members").set({ oidc_subject: who.sub }).where("id", "=", invited.id).execute();
+      this.#members.delete(invited.id);
+      return this.#member(invited.id);
+    }
+    const domain = email.slice(email.lastIndexOf("@") + 1);
+    if (!allowedDomains.map((d) => d.toLowerCase()).includes(domain)) return null;
+    const { member } = await this.#insertMember({ email: parseEmail(email), role: "member", robot: false, oidc_subject: who.sub, withToken: false });
+    return member;
+  }
+
+  /** Whether any admin exists (the local bootstrap is offered only before the first one). */
+  async hasAdmin(): Promise<boolean> {
+    return !!(await this.#db.selectFrom("members").select("id").where("role", "=", "admin").limit(1).executeTakeFirst());
+  }
+
+  /** Creates or promotes the bootstrap admin (local bootstrap code redeemed). */
+  async ensureAdmin(email: string): Promise<Member> {
+    const e = parseEmail(email);
+    const row = await this.#db.selectFrom("members").selectAll().where("email", "=", e).executeTakeFirst();
+    if (row) {
+      await this.#db.updateTable("members").set({ role: "admin", status: "active" }).where("id", "=", row.id).execute();
+      this.#members.delete(row.id);
+      return (await this.#member(row.id))!;
+    }
+    return (await this.#insertMember({ email: e, role: "admin", robot: false, withToken: false })).member;
+  }
+
+  async member(id: string): Promise<Member | null> {
+    return this.#member(id);
   }
 
   async listMembers(actor: AuthContext): Promise<Member[]> {
@@ -209,13 +295,25 @@ export class AccessService {
     return m;
   }
 
-  /** Resolves a bearer API token to an active member, or throws Unauthorized. */
+  /** Resolves a bearer API token (admin-issued or a CLI session's) to an active member, or throws Unauthorized. */
   async authenticateApiToken(secret: string): Promise<AuthContext> {
-    const row = await this.#db.selectFrom("api_tokens").select(["member_id", "revoked_at"]).where("token_hash", "=", hashSecret(secret)).executeTakeFirst();
+    const row = await this.#db
+      .selectFrom("api_tokens")
+      .select(["id", "member_id", "revoked_at", "expires_at", "kind", "last_used_at"])
+      .where("token_hash", "=", hashSecret(secret))
+      .executeTakeFirst();
     if (!row || row.revoked_at) throw new AccessError("Unauthorized", "Invalid API token");
+    const now = this.#now();
+    if (row.expires_at && Date.parse(row.expires_at) <= now) {
+      throw new AccessError("Unauthorized", row.kind === "cli" ? "Session expired: run 'ward login'" : "API token expired: ask an admin for a new one");
+    }
     const member = await this.#member(row.member_id);
     if (!member) throw new AccessError("Unauthorized", "Invalid API token");
     if (member.status !== "active") throw new AccessError("MemberDisabled", "This member is disabled: ask an admin");
+    // last_used_at is informational: written at most once a minute per token.
+    if (!row.last_used_at || now - Date.parse(row.last_used_at) > 60_000) {
+      await this.#db.updateTable("api_tokens").set({ last_used_at: this.#iso(now) }).where("id", "=", row.id).execute();
+    }
     return { member };
   }
 
@@ -282,17 +380,18 @@ export class AccessService {
   async createGrant(
     actor: AuthContext,
     clusterId: string,
-    input: { member_id?: unknown; role?: unknown; scope?: unknown; namespace?: unknown; expires_at?: unknown },
+    input: { member_id?: unknown; member_email?: unknown; role?: unknown; scope?: unknown; namespace?: unknown; expires_at?: unknown },
   ): Promise<{ grant: Grant; created: boolean }> {
     requireAdmin(actor);
     await this.#accessCluster(clusterId);
-    if (typeof input.member_id !== "string") throw new AccessError("Invalid", "member_id is required");
+    const memberId = typeof input.member_id === "string" ? input.member_id : input.member_email !== undefined ? await this.#memberIdByEmail(input.member_email) : undefined;
+    if (memberId === undefined) throw new AccessError("Invalid", "member_id or member_email is required");
     const role = parseGrantRole(input.role);
     const scope = parseScope(input.scope ?? (input.namespace ? "namespace" : "cluster"));
     const namespace = parseNamespace(scope, input.namespace);
     const expires_at = parseExpiry(input.expires_at, this.#now());
-    const member = await this.#member(input.member_id);
-    if (!member) throw new AccessError("NotFound", `No member ${input.member_id}`);
+    const member = await this.#member(memberId);
+    if (!member) throw new AccessError("NotFound", `No member ${memberId}`);
     if (member.status !== "active") throw new AccessError("MemberDisabled", `Member ${member.email} is disabled: enable them before granting access`);
 
     const now = this.#iso();
@@ -381,6 +480,31 @@ export class AccessService {
     }
     const now = this.#iso();
     return all.filter((g) => g.expires_at === null || g.expires_at > now);
+  }
+
+  async #memberIdByEmail(email: unknown): Promise<string> {
+    const e = parseEmail(email);
+    const row = await this.#db.selectFrom("members").select("id").where("email", "=", e).executeTakeFirst();
+    if (!row) throw new AccessError("NotFound", `No member with email ${e}: invite them first`);
+    return row.id;
+  }
+
+  /**
+   * The clusters a member can reach, with their own live grants: every cluster for admins
+   * (who manage them; using one still needs a grant), else the clusters they hold a grant on.
+   */
+  async myClusters(actor: AuthContext): Promise<{ cluster: Cluster; grants: Grant[] }[]> {
+    const now = this.#iso();
+    const grants = (await this.#db.selectFrom("grants").selectAll().where("member_id", "=", actor.member.id).execute())
+      .map(toGrant)
+      .filter((g) => g.expires_at === null || g.expires_at > now);
+    let q = this.#db.selectFrom("clusters").selectAll().orderBy("id");
+    if (actor.member.role !== "admin") {
+      const ids = [...new Set(grants.map((g) => g.cluster_id))];
+      if (!ids.length) return [];
+      q = q.where("id", "in", ids);
+    }
+    return (await q.execute()).map((r) => ({ cluster: toCluster(r), grants: grants.filter((g) => g.cluster_id === r.id) }));
   }
 
   /** Every live grant of a cluster, as the agent reconciles them. */
@@ -528,6 +652,15 @@ export class AccessService {
     if (grants.length === 0) throw new TokenRejectedError("no live grant");
     return { member, clusterId, jti: claims.jti, expiresAt: claims.exp * 1000, grants };
   }
+}
+
+/** Lifetime of an admin-issued API token: default 90 days, at most 366. */
+function parseTokenTtl(v: unknown): number {
+  const ttl = v ?? 90 * 86400;
+  if (typeof ttl !== "number" || !Number.isInteger(ttl) || ttl < 60 || ttl > 366 * 86400) {
+    throw new AccessError("Invalid", "expires_in_seconds must be an integer between 60 and 31622400 (366 days)");
+  }
+  return ttl;
 }
 
 function requireAdmin(actor: AuthContext): void {

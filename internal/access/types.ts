@@ -41,6 +41,17 @@ export interface AccessSettings {
 }
 
 /** Who is calling: resolved once by the API auth middleware; handlers only see this. */
+export interface ApiTokenInfo {
+  id: string;
+  member_id: string;
+  kind: "api" | "cli";
+  name: string;
+  created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
 export interface AuthContext {
   member: Member;
 }

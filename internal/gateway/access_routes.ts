@@ -15,6 +15,8 @@ export interface AccessRoutesOptions {
   /** PEM of the gateway's self-signed certificate, embedded in kubeconfigs when set. */
   caPem?: () => string | undefined;
   logger: Logger;
+  /** Whether an agent of the cluster is connected. */
+  isClusterOnline: (clusterId: string) => boolean;
 }
 
 type Env = { Variables: { auth: AuthContext } };
@@ -67,6 +69,12 @@ export function accessRoutes(opts: AccessRoutesOptions): Hono<Env> {
   };
 
   api.get("/me", (c) => c.json({ member: memberJson(c.get("auth").member) }));
+  api.get("/me/clusters", async (c) => {
+    const mine = await access.myClusters(c.get("auth"));
+    return c.json({
+      clusters: mine.map(({ cluster, grants }) => ({ ...clusterJson(cluster), online: opts.isClusterOnline(cluster.id), grants })),
+    });
+  });
 
   // ---- admin: clusters, members, settings
   api.get("/clusters", async (c) => c.json({ clusters: (await access.listClusters(c.get("auth"))).map(clusterJson) }));
@@ -79,11 +87,21 @@ export function accessRoutes(opts: AccessRoutesOptions): Hono<Env> {
   api.post("/members", async (c) => {
     const { member, apiToken } = await access.createMember(c.get("auth"), await body(c));
     opts.logger.info("member created", { member: member.id, by: c.get("auth").member.id });
-    return c.json({ member, api_token: apiToken }, 201);
+    return c.json({ member, ...(apiToken ? { api_token: apiToken } : {}) }, 201);
   });
   api.patch("/members/:member_id", async (c) => {
     const member = await access.updateMember(c.get("auth"), c.req.param("member_id"), await body(c));
     return c.json({ member });
+  });
+  api.get("/members/:member_id/tokens", async (c) => c.json({ tokens: await access.listApiTokens(c.get("auth"), c.req.param("member_id")) }));
+  api.post("/members/:member_id/tokens", async (c) => {
+    const { token, secret } = await access.createApiToken(c.get("auth"), c.req.param("member_id"), await body(c));
+    opts.logger.info("API token created", { member: token.member_id, token: token.id, by: c.get("auth").member.id });
+    return c.json({ token, api_token: secret }, 201);
+  });
+  api.delete("/members/:member_id/tokens/:token_id", async (c) => {
+    await access.revokeApiToken(c.get("auth"), c.req.param("member_id"), c.req.param("token_id"));
+    return c.body(null, 204);
   });
   api.get("/settings/access", async (c) => {
     const s = await access.settings();

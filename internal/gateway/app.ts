@@ -2,7 +2,10 @@
 import { Hono } from "hono";
 import type { AccessService } from "../access/index.ts";
 import type { Logger } from "../log/index.ts";
+import type { Bootstrap, CliSessions, DeviceFlow, OidcLogin, PortalSessions } from "../auth/index.ts";
 import { accessRoutes } from "./access_routes.ts";
+import { authRoutes } from "./auth_routes.ts";
+import { portalRoutes } from "./portal_routes.ts";
 import { VERSION } from "../version.ts";
 
 export interface ReadinessCheck {
@@ -18,6 +21,16 @@ export interface AppDeps {
   /** External URL of the gateway, for kubeconfigs. */
   publicUrl?: () => string;
   caPem?: () => string | undefined;
+  /** Sign-in (portal pages and the CLI's device login); needs `access`. */
+  auth?: {
+    cliSessions: CliSessions;
+    device: DeviceFlow;
+    portalSessions: PortalSessions;
+    bootstrap: Bootstrap;
+    oidc: OidcLogin | undefined;
+    allowedDomains: readonly string[];
+  };
+  isClusterOnline?: (clusterId: string) => boolean;
 }
 
 export function createApp(deps: AppDeps): Hono {
@@ -43,8 +56,17 @@ export function createApp(deps: AppDeps): Hono {
     return c.json({ status: "ready" });
   });
 
+  const publicUrl = deps.publicUrl ?? (() => "https://127.0.0.1:8443");
+  if (deps.access && deps.auth) {
+    // Before the bearer-authenticated API: these endpoints are how a CLI gets its first token.
+    app.route("/api/v1/auth", authRoutes({ device: deps.auth.device, sessions: deps.auth.cliSessions, logger: deps.logger }));
+    app.route("/", portalRoutes({
+      access: deps.access, sessions: deps.auth.portalSessions, device: deps.auth.device, bootstrap: deps.auth.bootstrap,
+      oidc: deps.auth.oidc, allowedDomains: deps.auth.allowedDomains, publicUrl, logger: deps.logger,
+    }));
+  }
   if (deps.access) {
-    app.route("/api/v1", accessRoutes({ access: deps.access, publicUrl: deps.publicUrl ?? (() => "https://127.0.0.1:8443"), caPem: deps.caPem, logger: deps.logger }));
+    app.route("/api/v1", accessRoutes({ access: deps.access, publicUrl, caPem: deps.caPem, logger: deps.logger, isClusterOnline: deps.isClusterOnline ?? (() => false) }));
   }
 
   app.notFound((c) => c.json({ error: "Not found", reason: "NotFound" }, 404));

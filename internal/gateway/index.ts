@@ -16,6 +16,7 @@ import type { Logger } from "../log/index.ts";
 import { KubeProxy, parseProxyPath, PROXY_PREFIX, ProxyError, statusResponseBytes, writeStatus } from "../proxy/index.ts";
 import { TunnelGateway } from "../tunnel/index.ts";
 import { TokenRejectedError } from "../access/index.ts";
+import { Bootstrap, CliSessions, DeviceFlow, OidcLogin, PortalSessions } from "../auth/index.ts";
 import { createApp } from "./app.ts";
 import { loadTls } from "./tls.ts";
 
@@ -35,6 +36,14 @@ export interface GatewayOptions {
   plainHttp?: boolean;
   tlsCertFile?: string;
   tlsKeyFile?: string;
+  /** SSO: an OpenID Connect provider. Absent: sign-in with the local bootstrap code only. */
+  oidc?: { issuer: string; clientId: string; clientSecret?: string | undefined; scopes?: string | undefined } | undefined;
+  /** Email domains whose people become members at their first SSO sign-in. */
+  allowedEmailDomains?: readonly string[];
+  /** Offer the one-time local admin bootstrap code (default true). */
+  bootstrap?: boolean;
+  /** CLI session access-token lifetime (default 1 h). */
+  cliAccessTtlSeconds?: number;
 }
 
 export interface Gateway {
@@ -47,6 +56,8 @@ export interface Gateway {
   readonly proxy: KubeProxy;
   /** The generated development certificate clients should trust, if any. */
   readonly caFile: string | undefined;
+  /** The one-time local admin code issued at this (first) start, to print once. */
+  readonly bootstrapCode: string | undefined;
   /** Stops accepting, lets open requests finish (bounded), closes the store. */
   close(): Promise<void>;
 }
@@ -66,6 +77,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     writeFileSync(file, boot.apiToken + "\n", { mode: 0o600 });
     log.info("created the first admin; its one-time API token is in the file", { email: boot.member.email, file });
   }
+  const bootstrap = new Bootstrap({ db: store.db, access });
+  let bootstrapCode: string | undefined;
+  if (opts.bootstrap === false) await bootstrap.disable();
+  else if (boot) bootstrapCode = await bootstrap.issue(boot.member.email);
 
   const authenticator: Authenticator = async (co) => {
     const cluster = co.user;
@@ -105,12 +120,24 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const caPem = tls?.caFile ? tls.cert.toString() : undefined;
 
   let url = "";
+  const publicUrl = () => opts.publicUrl?.replace(/\/+$/, "") || url;
+  const cliSessions = new CliSessions({ db: store.db, access, ...(opts.cliAccessTtlSeconds ? { accessTtlSeconds: opts.cliAccessTtlSeconds } : {}) });
+  const auth = {
+    cliSessions,
+    device: new DeviceFlow({ db: store.db, access, sessions: cliSessions, verificationUri: () => `${publicUrl()}/device` }),
+    portalSessions: new PortalSessions({ db: store.db, access }),
+    bootstrap,
+    oidc: opts.oidc ? new OidcLogin({ ...opts.oidc, db: store.db, redirectUri: () => `${publicUrl()}/auth/callback` }) : undefined,
+    allowedDomains: opts.allowedEmailDomains ?? [],
+  };
   const app = createApp({
     caPem: () => caPem,
     logger: log,
     readiness: [{ name: "store", check: () => store.ping() }],
     access,
-    publicUrl: () => opts.publicUrl?.replace(/\/+$/, "") || url,
+    auth,
+    isClusterOnline: (c) => presence.isOnline(c),
+    publicUrl,
   });
   const honoListener = getRequestListener(app.fetch);
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
@@ -172,6 +199,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     tunnel,
     proxy,
     caFile: tls?.caFile,
+    bootstrapCode,
     close() {
       closing ??= (async () => {
         const done = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -25,6 +25,57 @@ export interface ApiTokensTable {
   token_hash: string;
   created_at: string;
   revoked_at: string | null;
+  /** "api": a named token an admin issued (robots, automation); "cli": a CLI session's access token. */
+  kind: Generated<"api" | "cli">;
+  name: Generated<string>;
+  expires_at: string | null;
+  last_used_at: string | null;
+  /** The CLI session a "cli" token belongs to. */
+  session_id: string | null;
+}
+
+export interface PortalSessionsTable {
+  /** SHA-256 of the cookie value. */
+  id_hash: string;
+  member_id: string;
+  csrf_token: string;
+  user_agent: string;
+  created_at: string;
+  expires_at: string;
+}
+
+export interface CliSessionsTable {
+  id: string;
+  member_id: string;
+  device_name: string;
+  refresh_hash: string;
+  created_at: string;
+  expires_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface DeviceCodesTable {
+  device_code_hash: string;
+  user_code: string;
+  client_name: string;
+  status: "pending" | "approved" | "denied" | "consumed";
+  member_id: string | null;
+  interval_s: number;
+  last_poll_at: string | null;
+  created_at: string;
+  expires_at: string;
+}
+
+export interface LoginFlowsTable {
+  /** SHA-256 of the flow cookie's value. */
+  id_hash: string;
+  state: string;
+  nonce: string;
+  code_verifier: string;
+  return_to: string;
+  created_at: string;
+  expires_at: string;
 }
 
 export interface ClustersTable {
@@ -79,4 +130,8 @@ export interface Database {
   grants: GrantsTable;
   issued_tokens: IssuedTokensTable;
   signing_keys: SigningKeysTable;
+  portal_sessions: PortalSessionsTable;
+  cli_sessions: CliSessionsTable;
+  device_codes: DeviceCodesTable;
+  login_flows: LoginFlowsTable;
 }

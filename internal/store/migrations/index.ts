@@ -5,8 +5,10 @@
 import type { Migration } from "kysely/migration";
 import * as m0001 from "./0001_settings.ts";
 import * as m0002 from "./0002_access.ts";
+import * as m0003 from "./0003_auth.ts";
 
 export const migrations: Record<string, Migration> = {
   "0001_settings": m0001,
   "0002_access": m0002,
+  "0003_auth": m0003,
 };

@@ -1,0 +1,128 @@
+/**
+ * The gateway as an OpenID Connect relying party (openid-client): discovery, authorization code
+ * with PKCE (S256), state and nonce. Each login attempt is a single-use flow row keyed by the
+ * hash of a random cookie value, so a callback only completes in the browser that started it.
+ */
+import * as oidc from "openid-client";
+import type { Kysely } from "kysely";
+import { hashSecret, newSecret } from "../access/index.ts";
+import type { Database } from "../store/index.ts";
+import { AuthError } from "./errors.ts";
+
+export interface OidcOptions {
+  issuer: string;
+  clientId: string;
+  /** Absent: a public client (PKCE only). */
+  clientSecret?: string | undefined;
+  /** Absolute URL of the gateway's `/auth/callback`. */
+  redirectUri: () => string;
+  scopes?: string;
+  db: Kysely<Database>;
+  now?: () => number;
+  /** Default 10 minutes. */
+  flowTtlSeconds?: number;
+}
+
+export interface OidcIdentity {
+  sub: string;
+  email?: string | undefined;
+  emailVerified?: boolean | undefined;
+  name?: string | undefined;
+}
+
+function isLoopback(url: URL): boolean {
+  return url.hostname === "127.0.0.1" || url.hostname === "localhost" || url.hostname === "[::1]";
+}
+
+export class OidcLogin {
+  #o: OidcOptions;
+  #now: () => number;
+  #config: Promise<oidc.Configuration> | undefined;
+
+  constructor(opts: OidcOptions) {
+    this.#o = opts;
+    this.#now = opts.now ?? Date.now;
+    const url = new URL(opts.issuer);
+    if (url.protocol !== "https:" && !isLoopback(url)) throw new Error(`OIDC issuer must be https:// (got ${opts.issuer})`);
+  }
+
+  /** Discovery, cached; a failed discovery is retried on the next login. */
+  #configuration(): Promise<oidc.Configuration> {
+    if (!this.#config) {
+      const issuer = new URL(this.#o.issuer);
+      const auth = this.#o.clientSecret ? oidc.ClientSecretPost(this.#o.clientSecret) : oidc.None();
+      this.#config = oidc
+        .discovery(issuer, this.#o.clientId, undefined, auth, isLoopback(issuer) && issuer.protocol === "http:" ? { execute: [oidc.allowInsecureRequests] } : undefined)
+        .catch((e: unknown) => {
+          this.#config = undefined;
+          throw new AuthError("login_failed", `Cannot reach the identity provider ${this.#o.issuer}: ${(e as Error).message}`, { cause: e });
+        });
+    }
+    return this.#config;
+  }
+
+  /** Starts a login: the provider URL to redirect to and the flow cookie value to set. */
+  async begin(returnTo: string): Promise<{ url: string; flowCookie: string }> {
+    const config = await this.#configuration();
+    const flowCookie = newSecret("");
+    const state = oidc.randomState();
+    const nonce = oidc.randomNonce();
+    const verifier = oidc.randomPKCECodeVerifier();
+    const now = this.#now();
+    const ttl = (this.#o.flowTtlSeconds ?? 600) * 1000;
+    await this.#o.db.deleteFrom("login_flows").where("expires_at", "<", new Date(now).toISOString()).execute();
+    await this.#o.db
+      .insertInto("login_flows")
+      .values({ id_hash: hashSecret(flowCookie), state, nonce, code_verifier: verifier, return_to: returnTo, created_at: new Date(now).toISOString(), expires_at: new Date(now + ttl).toISOString() })
+      .execute();
+    const url = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: this.#o.redirectUri(),
+      scope: this.#o.scopes ?? "openid email profile",
+      response_type: "code",
+      state,
+      nonce,
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: "S256",
+    });
+    return { url: url.href, flowCookie };
+  }
+
+  /**
+   * Completes a login from the callback URL. The flow is consumed first, so a replayed or
+   * tampered callback fails; state, nonce and PKCE are checked by openid-client.
+   */
+  async finish(flowCookie: string | undefined, callbackUrl: URL): Promise<{ identity: OidcIdentity; returnTo: string }> {
+    if (!flowCookie) throw new AuthError("login_failed", "This sign-in was not started in this browser (no login cookie): start again");
+    const row = await this.#o.db.selectFrom("login_flows").selectAll().where("id_hash", "=", hashSecret(flowCookie)).executeTakeFirst();
+    if (!row) throw new AuthError("login_failed", "This sign-in is unknown or was already used: start again");
+    await this.#o.db.deleteFrom("login_flows").where("id_hash", "=", row.id_hash).execute();
+    if (Date.parse(row.expires_at) <= this.#now()) throw new AuthError("login_failed", "This sign-in took too long: start again");
+    const providerError = callbackUrl.searchParams.get("error");
+    if (providerError) {
+      throw new AuthError("login_failed", `The identity provider refused the sign-in: ${providerError}${callbackUrl.searchParams.get("error_description") ? ` (${callbackUrl.searchParams.get("error_description")})` : ""}`);
+    }
+    const config = await this.#configuration();
+    let claims: oidc.IDToken | undefined;
+    try {
+      const tokens = await oidc.authorizationCodeGrant(config, callbackUrl, {
+        pkceCodeVerifier: row.code_verifier,
+        expectedState: row.state,
+        expectedNonce: row.nonce,
+        idTokenExpected: true,
+      });
+      claims = tokens.claims();
+    } catch (e) {
+      throw new AuthError("login_failed", `Sign-in failed: ${(e as Error).message}`, { cause: e });
+    }
+    if (!claims || typeof claims.sub !== "string") throw new AuthError("login_failed", "The identity provider sent no subject");
+    return {
+      identity: {
+        sub: claims.sub,
+        email: typeof claims["email"] === "string" ? claims["email"] : undefined,
+        emailVerified: typeof claims["email_verified"] === "boolean" ? claims["email_verified"] : undefined,
+        name: typeof claims["name"] === "string" ? claims["name"] : undefined,
+      },
+      returnTo: row.return_to,
+    };
+  }
+}

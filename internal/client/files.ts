@@ -1,0 +1,63 @@
+/**
+ * Where the CLI keeps its state: the signed-in sessions (config dir, 0600) and cached k8s tokens
+ * (cache dir, 0600). Writes are atomic (temp file + rename in the same directory).
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { dirname, join } from "node:path";
+
+type Env = Record<string, string | undefined>;
+
+export function configDir(env: Env = process.env): string {
+  if (env["WARD_CONFIG_DIR"]) return env["WARD_CONFIG_DIR"];
+  return join(env["XDG_CONFIG_HOME"] || join(env["HOME"] || homedir(), ".config"), "ward");
+}
+
+export function cacheDir(env: Env = process.env): string {
+  if (env["WARD_CACHE_DIR"]) return env["WARD_CACHE_DIR"];
+  return join(env["XDG_CACHE_HOME"] || join(env["HOME"] || homedir(), ".cache"), "ward");
+}
+
+export function readJson<T>(path: string): T | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw e;
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return undefined; // a torn or hand-broken file is treated as absent and rewritten
+  }
+}
+
+export function writeJsonPrivate(path: string, value: unknown): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const tmp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
+  try {
+    writeFileSync(tmp, JSON.stringify(value, null, 2) + "\n", { mode: 0o600 });
+    renameSync(tmp, path);
+  } catch (e) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // already gone
+    }
+    throw e;
+  }
+}
+
+export function removeFile(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+  }
+}
+
+export function shortHash(...parts: string[]): string {
+  return createHash("sha256").update(parts.join("\u0000")).digest("hex").slice(0, 32);
+}

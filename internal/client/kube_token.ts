@@ -1,0 +1,78 @@
+/**
+ * `ward cluster kube-token`: the kubectl exec credential plugin. Prints an ExecCredential with a
+ * short-lived k8s token for one cluster, cached per gateway/cluster/member until shortly before
+ * it expires. It runs on every kubectl invocation, so it loads only Node built-ins and never
+ * prompts: without credentials it says to run `ward login` and fails.
+ */
+import { join } from "node:path";
+import { cacheDir, readJson, shortHash, writeJsonPrivate } from "./files.ts";
+import { call, ClientError } from "./http.ts";
+import { resolveCredentials } from "./session.ts";
+
+type Env = Record<string, string | undefined>;
+
+const API_VERSIONS = ["client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1"];
+
+/** The apiVersion kubectl asked for in KUBERNETES_EXEC_INFO (v1beta1 when absent, as old kubectls send none). */
+export function execApiVersion(env: Env): string {
+  const info = env["KUBERNETES_EXEC_INFO"];
+  if (!info) return "client.authentication.k8s.io/v1beta1";
+  let v: unknown;
+  try {
+    v = (JSON.parse(info) as { apiVersion?: unknown }).apiVersion;
+  } catch {
+    throw new ClientError("KUBERNETES_EXEC_INFO is not valid JSON");
+  }
+  if (typeof v !== "string" || !API_VERSIONS.includes(v)) {
+    throw new ClientError(`Unsupported exec credential apiVersion ${JSON.stringify(v)}: use ${API_VERSIONS.join(" or ")} in the kubeconfig`);
+  }
+  return v;
+}
+
+interface CachedToken {
+  token: string;
+  issued_at: string;
+  expires_at: string;
+  /**
+   * The kubectl process it was last handed to. client-go runs the plugin once per process and
+   * again only after a 401, so a second call from the same parent means the token was refused
+   * (revoked, or access changed): fetch a new one instead of handing out the same again.
+   */
+  served_to?: number;
+}
+
+/** A cached token is reused while more than a fifth of its life (at most 60 s) is left. */
+function stillGood(t: CachedToken | undefined, now: number): t is CachedToken {
+  if (!t || typeof t.token !== "string") return false;
+  const exp = Date.parse(t.expires_at);
+  const life = exp - Date.parse(t.issued_at);
+  return exp - now > Math.min(60_000, life / 5);
+}
+
+export interface KubeTokenOptions {
+  cluster: string;
+  gateway?: string | undefined;
+  env?: Env;
+  now?: () => number;
+  /** Default `process.ppid` (the kubectl that runs the plugin). */
+  parentPid?: number;
+}
+
+export async function kubeToken(opts: KubeTokenOptions): Promise<string> {
+  const env = opts.env ?? process.env;
+  const now = opts.now ?? Date.now;
+  if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(opts.cluster)) throw new ClientError(`Invalid cluster id ${JSON.stringify(opts.cluster)}`);
+  const apiVersion = execApiVersion(env);
+  const creds = resolveCredentials({ gateway: opts.gateway, env, now });
+  const file = join(cacheDir(env), "kube-tokens", `${shortHash(creds.gateway.url, opts.cluster, creds.principal)}.json`);
+  const parent = opts.parentPid ?? process.ppid;
+  let t = readJson<CachedToken>(file);
+  if (!stillGood(t, now()) || t.served_to === parent) {
+    const r = await call<{ token: string; expires_at: string }>(creds.gateway, `/api/v1/clusters/${opts.cluster}/k8s-token`, { method: "POST", token: await creds.token(), json: {} });
+    t = { token: r.token, issued_at: new Date(now()).toISOString(), expires_at: r.expires_at, served_to: parent };
+    writeJsonPrivate(file, t);
+  } else {
+    writeJsonPrivate(file, { ...t, served_to: parent });
+  }
+  return JSON.stringify({ apiVersion, kind: "ExecCredential", status: { token: t.token, expirationTimestamp: new Date(Date.parse(t.expires_at)).toISOString().replace(/\.\d{3}Z$/, "Z") } }) + "\n";
+}
