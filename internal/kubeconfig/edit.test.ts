@@ -1,75 +1,14 @@
+// Unit tests of the pure editor: entry shapes, removal layout, current-context, odd inputs, errors.
+// The fixture-by-operation matrix lives in golden.test.ts.
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { parse } from "yaml";
-import { addWardEntry, KubeconfigError, listWardEntries, removeWardEntry, type AddOptions } from "./index.ts";
-
-const dir = new URL("./testdata/", import.meta.url);
-const UPDATE = process.env["UPDATE_GOLDEN"] === "1";
+import { addWardEntry, KubeconfigError, listWardEntries, mergeWardEntries, removeWardEntry, type AddOptions } from "./index.ts";
+import { checkAdd, checkRemove } from "./testing.ts";
 
 function fixture(name: string): string {
-  return readFileSync(new URL(name, dir), "utf8");
-}
-
-/** Compares with testdata/<name>; UPDATE_GOLDEN=1 rewrites the file. */
-function golden(name: string, actual: string): void {
-  const url = new URL(name, dir);
-  if (UPDATE || !existsSync(url)) writeFileSync(url, actual);
-  assert.equal(actual, readFileSync(url, "utf8"), `golden ${name}`);
-}
-
-/** The text with every Ward entry removed. */
-function stripWard(text: string): string {
-  let t = text;
-  for (const e of listWardEntries(text)) t = removeWardEntry(t, e.cluster).text;
-  return t;
-}
-
-/** Every line of `sub` appears in `full`, unchanged and in order. */
-function assertLinesSubsequence(sub: string, full: string, skip: (line: string) => boolean = () => false): void {
-  const lines = full.split("\n");
-  let j = 0;
-  for (const line of sub.split("\n")) {
-    if (skip(line)) continue;
-    while (j < lines.length && lines[j] !== line) j++;
-    assert.ok(j < lines.length, `line ${JSON.stringify(line)} missing or out of order`);
-    j++;
-  }
-}
-
-const isCurrentContext = (l: string) => /^\s*current-context:/.test(l);
-
-const emptySectionLine = /^(\s*)(clusters|contexts|users):\s*(\[\]|null|~)?(\s*#.*)?\r?$/;
-
-/** Section keys whose value was empty are normalised; `current-context` lines dropped when `use`. */
-function normalise(text: string, use: boolean | undefined): string {
-  return text
-    .split("\n")
-    .filter((l) => !(use && isCurrentContext(l)))
-    .map((l) => l.replace(emptySectionLine, "$1$2: []"))
-    .join("\n");
-}
-
-/**
- * Checks the invariants of an add: every foreign line of the input is in the output, unchanged and
- * in order; the output without Ward entries is the input without them; the entries are there.
- */
-function checkAdd(input: string, output: string, opts: AddOptions, sectionsMissing = false): void {
-  // Lines ending a flow sequence gain the new item before their `]`.
-  const skip = (l: string) => (opts.use === true && isCurrentContext(l)) || emptySectionLine.test(l) || /\]\s*(#.*)?$/.test(l);
-  assertLinesSubsequence(stripWard(input), output, skip);
-  if (!sectionsMissing) assert.equal(normalise(stripWard(output), opts.use), normalise(stripWard(input), opts.use));
-  const cfg = parse(output) as Record<string, Array<{ name: string; [k: string]: unknown }>>;
-  const name = `ward-${opts.cluster}`;
-  const cl = cfg["clusters"]!.filter((c) => c.name === name);
-  const us = cfg["users"]!.filter((c) => c.name === name);
-  const cx = cfg["contexts"]!.filter((c) => c.name === name);
-  assert.equal(cl.length, 1);
-  assert.equal(us.length, 1);
-  assert.equal(cx.length, 1);
-  assert.deepEqual(cx[0]!["context"], { cluster: name, user: name, ...(opts.namespace ? { namespace: opts.namespace } : {}) });
-  assert.equal((cl[0]!["cluster"] as { server: string }).server, opts.server);
-  if (opts.use) assert.equal((cfg as unknown as Record<string, unknown>)["current-context"], name);
+  return readFileSync(new URL(`./testdata/${name}`, import.meta.url), "utf8");
 }
 
 const execDev: AddOptions = {
@@ -80,90 +19,51 @@ const execDev: AddOptions = {
   use: true,
 };
 
-test("mixed: add exec user with --namespace and --use", () => {
-  const input = fixture("mixed.input.yaml");
-  const out = addWardEntry(input, execDev);
-  assert.equal(out.replaced, false);
-  golden("mixed.add-exec-use.golden.yaml", out.text);
-  checkAdd(input, out.text, execDev);
-  const users = (parse(out.text) as { users: Array<{ name: string; user: unknown }> }).users;
-  assert.deepEqual(users.find((u) => u.name === "ward-dev")!.user, {
-    exec: {
-      apiVersion: "client.authentication.k8s.io/v1",
-      args: ["cluster", "kube-token", "--cluster", "dev", "--gateway", "https://gw.example.com"],
-      command: "ward",
-      interactiveMode: "Never",
-      provideClusterInfo: false,
-    },
+function userOf(text: string, name: string): unknown {
+  return (parse(text) as { users: Array<{ name: string; user: unknown }> }).users.find((u) => u.name === name)?.user;
+}
+
+test("exec user: v1beta1 by default (kubectl 1.20 has no v1), v1 on request; the args contract", () => {
+  const args = ["cluster", "kube-token", "--cluster", "dev", "--gateway", "https://gw.example.com"];
+  assert.deepEqual(userOf(addWardEntry("", execDev).text, "ward-dev"), {
+    exec: { apiVersion: "client.authentication.k8s.io/v1beta1", args, command: "ward", interactiveMode: "Never", provideClusterInfo: false },
   });
-  // Removing what was added gives the input back, except current-context which --use changed.
-  const back = removeWardEntry(out.text, "dev");
-  assert.equal(back.removed, true);
-  assert.equal(back.currentContextRemoved, true);
-  assert.equal(back.text, input.replace('current-context: "prod"', "current-context: ward-dev"));
+  const v1 = addWardEntry("", { ...execDev, user: { kind: "exec", gateway: "https://gw.example.com", command: "/bin/ward", apiVersion: "client.authentication.k8s.io/v1" } });
+  assert.deepEqual(userOf(v1.text, "ward-dev"), {
+    exec: { apiVersion: "client.authentication.k8s.io/v1", args, command: "/bin/ward", interactiveMode: "Never", provideClusterInfo: false },
+  });
+  assert.deepEqual(userOf(addWardEntry("", { ...execDev, user: { kind: "token", token: "t0k" } }).text, "ward-dev"), { token: "t0k" });
+  const bad = { kind: "exec", gateway: "https://gw", apiVersion: "client.authentication.k8s.io/v1alpha1" } as unknown as AddOptions["user"];
+  assert.throws(() => addWardEntry("", { ...execDev, user: bad }), /Unsupported exec apiVersion/);
 });
 
-test("mixed: replace an existing Ward entry in place (token, insecure)", () => {
+test("fresh kubeconfig for empty, null, {} and comment-only input, in the input's line endings", () => {
+  const opts: AddOptions = { cluster: "x", server: "https://gw/k8s/x", user: { kind: "token", token: "t" }, use: true };
+  const fresh = addWardEntry("", opts).text;
+  assert.deepEqual(parse(fresh), {
+    apiVersion: "v1",
+    kind: "Config",
+    preferences: {},
+    "current-context": "ward-x",
+    clusters: [{ name: "ward-x", cluster: { server: "https://gw/k8s/x" } }],
+    contexts: [{ name: "ward-x", context: { cluster: "ward-x", user: "ward-x" } }],
+    users: [{ name: "ward-x", user: { token: "t" } }],
+  });
+  assert.equal(addWardEntry("null\n", opts).text, fresh);
+  assert.equal(addWardEntry("{}\n", opts).text, fresh);
+  assert.equal(addWardEntry("---\n", opts).text, "---\n" + fresh);
+  assert.equal(addWardEntry("# c\r\n", opts).text, "# c\r\n" + fresh.replace(/\n/g, "\r\n"));
+  assert.deepEqual(listWardEntries(""), []);
+  assert.equal(removeWardEntry("", "x").text, "");
+});
+
+test("replace keeps the entry's place and changes nothing when it is already so", () => {
   const input = fixture("mixed.input.yaml");
   const opts: AddOptions = { cluster: "old", server: "https://gw.example.com/k8s/old", insecureSkipTlsVerify: true, user: { kind: "token", token: "s3cret" } };
   const out = addWardEntry(input, opts);
   assert.equal(out.replaced, true);
-  golden("mixed.replace-token.golden.yaml", out.text);
-  checkAdd(input, out.text, opts);
-  const cfg = parse(out.text) as { clusters: Array<{ name: string; cluster: unknown }>; users: Array<{ name: string; user: unknown }> };
-  assert.deepEqual(cfg.clusters.map((c) => c.name), ["prod", "ward-old", "kind"], "replaced in place");
-  assert.deepEqual(cfg.clusters[1]!.cluster, { "insecure-skip-tls-verify": true, server: "https://gw.example.com/k8s/old" });
-  assert.deepEqual(cfg.users.find((u) => u.name === "ward-old")!.user, { token: "s3cret" });
-  // Idempotent.
-  const again = addWardEntry(out.text, opts);
-  assert.equal(again.text, out.text);
-  assert.equal(again.changed, false);
-});
-
-test("mixed: remove and list", () => {
-  const input = fixture("mixed.input.yaml");
-  assert.deepEqual(listWardEntries(input), [
-    { cluster: "old", name: "ward-old", hasCluster: true, hasUser: false, hasContext: false, server: "https://gw.example.com/k8s/old", current: false },
-  ]);
-  const out = removeWardEntry(input, "old");
-  assert.equal(out.removed, true);
-  assert.equal(out.currentContextRemoved, false);
-  golden("mixed.remove.golden.yaml", out.text);
-  assert.deepEqual(listWardEntries(out.text), []);
-  // Everything but the Ward item (and nothing else) is gone.
-  assert.equal(out.text, input.replace('  - name: ward-old\n    cluster: {server: "https://gw.example.com/k8s/old"}\n', ""));
-  const none = removeWardEntry(out.text, "old");
-  assert.equal(none.removed, false);
-  assert.equal(none.text, out.text);
-});
-
-test("indented sequences: CA data, v1beta1 exec with a custom command, replaces ward-prod", () => {
-  const input = fixture("indented.input.yaml");
-  const opts: AddOptions = {
-    cluster: "prod",
-    server: "https://gw.example.com/k8s/prod",
-    certificateAuthorityData: "Q0EtREFUQQ==",
-    user: { kind: "exec", gateway: "https://gw.example.com", command: "/usr/local/bin/ward", apiVersion: "client.authentication.k8s.io/v1beta1" },
-  };
-  const out = addWardEntry(input, opts);
-  assert.equal(out.replaced, true);
-  golden("indented.add.golden.yaml", out.text);
-  checkAdd(input, out.text, opts);
-  const cfg = parse(out.text) as { users: Array<{ name: string; user: { exec: Record<string, unknown> } }>; contexts: Array<{ name: string; context: unknown }> };
-  const exec = cfg.users.find((u) => u.name === "ward-prod")!.user.exec;
-  assert.equal(exec["apiVersion"], "client.authentication.k8s.io/v1beta1");
-  assert.equal(exec["command"], "/usr/local/bin/ward");
-  // The namespace is gone because it was not asked for this time.
-  assert.deepEqual(cfg.contexts.find((c) => c.name === "ward-prod")!.context, { cluster: "ward-prod", user: "ward-prod" });
-  // New entries in this file follow its indented style.
-  const added = addWardEntry(out.text, { ...opts, cluster: "qa", server: "https://gw.example.com/k8s/qa" });
-  assert.match(added.text, /\n {4}- name: ward-qa\n {6}cluster:\n/);
-  assert.match(added.text, /\n {14}args:\n {18}- cluster\n/);
-  assert.equal(removeWardEntry(added.text, "qa").text, out.text);
-  const removed = removeWardEntry(input, "prod");
-  golden("indented.remove.golden.yaml", removed.text);
-  assert.doesNotMatch(removed.text, /ward-prod/);
-  assert.match(removed.text, /\n\n {4}# a lab cluster, kept last\n {4}- name: lab\n/);
+  assert.deepEqual((parse(out.text) as { clusters: Array<{ name: string }> }).clusters.map((c) => c.name), ["prod", "ward-old", "kind"]);
+  assert.equal(addWardEntry(out.text, opts).changed, false);
 });
 
 test("--use changes only the current-context line", () => {
@@ -178,61 +78,6 @@ test("--use changes only the current-context line", () => {
   assert.deepEqual(diff, [["current-context: staging", "current-context: ward-prod"]]);
   // Already current: nothing changes.
   assert.equal(addWardEntry(used.text, { ...opts, use: true }).changed, false);
-});
-
-test("empty sections: [] and null become block sequences; removal leaves []", () => {
-  const input = fixture("empty-sections.input.yaml");
-  const opts: AddOptions = { cluster: "a-1", server: "https://gw/k8s/a-1", user: { kind: "token", token: "t" }, use: true };
-  const out = addWardEntry(input, opts);
-  golden("empty-sections.add.golden.yaml", out.text);
-  checkAdd(input, out.text, opts);
-  const back = removeWardEntry(out.text, "a-1");
-  golden("empty-sections.remove.golden.yaml", back.text);
-  assert.deepEqual(parse(back.text), { apiVersion: "v1", kind: "Config", clusters: [], contexts: [], users: [], "current-context": "ward-a-1" });
-  // Adding again after removal, and removing again, is stable.
-  assert.equal(removeWardEntry(addWardEntry(back.text, opts).text, "a-1").text, back.text);
-});
-
-test("missing sections are appended", () => {
-  const input = fixture("missing-sections.input.yaml");
-  const opts: AddOptions = { cluster: "x", server: "https://gw/k8s/x", user: { kind: "exec", gateway: "https://gw" }, use: true };
-  const out = addWardEntry(input, opts);
-  golden("missing-sections.add.golden.yaml", out.text);
-  checkAdd(input, out.text, opts, true);
-  assert.ok(out.text.startsWith(input));
-});
-
-test("empty and comments-only files get a fresh kubeconfig", () => {
-  const opts: AddOptions = { cluster: "x", server: "https://gw/k8s/x", user: { kind: "token", token: "t" }, use: true };
-  const fresh = addWardEntry(fixture("empty.input.yaml"), opts);
-  golden("empty.add.golden.yaml", fresh.text);
-  assert.deepEqual(parse(fresh.text), {
-    apiVersion: "v1",
-    kind: "Config",
-    preferences: {},
-    "current-context": "ward-x",
-    clusters: [{ name: "ward-x", cluster: { server: "https://gw/k8s/x" } }],
-    contexts: [{ name: "ward-x", context: { cluster: "ward-x", user: "ward-x" } }],
-    users: [{ name: "ward-x", user: { token: "t" } }],
-  });
-  const comments = addWardEntry(fixture("comments-only.input.yaml"), opts);
-  golden("comments-only.add.golden.yaml", comments.text);
-  assert.ok(comments.text.startsWith("# just a comment\n\n# and another\n"));
-  assert.equal(addWardEntry("null\n", opts).text, fresh.text);
-  assert.equal(addWardEntry("{}\n", opts).text, fresh.text);
-  assert.equal(addWardEntry("---\n", opts).text, "---\n" + fresh.text);
-  assert.deepEqual(listWardEntries(""), []);
-  assert.equal(removeWardEntry("", "x").text, "");
-});
-
-test("CRLF files stay CRLF", () => {
-  const input = fixture("mixed.input.yaml").replace(/\n/g, "\r\n");
-  const out = addWardEntry(input, execDev).text;
-  assert.doesNotMatch(out.replace(/\r\n/g, ""), /\n/);
-  assert.equal(out, fixture("mixed.add-exec-use.golden.yaml").replace(/\n/g, "\r\n"));
-  assert.equal(removeWardEntry(out, "dev").text, input.replace('current-context: "prod"', "current-context: ward-dev"));
-  const fresh = addWardEntry("# c\r\n", execDev).text;
-  assert.doesNotMatch(fresh.replace(/\r\n/g, ""), /\n/);
 });
 
 test("duplicates: the first is replaced, the others removed", () => {
@@ -299,6 +144,76 @@ test("odd but valid files: BOM, document markers, directives, literal blocks, da
   for (const input of cases) {
     const out = addWardEntry(input, opts).text;
     checkAdd(input, out, opts);
-    assert.equal(removeWardEntry(out, "z").text.replace("current-context: ward-z", "current-context: a"), input);
+    assert.equal(removeWardEntry(out, "z").text.replace('current-context: ""', "current-context: a"), input);
   }
+});
+
+test("removing the last entries: the key stays with `[]`, blank lines do not pile up", () => {
+  const cases: Array<[string, string]> = [
+    // the only item, with its comment and the blank line above it
+    ["clusters:   # mine\n\n  # ours\n  - name: ward-w\n    cluster: {server: 'https://w'}\n\nusers: []\n", "clusters: []   # mine\n\nusers: []\n"],
+    ["clusters: &c !!seq\n- name: ward-w\n", "clusters: &c !!seq []\n"],
+    // the last of several: the blank line that set it apart goes too
+    ["clusters:\n- name: a\n\n- name: ward-w\ncontexts: []\n", "clusters:\n- name: a\ncontexts: []\n"],
+    ["clusters:\n- name: a\n\n- name: ward-w\n\ncontexts: []\n", "clusters:\n- name: a\n\ncontexts: []\n"],
+    // between two: one gap stays
+    ["clusters:\n- name: a\n\n# about w\n- name: ward-w\n\n- name: b\n", "clusters:\n- name: a\n\n- name: b\n"],
+    // a literal block above keeps the trailing blank lines that are its content
+    ["clusters:\n- name: a\n  cluster: |+\n    x\n\n- name: ward-w\n", "clusters:\n- name: a\n  cluster: |+\n    x\n\n"],
+    // flow: `[` and `]` close up; a comment inside stays
+    ["users: [\n  {name: ward-w, user: {token: t}}\n]\n", "users: []\n"],
+    ["users: [ # c\n  {name: ward-w}\n]\n", "users: [ # c\n]\n"],
+    ["users: [{name: a},  # about a\n  {name: ward-w}, {name: b}\n]\n", "users: [{name: a},  # about a\n  {name: b}\n]\n"],
+    ["users: [{name: a}, {name: ward-w}, # c\n {name: ward-w}, {name: b}]\n", "users: [{name: a},  # c\n {name: b}]\n"],
+    ["users: [{name: ward-w}, {name: ward-w}, {name: b}]\n", "users: [{name: b}]\n"],
+  ];
+  for (const [input, expected] of cases) {
+    const out = removeWardEntry(input, "w");
+    assert.equal(out.text, expected, JSON.stringify(input));
+    checkRemove(input, out.text, "w");
+  }
+});
+
+test("removing the current context clears current-context to \"\" and says so", () => {
+  const entry = "contexts:\n- name: ward-w\n  context: {cluster: ward-w, user: ward-w}\n";
+  const cases: Array<[string, string]> = [
+    ["current-context: ward-w\n", 'current-context: ""\n'],
+    ["current-context: 'ward-w'   # pinned\n", 'current-context: ""   # pinned\n'],
+    ['current-context: "ward-w"\n', 'current-context: ""\n'],
+  ];
+  for (const [cc, cleared] of cases) {
+    const out = removeWardEntry(cc + entry, "w");
+    assert.deepEqual([out.text, out.removed, out.currentContextCleared], [cleared + "contexts: []\n", true, true]);
+  }
+  // Another current context is left alone; a dangling one naming ward-w is cleared even so.
+  assert.equal(removeWardEntry("current-context: prod\n" + entry, "w").currentContextCleared, false);
+  const dangling = removeWardEntry("current-context: ward-w\nclusters: []\n", "w");
+  assert.deepEqual([dangling.text, dangling.removed, dangling.currentContextCleared], ['current-context: ""\nclusters: []\n', false, true]);
+});
+
+test("mergeWardEntries: per part the first file wins, as does the first non-empty current-context", () => {
+  const a = "current-context: ''\nclusters:\n- name: ward-x\n  cluster: {server: 'https://a/x'}\n- name: other\n  cluster: {server: 'https://o'}\n";
+  const b =
+    "current-context: ward-x\nclusters:\n- name: ward-x\n  cluster: {server: 'https://b/x'}\n- name: ward-y\n  cluster: {server: 'https://b/y'}\n" +
+    "contexts:\n- name: ward-x\n  context: {cluster: ward-x, user: ward-x, namespace: nb}\nusers:\n- name: ward-x\n  user: {token: t}\n";
+  const c = "current-context: ward-y\ncontexts:\n- name: ward-x\n  context: {cluster: ward-x, user: ward-x, namespace: nc}\n";
+  assert.deepEqual(mergeWardEntries([{ path: "/a", text: a }, { path: "/b", text: b }, { path: "/c", text: c }, { path: "/d", text: "" }]), [
+    {
+      cluster: "x",
+      name: "ward-x",
+      hasCluster: true,
+      hasUser: true,
+      hasContext: true,
+      server: "https://a/x",
+      namespace: "nb",
+      userKind: "token",
+      current: true,
+      sources: { cluster: "/a", context: "/b", user: "/b" },
+    },
+    { cluster: "y", name: "ward-y", hasCluster: true, hasUser: false, hasContext: false, server: "https://b/y", current: false, sources: { cluster: "/b" } },
+  ]);
+  assert.throws(
+    () => mergeWardEntries([{ path: "/a", text: a }, { path: "/bad", text: "clusters: [\n" }]),
+    (e: unknown) => e instanceof KubeconfigError && e.message.startsWith("/bad: Invalid kubeconfig YAML"),
+  );
 });

@@ -15,7 +15,8 @@ export class KubeconfigError extends Error {
 
 export const WARD_PREFIX = "ward-";
 export type ExecApiVersion = "client.authentication.k8s.io/v1" | "client.authentication.k8s.io/v1beta1";
-export const DEFAULT_EXEC_API_VERSION: ExecApiVersion = "client.authentication.k8s.io/v1";
+/** v1beta1: kubectl 1.20 rejects v1 ("invalid apiVersion"); every newer kubectl accepts v1beta1. */
+export const DEFAULT_EXEC_API_VERSION: ExecApiVersion = "client.authentication.k8s.io/v1beta1";
 
 export type WardUser =
   | { kind: "token"; token: string }
@@ -25,7 +26,7 @@ export type WardUser =
       gateway: string;
       /** Default `ward`. */
       command?: string;
-      /** Default `client.authentication.k8s.io/v1`; v1beta1 for old kubectls. */
+      /** Default v1beta1 (DEFAULT_EXEC_API_VERSION); v1 needs kubectl >= 1.22. */
       apiVersion?: ExecApiVersion;
     };
 
@@ -56,8 +57,11 @@ export interface RemoveResult {
   /** At least one of cluster, user or context `ward-<cluster>` existed and was removed. */
   removed: boolean;
   changed: boolean;
-  /** `current-context` still names the removed context (left as is; the caller may warn). */
-  currentContextRemoved: boolean;
+  /**
+   * `current-context` named `ward-<cluster>` and is now `""` (as `kubectl config unset
+   * current-context` leaves it), so kubectl has no current context until one is chosen.
+   */
+  currentContextCleared: boolean;
 }
 
 export interface WardEntryInfo {
@@ -71,6 +75,11 @@ export interface WardEntryInfo {
   namespace?: string;
   userKind?: "token" | "exec" | "other";
   current: boolean;
+}
+
+/** A Ward entry seen across several files, with the file each of its parts comes from. */
+export interface MergedWardEntry extends WardEntryInfo {
+  sources: { cluster?: string; user?: string; context?: string };
 }
 
 const CLUSTER_ID = /^[a-z0-9-]{1,63}$/;
@@ -237,7 +246,12 @@ function contentEnd(node: unknown): number {
       return;
     }
     const o = n as Record<string, unknown>;
-    if (typeof o["offset"] === "number" && typeof o["source"] === "string" && typeof o["type"] === "string") {
+    if (o["type"] === "block-scalar") {
+      // Its offset is the header's; the source (kept trailing blank lines too) follows the header line.
+      const b = o as unknown as CST.BlockScalar;
+      const last = b.props.at(-1) as SourceToken | undefined;
+      max = Math.max(max, (last ? last.offset + last.source.length : b.offset) + b.source.length);
+    } else if (typeof o["offset"] === "number" && typeof o["source"] === "string" && typeof o["type"] === "string") {
       if (!TRIVIA.has(o["type"])) max = Math.max(max, (o["offset"] as number) + (o["source"] as string).length);
     }
     for (const k of ["start", "key", "sep", "value", "items", "end", "props"]) if (k in o) walk(o[k]);
@@ -264,12 +278,12 @@ function isCommentLine(line: string): boolean {
   return /^[ \t]*#/.test(line);
 }
 
-/** Start of the contiguous comment lines directly above the line starting at `start`. */
-function leadingCommentsStart(text: string, start: number): number {
+/** Moves the line start `start` up over the lines matching `take`, never above `floor`. */
+function linesAbove(text: string, start: number, floor: number, take: (line: string) => boolean): number {
   let s = start;
-  while (s > 0) {
+  while (s > floor) {
     const prev = lineStart(text, s - 1);
-    if (!isCommentLine(text.slice(prev, s))) break;
+    if (prev < floor || !take(text.slice(prev, s))) break;
     s = prev;
   }
   return s;
@@ -394,6 +408,120 @@ interface Ctx {
   topMap: CST.BlockMap;
 }
 
+/** Consecutive runs `[first, last]` of the sorted indices. */
+function runs(indices: readonly number[]): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (const i of indices) {
+    const last = out.at(-1);
+    if (last && last[1] === i - 1) last[1] = i;
+    else out.push([i, i]);
+  }
+  return out;
+}
+
+interface BlockItems {
+  text: string;
+  /** Start of each item's own lines: its dash line and the comment lines directly above it. */
+  ownStart: number[];
+  /** Offset each item's lines can reach up to: the end of the previous item, or of the key's line. */
+  floors: number[];
+  /** End of the line holding the sequence's last content. */
+  seqEnd: number;
+}
+
+/**
+ * The removal of the block items `a..b`. The blank lines that set the run apart go with it unless
+ * they are still needed: between two remaining items one blank line gap stays; at the end of the
+ * sequence the gap above the run goes (what follows the sequence keeps its own separation).
+ */
+function removeBlockRun(block: BlockItems, a: number, b: number): Edit {
+  const { text, ownStart, floors, seqEnd } = block;
+  const isLast = b + 1 === ownStart.length;
+  let start = ownStart[a]!;
+  let end = isLast ? seqEnd : ownStart[b + 1]!;
+  if (isLast) {
+    start = linesAbove(text, start, floors[a]!, isBlankLine);
+  } else if (a > 0 && linesAbove(text, start, floors[a]!, isBlankLine) === start) {
+    // No blank line above: the blank lines below keep separating the neighbours.
+    while (end > start && isBlankLine(text.slice(lineStart(text, end - 1), end))) end = lineStart(text, end - 1);
+  }
+  return { start, end, text: "" };
+}
+
+interface FlowItems {
+  text: string;
+  items: CST.FlowCollection["items"];
+  /** Start and end of each item's own text. */
+  starts: number[];
+  ends: number[];
+}
+
+/** What lies between the items within `[start, end)`: commas, spaces, line breaks and comments. */
+function gapsOf(flow: FlowItems, start: number, end: number): string {
+  let out = "";
+  let pos = start;
+  flow.starts.forEach((s, k) => {
+    if (s >= pos && flow.ends[k]! <= end) {
+      out += flow.text.slice(pos, s);
+      pos = flow.ends[k]!;
+    }
+  });
+  return out + flow.text.slice(pos, end);
+}
+
+/**
+ * The removal of the flow items `a..b` with one separating comma. Comments between them stay (in
+ * a flow sequence they cannot be told apart from the neighbours'); a line left empty goes.
+ */
+function removeFlowRun(flow: FlowItems, a: number, b: number): Edit[] {
+  const { text, items, starts, ends } = flow;
+  const hasNext = b + 1 < items.length;
+  const start = a > 0 ? ends[a - 1]! : starts[a]!;
+  const end = a === 0 && hasNext ? starts[b + 1]! : ends[b]!;
+  const cuts: Array<[number, number]> = [];
+  if (!gapsOf(flow, start, end).includes("#")) {
+    cuts.push([start, end]);
+  } else {
+    for (let k = a; k <= b; k++) cuts.push([starts[k]!, ends[k]!]);
+    const commaOwners = [...Array.from({ length: b - a }, (_, i) => a + 1 + i), hasNext ? b + 1 : a];
+    for (const k of commaOwners) {
+      const comma = items[k]?.start.find((t) => t.type === "comma");
+      if (comma && k > 0) cuts.push([comma.offset, comma.offset + 1]);
+    }
+  }
+  return mergeCuts(text, cuts).map(([s, e]) => ({ start: s, end: e, text: "" }));
+}
+
+/** What goes before an item added last: nothing, `, `, or a line break when the items have a line each. */
+function flowSeparator(flow: FlowItems, open: number, eol: string): string {
+  const last = flow.starts.at(-1);
+  if (last === undefined) return "";
+  const ls = lineStart(flow.text, last);
+  const indent = flow.text.slice(ls, last);
+  if (ls < open || !/^[ \t]*$/.test(indent)) return ", ";
+  return "," + eol + indent;
+}
+
+/** Sorted cuts, joined over the spaces between them; a cut that empties its line takes the line. */
+function mergeCuts(text: string, cuts: Array<[number, number]>): Array<[number, number]> {
+  const merged: Array<[number, number]> = [];
+  for (const [s, e] of cuts.sort((x, y) => x[0] - y[0])) {
+    const last = merged.at(-1);
+    if (last && /^[ \t]*$/.test(text.slice(last[1], s))) last[1] = e;
+    else merged.push([s, e]);
+  }
+  return merged.map(([s, e]) => {
+    const ls = lineStart(text, s);
+    const le = lineEnd(text, e);
+    const lineRest = text.slice(e, le);
+    if (/^[ \t]*$/.test(text.slice(ls, s))) {
+      // The cut begins the line: what follows moves into its place, or the emptied line goes.
+      return /^[ \t]*\r?\n?$/.test(lineRest) ? [ls, le] : [s, e + /^[ \t]*/.exec(lineRest)![0].length];
+    }
+    return [s, e];
+  });
+}
+
 /** Plans the edits for one section; returns whether anything matching `name` existed. */
 function editSection(ctx: Ctx, section: Section, plan: SectionPlan): boolean {
   const { p, style, edits, topMap } = ctx;
@@ -431,43 +559,43 @@ function editSection(ctx: Ctx, section: Section, plan: SectionPlan): boolean {
 
   if (!isSeq(docValue)) throw new KubeconfigError(`Invalid kubeconfig: '${section}' must be a list`);
   const names = docValue.items.map(nameOf);
+  const matches = names.map((n, i) => (n === plan.name ? i : -1)).filter((i) => i >= 0);
+  // The first match is replaced when adding; every other match is removed.
+  const replaceAt = plan.replacement ? matches[0] : undefined;
+  const removed = matches.filter((i) => i !== replaceAt);
+  const allRemoved = removed.length === names.length && names.length > 0;
 
   if (value?.type === "block-seq") {
     const items = value.items.filter((it) => it.start.some((t) => t.type === "seq-item-ind"));
     if (items.length !== names.length) throw new Error(`kubeconfig: CST/document mismatch in '${section}' (bug)`);
     const dashes = items.map((it) => it.start.find((t) => t.type === "seq-item-ind")!.offset);
-    const seqEnd = lineEnd(text, Math.max(contentEnd(value) - 1, 0));
-    const ownStart = dashes.map((d) => leadingCommentsStart(text, lineStart(text, d)));
-    const matches = names.map((n, i) => (n === plan.name ? i : -1)).filter((i) => i >= 0);
-    const indent = dashes.length ? column(text, dashes[0]!) : seqIndentFor(keyOffset);
-    let replaced = false;
-    for (const i of matches) {
-      if (plan.replacement && !replaced) {
-        replaced = true;
-        const s = lineStart(text, dashes[i]!);
-        const e = lineEnd(text, Math.max(contentEnd(items[i]) - 1, s));
-        edits.push({ start: s, end: e, text: renderItem(plan.replacement, column(text, dashes[i]!), style) });
-      } else {
-        const s = ownStart[i]!;
-        let e = i + 1 < items.length ? ownStart[i + 1]! : seqEnd;
-        // Blank lines that separated this item from the next one keep separating what is left,
-        // unless a blank line above already does.
-        if (i > 0 && s > 0 && !isBlankLine(text.slice(lineStart(text, s - 1), s))) {
-          while (e > s) {
-            const ls = lineStart(text, e - 1);
-            if (!isBlankLine(text.slice(ls, e))) break;
-            e = ls;
-          }
-        }
-        edits.push({ start: s, end: e, text: "" });
-      }
+    // Where each item's own lines may begin: after the previous item's content (or the key's line).
+    const floors = items.map((_, i) => (i > 0 ? lineEnd(text, contentEnd(items[i - 1]) - 1) : lineEnd(text, colon)));
+    const block: BlockItems = {
+      text,
+      ownStart: dashes.map((d, i) => linesAbove(text, lineStart(text, d), floors[i]!, isCommentLine)),
+      floors,
+      seqEnd: lineEnd(text, Math.max(contentEnd(value) - 1, 0)),
+    };
+    if (replaceAt !== undefined && plan.replacement) {
+      const s = lineStart(text, dashes[replaceAt]!);
+      const e = lineEnd(text, Math.max(contentEnd(items[replaceAt]) - 1, s));
+      edits.push({ start: s, end: e, text: renderItem(plan.replacement, column(text, dashes[replaceAt]!), style) });
     }
-    if (plan.replacement && !replaced) {
-      edits.push(insertLines(text, seqEnd, renderItem(plan.replacement, indent, style), p.eol));
+    for (const [a, b] of runs(removed)) edits.push(removeBlockRun(block, a, b));
+    if (plan.replacement && replaceAt === undefined) {
+      const indent = dashes.length ? column(text, dashes[0]!) : seqIndentFor(keyOffset);
+      // Items set apart by blank lines: so is the new one.
+      const n = items.length;
+      const spaced = n >= 2 && linesAbove(text, block.ownStart[n - 1]!, floors[n - 1]!, isBlankLine) < block.ownStart[n - 1]!;
+      edits.push(insertLines(text, block.seqEnd, (spaced ? style.eol : "") + renderItem(plan.replacement, indent, style), p.eol));
     }
-    if (!plan.replacement && matches.length === items.length && items.length > 0) {
-      // Everything goes: leave an explicit empty list behind.
-      edits.push({ start: colon, end: colon, text: " []" });
+    // Everything goes: leave an explicit empty list behind (kubectl reads `[]`, `null` and a
+    // missing key alike; `[]` keeps the key, its comment and its place).
+    if (allRemoved) {
+      const props = (item.sep ?? []).filter((t) => t.type === "anchor" || t.type === "tag").at(-1); // `&a []`, not `[] &a`
+      const at = props ? props.offset + props.source.length : colon;
+      edits.push({ start: at, end: at, text: " []" });
     }
     return matches.length > 0;
   }
@@ -477,30 +605,20 @@ function editSection(ctx: Ctx, section: Section, plan: SectionPlan): boolean {
     if (items.length !== names.length) throw new Error(`kubeconfig: CST/document mismatch in '${section}' (bug)`);
     const starts = items.map((it) => (it.value as SourceToken).offset);
     const ends = items.map((it) => contentEnd(it.value));
-    const matches = names.map((n, i) => (n === plan.name ? i : -1)).filter((i) => i >= 0);
-    const removed = new Set<number>();
-    let replaced = false;
-    for (const i of matches) {
-      if (plan.replacement && !replaced) {
-        replaced = true;
-        edits.push({ start: starts[i]!, end: ends[i]!, text: renderFlowItem(plan.replacement) });
-      } else {
-        removed.add(i);
-      }
+    if (replaceAt !== undefined && plan.replacement) {
+      edits.push({ start: starts[replaceAt]!, end: ends[replaceAt]!, text: renderFlowItem(plan.replacement) });
     }
-    // Remove each run of items together with one separating comma.
-    for (let a = 0; a < items.length; a++) {
-      if (!removed.has(a)) continue;
-      let b = a;
-      while (removed.has(b + 1)) b++;
-      if (a > 0) edits.push({ start: ends[a - 1]!, end: ends[b]!, text: "" });
-      else if (b + 1 < items.length) edits.push({ start: starts[a]!, end: starts[b + 1]!, text: "" });
-      else edits.push({ start: starts[a]!, end: ends[b]!, text: "" });
-      a = b;
+    const flow: FlowItems = { text, items, starts, ends };
+    const open = value.start.offset + 1;
+    const close = value.end.find((t) => t.type === "flow-seq-end")?.offset;
+    if (allRemoved && close !== undefined && !gapsOf(flow, open, close).includes("#")) {
+      edits.push({ start: open, end: close, text: "" }); // `[` and `]` close up, also over several lines
+    } else {
+      for (const [a, b] of runs(removed)) edits.push(...removeFlowRun(flow, a, b));
     }
-    if (plan.replacement && !replaced) {
-      const at = items.length ? ends[items.length - 1]! : value.start.offset + 1;
-      edits.push({ start: at, end: at, text: (items.length ? ", " : "") + renderFlowItem(plan.replacement) });
+    if (plan.replacement && replaceAt === undefined) {
+      const at = items.length ? ends.at(-1)! : open;
+      edits.push({ start: at, end: at, text: flowSeparator(flow, open, p.eol) + renderFlowItem(plan.replacement) });
     }
     return matches.length > 0;
   }
@@ -555,11 +673,12 @@ export function addWardEntry(text: string, opts: AddOptions): AddResult {
   const ctx: Ctx = { p, style, edits: [], topMap };
   let replaced = false;
   for (const s of SECTIONS) if (editSection(ctx, s, { name, replacement: objs[s] })) replaced = true;
-  if (opts.use) setCurrentContext(ctx, name);
+  if (opts.use && docOf(p).get("current-context") !== name) setCurrentContext(ctx, name);
   const out = applyEdits(text, ctx.edits);
   return { text: out, replaced, changed: out !== text };
 }
 
+/** Sets `current-context` to `name`, in place when the key exists. */
 function setCurrentContext(ctx: Ctx, name: string): void {
   const { p, edits, topMap } = ctx;
   const top = topItems(topMap).find((t) => t.keyName === "current-context");
@@ -569,7 +688,6 @@ function setCurrentContext(ctx: Ctx, name: string): void {
     edits.push(insertLines(p.text, at, " ".repeat(column(p.text, topMap.offset)) + "current-context: " + rendered + p.eol, p.eol));
     return;
   }
-  if (docOf(p).get("current-context") === name) return;
   const v = top.item.value;
   const colon = colonEnd(top.item);
   if (colon === undefined) throw new KubeconfigError("Invalid kubeconfig: 'current-context' has no value");
@@ -582,43 +700,104 @@ function setCurrentContext(ctx: Ctx, name: string): void {
   }
 }
 
-/** Removes every cluster, user and context named `ward-<cluster>`. Everything else stays byte-identical. */
+/**
+ * Removes every cluster, user and context named `ward-<cluster>`, and clears `current-context` when
+ * it names that context. Everything else stays byte-identical.
+ */
 export function removeWardEntry(text: string, cluster: string): RemoveResult {
   const name = wardName(cluster);
   const p = parse(text);
   const topMap = topBlockMap(p);
-  if (!topMap) return { text, removed: false, changed: false, currentContextRemoved: false };
+  if (!topMap) return { text, removed: false, changed: false, currentContextCleared: false };
   const ctx: Ctx = { p, style: styleFor(p, topMap), edits: [], topMap };
   let removed = false;
   for (const s of SECTIONS) if (editSection(ctx, s, { name, replacement: undefined })) removed = true;
+  // A current-context naming a context that no longer exists makes every kubectl command fail
+  // ("context was not found"); cleared, kubectl just reports that none is set.
+  const currentContextCleared = docOf(p).get("current-context") === name;
+  if (currentContextCleared) setCurrentContext(ctx, "");
   const out = applyEdits(text, ctx.edits);
-  return { text: out, removed, changed: out !== text, currentContextRemoved: removed && docOf(p).get("current-context") === name };
+  return { text: out, removed, changed: out !== text, currentContextCleared };
 }
 
 /** Lists the Ward-managed entries (named `ward-<valid cluster id>`), sorted by cluster id. */
 export function listWardEntries(text: string): WardEntryInfo[] {
+  return scanWardEntries(text).entries;
+}
+
+/**
+ * The Ward entries of several kubeconfig files (the `$KUBECONFIG` list, in order), merged as kubectl
+ * merges them: for each name, the cluster, the user and the context each come from the first file
+ * that has one; the first non-empty `current-context` is the current one. Sorted by cluster id.
+ * A file that does not parse throws a KubeconfigError naming its path.
+ */
+export function mergeWardEntries(files: ReadonlyArray<{ path: string; text: string }>): MergedWardEntry[] {
+  let current: string | undefined;
+  const byName = new Map<string, MergedWardEntry>();
+  for (const { path, text } of files) {
+    let scan: WardScan;
+    try {
+      scan = scanWardEntries(text);
+    } catch (e) {
+      if (e instanceof KubeconfigError) throw new KubeconfigError(`${path}: ${e.message}`, e.line);
+      throw e;
+    }
+    current ||= scan.currentContext;
+    for (const e of scan.entries) {
+      const m = byName.get(e.name) ?? { ...newEntry(e.name), sources: {} };
+      byName.set(e.name, m);
+      if (e.hasCluster && !m.hasCluster) {
+        m.hasCluster = true;
+        m.sources.cluster = path;
+        if (e.server !== undefined) m.server = e.server;
+      }
+      if (e.hasContext && !m.hasContext) {
+        m.hasContext = true;
+        m.sources.context = path;
+        if (e.namespace !== undefined) m.namespace = e.namespace;
+      }
+      if (e.hasUser && !m.hasUser) {
+        m.hasUser = true;
+        m.sources.user = path;
+        if (e.userKind !== undefined) m.userKind = e.userKind;
+      }
+    }
+  }
+  for (const m of byName.values()) m.current = m.name === current;
+  return sortByCluster([...byName.values()]);
+}
+
+interface WardScan {
+  /** The file's `current-context` when it is a non-empty string. */
+  currentContext: string | undefined;
+  entries: WardEntryInfo[];
+}
+
+function newEntry(name: string): WardEntryInfo {
+  return { cluster: name.slice(WARD_PREFIX.length), name, hasCluster: false, hasUser: false, hasContext: false, current: false };
+}
+
+function sortByCluster<T extends WardEntryInfo>(entries: T[]): T[] {
+  return entries.sort((a, b) => (a.cluster < b.cluster ? -1 : a.cluster > b.cluster ? 1 : 0));
+}
+
+function scanWardEntries(text: string): WardScan {
   const p = parse(text);
   if (!p.doc || !isMap(p.doc.contents)) {
     topBlockMap(p); // throws for non-mapping top levels
-    return [];
+    return { currentContext: undefined, entries: [] };
   }
-  const current = p.doc.get("current-context");
+  const cc = p.doc.get("current-context");
+  const currentContext = typeof cc === "string" && cc !== "" ? cc : undefined;
   const byName = new Map<string, WardEntryInfo>();
-  const entry = (name: string): WardEntryInfo => {
-    let e = byName.get(name);
-    if (!e) {
-      e = { cluster: name.slice(WARD_PREFIX.length), name, hasCluster: false, hasUser: false, hasContext: false, current: current === name };
-      byName.set(name, e);
-    }
-    return e;
-  };
   for (const section of SECTIONS) {
     const seq = p.doc.get(section, true);
     if (!isSeq(seq)) continue;
     for (const item of seq.items) {
       const name = nameOf(item);
       if (!name || !name.startsWith(WARD_PREFIX) || !isValidClusterId(name.slice(WARD_PREFIX.length)) || !isMap(item)) continue;
-      const e = entry(name);
+      let e = byName.get(name);
+      if (!e) byName.set(name, (e = { ...newEntry(name), current: name === currentContext }));
       if (section === "clusters") {
         e.hasCluster = true;
         const server = item.getIn(["cluster", "server"]);
@@ -634,5 +813,5 @@ export function listWardEntries(text: string): WardEntryInfo[] {
       }
     }
   }
-  return [...byName.values()].sort((a, b) => (a.cluster < b.cluster ? -1 : a.cluster > b.cluster ? 1 : 0));
+  return { currentContext, entries: sortByCluster([...byName.values()]) };
 }

@@ -5,6 +5,7 @@ export {
   isValidClusterId,
   KubeconfigError,
   listWardEntries,
+  mergeWardEntries,
   removeWardEntry,
   validateClusterId,
   WARD_PREFIX,
@@ -12,8 +13,17 @@ export {
   type AddOptions,
   type AddResult,
   type ExecApiVersion,
+  type MergedWardEntry,
   type RemoveResult,
   type WardEntryInfo,
   type WardUser,
 } from "./edit.ts";
-export { editKubeconfigFile, readKubeconfig, resolveKubeconfigPath, writeFileAtomic, type ResolveOptions } from "./file.ts";
+export {
+  editKubeconfigFile,
+  kubeconfigPaths,
+  listWardEntriesAcross,
+  readKubeconfig,
+  resolveKubeconfigPath,
+  writeFileAtomic,
+  type ResolveOptions,
+} from "./file.ts";

@@ -1,0 +1,104 @@
+// Invariant checks shared by the kubeconfig tests (not used by the module itself).
+import assert from "node:assert/strict";
+import { parseDocument } from "yaml";
+import { listWardEntries, removeWardEntry, type AddOptions } from "./edit.ts";
+
+type Entry = { name: string; [k: string]: unknown };
+type Kubeconfig = Record<string, unknown> & { clusters?: Entry[]; contexts?: Entry[]; users?: Entry[] };
+
+/** Parses strictly (any YAML error fails) as a kubeconfig. */
+export function parseKubeconfig(text: string): Kubeconfig {
+  const doc = parseDocument(text);
+  assert.deepEqual(doc.errors.map((e) => e.message), [], "output parses");
+  return (doc.toJS() ?? {}) as Kubeconfig;
+}
+
+/** The text with every Ward entry removed. */
+export function stripWard(text: string): string {
+  let t = text;
+  for (const e of listWardEntries(text)) t = removeWardEntry(t, e.cluster).text;
+  return t;
+}
+
+/**
+ * Every line of `sub` (but those `skip` accepts) appears in `full`, unchanged and in order; a line
+ * ending in a flow item may gain a comma and the items added after it.
+ */
+export function assertLinesSubsequence(sub: string, full: string, skip: (line: string) => boolean = () => false): void {
+  const lines = full.split("\n");
+  const same = (line: string, other: string) => {
+    const bare = line.replace(/\r$/, "");
+    return other === line || (bare.endsWith("}") && other.startsWith(bare) && /^,( \{.*)?\r?$/.test(other.slice(bare.length)));
+  };
+  let j = 0;
+  for (const line of sub.split("\n")) {
+    if (skip(line)) continue;
+    while (j < lines.length && !same(line, lines[j]!)) j++;
+    assert.ok(j < lines.length, `line ${JSON.stringify(line)} missing or out of order`);
+    j++;
+  }
+}
+
+const isCurrentContext = (l: string) => /^\s*current-context:/.test(l);
+const emptySectionLine = /^(\s*)(clusters|contexts|users):\s*(\[\]|null|~)?(\s*#.*)?\r?$/;
+/** A flow sequence's last line gains or loses items before its `]`. */
+const flowEndLine = /\]\s*(#.*)?\r?$/;
+
+/** Lines an add or remove may rewrite: current-context, an emptied or filled section key, a flow end. */
+function mayChange(line: string): boolean {
+  return isCurrentContext(line) || emptySectionLine.test(line) || flowEndLine.test(line);
+}
+
+/** Without current-context and empty sections (`[]`, null, nothing and a missing key look alike). */
+function normalise(text: string): string {
+  return text
+    .split("\n")
+    .filter((l) => !isCurrentContext(l) && !emptySectionLine.test(l))
+    .join("\n");
+}
+
+/**
+ * The invariants of an add: every other line of the input is in the output, unchanged and in
+ * order; without Ward entries both are the same; the output parses and holds exactly one
+ * cluster, user and context `ward-<cluster>` with what the options asked for.
+ */
+export function checkAdd(input: string, output: string, opts: AddOptions): void {
+  const name = `ward-${opts.cluster}`;
+  // A replaced entry stays in its place: the comparison without Ward entries below covers it.
+  if (!listWardEntries(input).some((e) => e.name === name)) assertLinesSubsequence(input, output, mayChange);
+  // (An empty input gets a whole fresh kubeconfig: apiVersion, kind and preferences too.)
+  const fresh = Object.keys(parseKubeconfig(input)).length === 0;
+  if (!fresh) assert.equal(normalise(stripWard(output)), normalise(stripWard(input)));
+  const cfg = parseKubeconfig(output);
+  const only = (section: "clusters" | "contexts" | "users") => {
+    const found = (cfg[section] ?? []).filter((e) => e.name === name);
+    assert.equal(found.length, 1, `one ${section} entry ${name}`);
+    return found[0]!;
+  };
+  assert.deepEqual(only("contexts")["context"], { cluster: name, user: name, ...(opts.namespace ? { namespace: opts.namespace } : {}) });
+  const cluster = only("clusters")["cluster"] as Record<string, unknown>;
+  assert.equal(cluster["server"], opts.server);
+  assert.equal(cluster["certificate-authority-data"], opts.certificateAuthorityData);
+  assert.equal(cluster["insecure-skip-tls-verify"], opts.insecureSkipTlsVerify);
+  const user = only("users")["user"] as Record<string, { args?: unknown; command?: unknown }>;
+  if (opts.user.kind === "token") assert.deepEqual(user, { token: opts.user.token });
+  else {
+    assert.deepEqual(user["exec"]?.args, ["cluster", "kube-token", "--cluster", opts.cluster, "--gateway", opts.user.gateway]);
+    assert.equal(user["exec"]?.command, opts.user.command ?? "ward");
+  }
+  if (opts.use) assert.equal(cfg["current-context"], name);
+}
+
+/**
+ * The invariants of a remove: the output's lines are the input's, unchanged and in order, but for
+ * emptied section keys, current-context and lines of flow items (the exact expectations cover
+ * those); no Ward entry for `cluster` is left.
+ */
+export function checkRemove(input: string, output: string, cluster: string): void {
+  assertLinesSubsequence(output, input, (l) => mayChange(l) || l.includes("{"));
+  parseKubeconfig(output);
+  assert.deepEqual(
+    listWardEntries(output).filter((e) => e.cluster === cluster),
+    [],
+  );
+}
