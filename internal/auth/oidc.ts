@@ -102,7 +102,7 @@ export class OidcLogin {
       throw new AuthError("login_failed", `The identity provider refused the sign-in: ${providerError}${callbackUrl.searchParams.get("error_description") ? ` (${callbackUrl.searchParams.get("error_description")})` : ""}`);
     }
     const config = await this.#configuration();
-    let claims: oidc.IDToken | undefined;
+    let claims: Record<string, unknown> | undefined;
     try {
       const tokens = await oidc.authorizationCodeGrant(config, callbackUrl, {
         pkceCodeVerifier: row.code_verifier,
@@ -110,14 +110,24 @@ export class OidcLogin {
         expectedNonce: row.nonce,
         idTokenExpected: true,
       });
-      claims = tokens.claims();
+      const idClaims = tokens.claims();
+      if (!idClaims || typeof idClaims.sub !== "string") throw new AuthError("login_failed", "The identity provider sent no subject");
+      claims = { ...idClaims };
+      // Many providers put profile claims (email) only in the UserInfo response.
+      if (typeof claims["email"] !== "string" && config.serverMetadata().userinfo_endpoint) {
+        const info = await oidc.fetchUserInfo(config, tokens.access_token, idClaims.sub);
+        claims = { ...info, ...claims, email: info.email, email_verified: info.email_verified };
+      }
     } catch (e) {
-      throw new AuthError("login_failed", `Sign-in failed: ${(e as Error).message}`, { cause: e });
+      if (e instanceof AuthError) throw e;
+      // openid-client's own message is generic ("invalid response encountered"); the cause says which check failed.
+      const cause = (e as { cause?: { message?: unknown } }).cause;
+      const why = typeof cause?.message === "string" ? cause.message : (e as Error).message;
+      throw new AuthError("login_failed", `Sign-in failed: ${why}`, { cause: e });
     }
-    if (!claims || typeof claims.sub !== "string") throw new AuthError("login_failed", "The identity provider sent no subject");
     return {
       identity: {
-        sub: claims.sub,
+        sub: claims["sub"] as string,
         email: typeof claims["email"] === "string" ? claims["email"] : undefined,
         emailVerified: typeof claims["email_verified"] === "boolean" ? claims["email_verified"] : undefined,
         name: typeof claims["name"] === "string" ? claims["name"] : undefined,

@@ -44,6 +44,9 @@ export interface GatewayOptions {
   bootstrap?: boolean;
   /** CLI session access-token lifetime (default 1 h). */
   cliAccessTtlSeconds?: number;
+  /** Device-login code lifetime and poll interval (defaults 600 s and 5 s). */
+  deviceCodeTtlSeconds?: number;
+  deviceIntervalSeconds?: number;
 }
 
 export interface Gateway {
@@ -124,7 +127,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const cliSessions = new CliSessions({ db: store.db, access, ...(opts.cliAccessTtlSeconds ? { accessTtlSeconds: opts.cliAccessTtlSeconds } : {}) });
   const auth = {
     cliSessions,
-    device: new DeviceFlow({ db: store.db, access, sessions: cliSessions, verificationUri: () => `${publicUrl()}/device` }),
+    device: new DeviceFlow({
+      db: store.db, access, sessions: cliSessions, verificationUri: () => `${publicUrl()}/device`,
+      ...(opts.deviceCodeTtlSeconds ? { ttlSeconds: opts.deviceCodeTtlSeconds } : {}),
+      ...(opts.deviceIntervalSeconds ? { intervalSeconds: opts.deviceIntervalSeconds } : {}),
+    }),
     portalSessions: new PortalSessions({ db: store.db, access }),
     bootstrap,
     oidc: opts.oidc ? new OidcLogin({ ...opts.oidc, db: store.db, redirectUri: () => `${publicUrl()}/auth/callback` }) : undefined,
