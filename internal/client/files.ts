@@ -2,7 +2,6 @@
  * Where the CLI keeps its state: the signed-in sessions (config dir, 0600) and cached k8s tokens
  * (cache dir, 0600). Writes are atomic (temp file + rename in the same directory).
  */
-import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
@@ -36,7 +35,7 @@ export function readJson<T>(path: string): T | undefined {
 
 export function writeJsonPrivate(path: string, value: unknown): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
+  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`;
   try {
     writeFileSync(tmp, JSON.stringify(value, null, 2) + "\n", { mode: 0o600 });
     renameSync(tmp, path);
@@ -58,6 +57,12 @@ export function removeFile(path: string): void {
   }
 }
 
+/** A digest for names derived from secrets (node:crypto is loaded only when one is needed). */
 export function shortHash(...parts: string[]): string {
-  return createHash("sha256").update(parts.join("\u0000")).digest("hex").slice(0, 32);
+  return process.getBuiltinModule("node:crypto").createHash("sha256").update(parts.join("\u0000")).digest("hex").slice(0, 32);
+}
+
+/** A readable, filesystem-safe cache file stem from non-secret parts, e.g. `127.0.0.1-8443_prod_m0a1b`. */
+export function cacheStem(...parts: string[]): string {
+  return parts.map((p) => p.replace(/^https?:\/\//, "").replace(/[^A-Za-z0-9.-]+/g, "-").slice(0, 80)).join("_");
 }

@@ -47,6 +47,8 @@ test("kube-token: cached per gateway/cluster/member until near expiry; a retry f
 
   const b = await run(101);
   assert.equal(b.status.token, a.status.token, "another kubectl reuses the cached token");
+  assert.equal((await run(101)).status.token, a.status.token, "a token minted seconds ago is not replaced, even for the same parent");
+  now += 6000;
   const c = await run(101);
   assert.notEqual(c.status.token, a.status.token, "the same kubectl asking again means its token was refused");
 

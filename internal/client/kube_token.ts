@@ -5,7 +5,7 @@
  * prompts: without credentials it says to run `ward login` and fails.
  */
 import { join } from "node:path";
-import { cacheDir, readJson, shortHash, writeJsonPrivate } from "./files.ts";
+import { cacheDir, cacheStem, readJson, writeJsonPrivate } from "./files.ts";
 import { call, ClientError } from "./http.ts";
 import { resolveCredentials } from "./session.ts";
 
@@ -49,6 +49,15 @@ function stillGood(t: CachedToken | undefined, now: number): t is CachedToken {
   return exp - now > Math.min(60_000, life / 5);
 }
 
+/**
+ * The same parent asking again for a token minted a while ago: it was refused. A token minted in
+ * the last few seconds is handed out again (a fresh one would be refused alike, and a script that
+ * calls the plugin in a loop must not mint on every call).
+ */
+function refusedBefore(t: CachedToken, parent: number, now: number): boolean {
+  return t.served_to === parent && now - Date.parse(t.issued_at) > 5_000;
+}
+
 export interface KubeTokenOptions {
   cluster: string;
   gateway?: string | undefined;
@@ -64,10 +73,10 @@ export async function kubeToken(opts: KubeTokenOptions): Promise<string> {
   if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(opts.cluster)) throw new ClientError(`Invalid cluster id ${JSON.stringify(opts.cluster)}`);
   const apiVersion = execApiVersion(env);
   const creds = resolveCredentials({ gateway: opts.gateway, env, now });
-  const file = join(cacheDir(env), "kube-tokens", `${shortHash(creds.gateway.url, opts.cluster, creds.principal)}.json`);
+  const file = join(cacheDir(env), "kube-tokens", `${cacheStem(creds.gateway.url, opts.cluster, creds.principal)}.json`);
   const parent = opts.parentPid ?? process.ppid;
   let t = readJson<CachedToken>(file);
-  if (!stillGood(t, now()) || t.served_to === parent) {
+  if (!stillGood(t, now()) || refusedBefore(t, parent, now())) {
     const r = await call<{ token: string; expires_at: string }>(creds.gateway, `/api/v1/clusters/${opts.cluster}/k8s-token`, { method: "POST", token: await creds.token(), json: {} });
     t = { token: r.token, issued_at: new Date(now()).toISOString(), expires_at: r.expires_at, served_to: parent };
     writeJsonPrivate(file, t);
