@@ -44,6 +44,16 @@ button,input{font:inherit;padding:.4rem .8rem}.muted{color:#57606a}.error{color:
 </head><body><main>${body}</main></body></html>`;
 }
 
+/** A browser's Origin header names this gateway (its public URL, or the Host it was reached at). */
+function sameOrigin(origin: string, publicUrl: string, host: string | undefined): boolean {
+  try {
+    const o = new URL(origin);
+    return o.origin === new URL(publicUrl).origin || o.host === host;
+  } catch {
+    return false;
+  }
+}
+
 /** Only same-site absolute paths are valid return targets (no `//host`, no `\\`). */
 function safeReturnTo(v: string | undefined): string {
   return v && /^\/(?![/\\])[\x21-\x7e]*$/.test(v) ? v : "/";
@@ -60,13 +70,14 @@ export function portalRoutes(opts: PortalRoutesOptions): Hono<Env> {
     c.header("Cache-Control", "no-store");
     c.header("X-Frame-Options", "DENY");
     c.header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
-    c.header("Referrer-Policy", "no-referrer");
+    c.header("Referrer-Policy", "same-origin");
     c.set("session", await opts.sessions.get(getCookie(c, SESSION_COOKIE)));
     if (c.req.method === "POST") {
       // Cross-site form posts: refuse a foreign Origin outright; CSRF tokens are checked per route.
       const origin = c.req.header("origin");
       const host = c.req.header("host");
-      if (origin && origin !== "null" && origin !== new URL(opts.publicUrl()).origin && new URL(origin).host !== host) {
+      // "null" is what browsers send from privacy-sensitive contexts; the CSRF token still guards those.
+      if (origin && origin !== "null" && !sameOrigin(origin, opts.publicUrl(), host)) {
         return c.html(layout("Forbidden", html`<h1>Forbidden</h1><p class="error">Cross-site request refused.</p>`), 403);
       }
     }

@@ -139,6 +139,9 @@ test("portal login: authorization code + PKCE with a real provider; an HttpOnly,
     const forged = await page.request.post(`${gw.url}/logout`, { form: { _csrf: "forged" }, maxRedirects: 0 });
     assert.equal(forged.status(), 400);
     assert.match(await forged.text(), /CSRF check failed/);
+    const csrf = await page.getAttribute('input[name="_csrf"]', "value");
+    const foreign = await page.request.post(`${gw.url}/logout`, { form: { _csrf: csrf! }, headers: { origin: "https://evil.example" }, maxRedirects: 0 });
+    assert.equal(foreign.status(), 403, "a cross-site post is refused even with the right token");
     await page.click('button[type="submit"]');
     assert.match(await page.textContent("h1") ?? "", /Signed out/);
     const home = await page.request.get(`${gw.url}/`, { maxRedirects: 0 });
