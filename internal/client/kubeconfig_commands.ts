@@ -136,6 +136,12 @@ export async function runKubeconfigRemove(inv: Invocation): Promise<number> {
     }
     return text;
   });
+  // Entries kubectl also reads from later $KUBECONFIG files are not edited: say where they are.
+  const elsewhere = (await listWardEntriesAcross(kubeconfigPaths({ flag: str(f, "kubeconfig") }).slice(1))).filter((e) => !cluster || e.cluster === cluster);
+  for (const e of elsewhere) {
+    const files = [...new Set(Object.values(e.sources))].join(", ");
+    inv.io.err(`note: ${e.name} is also defined in ${files}, which Ward does not edit (only the first $KUBECONFIG file)\n`);
+  }
   if (!removed.length) {
     inv.io.err(cluster ? `No Ward entry for ${cluster} in ${path}\n` : `No Ward entries in ${path}\n`);
     return cluster ? 1 : 0;
