@@ -3,13 +3,15 @@
  *
  * `up` starts etcd, kube-apiserver (RBAC, client-certificate and static-token auth), kwok (one
  * node, one pod with working exec/logs/attach/port-forward) and a TCP echo server, all from the
- * cached binaries, in one directory; it writes `<dir>/env.json` (see KubeEnvFile) and an admin
+ * cached binaries, in one directory; fills the aggregated ClusterRoles (`view`, `edit`, `admin`) the
+ * way kube-controller-manager would, since none runs here; it writes `<dir>/env.json` (see KubeEnvFile) and an admin
  * kubeconfig, and returns the env file's path. `down` stops exactly the processes recorded there.
  */
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { apiClient } from "./kube-env-api.ts";
+import { aggregateClusterRoles } from "./kube-env-rbac.ts";
 import { adminUser, makeCerts } from "./kube-env-certs.ts";
 import { component, findBinary, kwokStagesPath, repoRoot } from "./kube-env-components.ts";
 import { criLogLines, kwokConfig, namespaceObject, nodeObject, podObject, type Workload } from "./kube-env-kwok.ts";
@@ -24,6 +26,9 @@ export interface KubeEnvFile {
   createdDir: boolean;
   apiServer: string;
   caFile: string;
+  /** A serving certificate (signed by caFile) and key for 127.0.0.1/localhost, e.g. for a test webhook or proxy. */
+  servingCertFile: string;
+  servingKeyFile: string;
   adminUser: string;
   adminGroups: string[];
   adminCertFile: string;
@@ -186,6 +191,9 @@ export async function up(flags: Record<string, string>): Promise<string> {
       return r.status === 200 ? true : undefined;
     }, { timeoutMs: 90_000, proc: apiserver });
     say(`kube-apiserver ready at ${apiServer}`);
+    // No kube-controller-manager: aggregate view/edit/admin (and any other aggregated role) here.
+    const filled = await aggregateClusterRoles(api);
+    say(`aggregated ClusterRoles: ${filled.join(", ") || "none needed"}`);
 
     const kubeconfig = join(dir, "admin.kubeconfig");
     writeFileSync(kubeconfig, adminKubeconfig(apiServer, certs.caCert, certs.adminCert, certs.adminKey, w.namespace), { mode: 0o600 });
@@ -232,6 +240,8 @@ export async function up(flags: Record<string, string>): Promise<string> {
       ...(env as { dir: string; createdDir: boolean }),
       apiServer,
       caFile: certs.caCert,
+      servingCertFile: certs.servingCert,
+      servingKeyFile: certs.servingKey,
       adminUser,
       adminGroups: ["system:masters", "system:authenticated"],
       adminCertFile: certs.adminCert,
