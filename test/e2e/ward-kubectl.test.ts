@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { request } from "node:https";
+import { createServer, request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -74,24 +74,81 @@ async function mintKubeconfig(m: { token: string; kubeconfig: string }): Promise
 }
 
 /**
- * The built-in view/edit/admin ClusterRoles are aggregated by kube-controller-manager, which the
- * test control plane does not run: fill their rules from the system:aggregate-to-* roles.
+ * A validating admission webhook, registered in the kube-env, that holds the API server's creation
+ * of RBAC bindings for one user until released: the agent's reconcile of that user's grant is stuck
+ * in its create call, so the grant stays `pending` for as long as the test needs while every other
+ * request (the same agent forwarding kubectl traffic included) goes through untouched.
  */
-async function aggregateBuiltinRoles(): Promise<void> {
+async function holdBindingsFor(user: string): Promise<{ arrived: Promise<void>; release(): void; close(): Promise<void> }> {
   const admin = { kubectl: kube.kubectl.newest, kubeconfig: kube.kubeconfig };
-  const rules = async (name: string) => JSON.parse(await kubectlOk(admin, ["get", "clusterrole", name, "-o", "json"])).rules ?? [];
-  const view = await rules("system:aggregate-to-view");
-  const edit = [...view, ...(await rules("system:aggregate-to-edit"))];
-  const adm = [...edit, ...(await rules("system:aggregate-to-admin"))];
-  for (const [name, r] of [["view", view], ["edit", edit], ["admin", adm]] as const) {
-    await kubectlOk(admin, ["patch", "clusterrole", name, "--type=json", "-p", JSON.stringify([{ op: "add", path: "/rules", value: r }])]);
+  const NAME = "ward-e2e-hold-bindings";
+  const PROBE = "ward-e2e-webhook-probe";
+  let released = false;
+  const waiting: (() => void)[] = [];
+  let arrive!: () => void;
+  const arrived = new Promise<void>((r) => (arrive = r));
+  const server = createServer({ cert: readFileSync(kube.servingCertFile), key: readFileSync(kube.servingKeyFile) }, (req, res) => {
+    let text = "";
+    req.on("data", (c) => (text += c));
+    req.on("end", () => {
+      const review = JSON.parse(text) as { request: { uid: string; dryRun?: boolean; object?: { metadata?: { name?: string }; subjects?: { kind: string; name: string }[] } } };
+      const { uid, object, dryRun } = review.request;
+      const answer = (allowed: boolean, message?: string) => {
+        res.setHeader("content-type", "application/json");
+        res.end(JSON.stringify({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", response: { uid, allowed, ...(message ? { status: { code: 403, message } } : {}) } }));
+      };
+      if (object?.metadata?.name === PROBE) return answer(false, "webhook-probe-denied");
+      const held = !dryRun && !released && (object?.subjects ?? []).some((x) => x.kind === "User" && x.name === user);
+      if (!held) return answer(true);
+      arrive();
+      waiting.push(() => answer(true));
+    });
+  });
+  server.listen(0, "127.0.0.1");
+  await new Promise((r) => server.once("listening", r));
+  const port = (server.address() as { port: number }).port;
+  const config = {
+    apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingWebhookConfiguration", metadata: { name: NAME },
+    webhooks: [{
+      name: "hold.ward-e2e.test",
+      clientConfig: { url: `https://127.0.0.1:${port}/validate`, caBundle: Buffer.from(kube.ca).toString("base64") },
+      rules: [{ apiGroups: ["rbac.authorization.k8s.io"], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["clusterrolebindings", "rolebindings"], scope: "*" }],
+      // Ignore: should this test die mid-hold, the API server lets bindings through after the timeout.
+      failurePolicy: "Ignore", sideEffects: "None", admissionReviewVersions: ["v1"], timeoutSeconds: 30,
+    }],
+  };
+  await kubectlOk(admin, ["apply", "-f", "-"], { input: JSON.stringify(config) });
+  const close = async () => {
+    released = true;
+    for (const w of waiting.splice(0)) w();
+    await kubectl(admin, ["delete", "validatingwebhookconfiguration", NAME, "--ignore-not-found"]);
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  };
+  try {
+    // The API server picks webhook configurations up asynchronously: wait until a probe is denied.
+    await eventually("the admission webhook to be active", async () => {
+      const r = await kubectl(admin, ["create", "clusterrolebinding", PROBE, "--clusterrole=view", "--user=nobody", "--dry-run=server", "-o", "name"]);
+      return r.code !== 0 && r.stderr.includes("webhook-probe-denied");
+    });
+  } catch (err) {
+    await close();
+    throw err;
   }
+  return {
+    arrived,
+    release() {
+      released = true;
+      for (const w of waiting.splice(0)) w();
+    },
+    close,
+  };
 }
 
 before(async () => {
   assert.ok(existsSync(ward), "dist/ward is missing: run 'npm run build' first");
+  // `kube-env up` has filled the aggregated view/edit/admin ClusterRoles (no controller-manager runs).
   kube = await startKubeEnv();
-  await aggregateBuiltinRoles();
   dir = mkdtempSync(join(tmpdir(), "ward-e2e-"));
   gw = start(ward, ["gateway", "--listen", "127.0.0.1:0", "--data-dir", join(dir, "gw")]);
   url = (await gw.waitFor(/"gateway listening".*?"url":"(https:[^"]+)"/, 30_000))[1]!;
@@ -147,6 +204,48 @@ test("a token without a live grant is refused with a Status", async () => {
   const r = await kubectl({ kubectl: kube.kubectl.newest, kubeconfig: members.viewer!.kubeconfig }, ["--token", "not-a-token", "get", "ns"]);
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /Unauthorized|provide credentials/);
+});
+
+test("Forbidden (403 Status) while the grant is pending, allowed once the agent has applied it", async () => {
+  const m = await member("pending@example.com");
+  const hold = await holdBindingsFor("ward:pending@example.com");
+  try {
+    const created = await api(adminToken, "POST", `/api/v1/clusters/${CLUSTER}/access/grants`, { member_id: m.id, role: "view", scope: "namespace", namespace: kube.namespace });
+    assert.equal(created.status, 201, JSON.stringify(created.json));
+    const id = created.json.grant.id as string;
+    const status = async () => ((await api(adminToken, "GET", `/api/v1/clusters/${CLUSTER}/access/grants`)).json.grants as { id: string; status: string }[]).find((g) => g.id === id)?.status;
+    // The agent is now inside its create call for this grant's RoleBinding, held by the webhook.
+    await hold.arrived;
+    assert.equal(await status(), "pending");
+    // A pending grant is live: the member can mint a kubeconfig, but the API server refuses them.
+    await mintKubeconfig(m);
+    for (const which of ["newest", "spdy"] as const) {
+      const r = await kubectl({ kubectl: kube.kubectl[which], kubeconfig: m.kubeconfig }, ["get", "pods", "-n", kube.namespace]);
+      assert.notEqual(r.code, 0, `${which} kubectl: ${r.stdout}`);
+      assert.match(r.stderr, /Error from server \(Forbidden\).*User "ward:pending@example\.com" cannot list resource "pods"/, `${which} kubectl`);
+    }
+    // On the wire: a Kubernetes Status with code 403 through the proxy path.
+    const tok = await api(m.token, "POST", `/api/v1/clusters/${CLUSTER}/k8s-token`, {});
+    assert.equal(tok.status, 200, JSON.stringify(tok.json));
+    const raw = await api(tok.json.token, "GET", `/api/v1/clusters/${CLUSTER}/k8s/api/v1/namespaces/${kube.namespace}/pods`);
+    assert.equal(raw.status, 403, JSON.stringify(raw.json));
+    assert.equal(raw.json.kind, "Status");
+    assert.equal(raw.json.code, 403);
+    assert.equal(raw.json.reason, "Forbidden");
+    assert.equal(await status(), "pending", "the grant stayed pending while kubectl was refused");
+
+    hold.release();
+    await eventually(`grant ${id} applied`, async () => (await status()) === "applied");
+    // RBAC takes effect in the API server's authorizer cache shortly after the binding exists.
+    const target = { kubectl: kube.kubectl.newest, kubeconfig: m.kubeconfig };
+    await eventually("kubectl get pods to be allowed", async () => {
+      const r = await kubectl(target, ["get", "pods", "-n", kube.namespace]);
+      return r.code === 0 && r.stdout.includes(kube.pod);
+    }, 10_000);
+    assert.match(await kubectlOk({ kubectl: kube.kubectl.spdy, kubeconfig: m.kubeconfig }, ["get", "pods", "-n", kube.namespace]), new RegExp(kube.pod));
+  } finally {
+    await hold.close();
+  }
 });
 
 test("deleting a grant ends that member's get -w within a second and refuses the next request", async () => {
