@@ -209,7 +209,12 @@ test("a robot's API token drives kube-token in a shell with no terminal; without
       child.stderr.on("data", (c) => (out += c));
       child.on("close", (code) => resolve({ code, out }));
     });
-  const ok = await shell(robotEnv);
+  // RBAC takes effect in the API server's authorizer shortly after the binding exists.
+  let ok = await shell(robotEnv);
+  for (const t = Date.now(); ok.code !== 0 && /forbidden/i.test(ok.out) && Date.now() - t < 10_000; ) {
+    await new Promise((r) => setTimeout(r, 200));
+    ok = await shell(robotEnv);
+  }
   assert.equal(ok.code, 0, ok.out);
   assert.equal(ok.out.trim(), `namespace/${kube.namespace}\nnamespace/${kube.namespace}`);
   const forbidden = await shell(robotEnv, `${kube.kubectl.newest} --kubeconfig ${kc} create configmap robot-nope -n ${kube.namespace}`);
