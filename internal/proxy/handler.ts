@@ -11,7 +11,7 @@ import type { Logger } from "../log/index.ts";
 import { ClusterOfflineError, StreamLimitError, type TunnelGateway, type TunnelStream } from "../tunnel/index.ts";
 import { gatewayRequestHeaders, isUpgradeRequest, requestedImpersonation, responseHeaders, streamKind, type Identity } from "./headers.ts";
 import { LiveStreams } from "./live.ts";
-import { splice } from "./splice.ts";
+import { relay, splice } from "./splice.ts";
 import type { ProxyTarget } from "./path.ts";
 import { ProxyError, statusResponseBytes, writeStatus } from "./status.ts";
 
@@ -125,7 +125,7 @@ export class KubeProxy {
       async ({ stream, identity }) => {
         member = identity.member;
         tunnel = stream;
-        pipeline(req, stream, () => {});
+        relay(req, stream);
         res.once("close", () => stream.destroy()); // the client went away: cancel upstream
         let head;
         try {
@@ -135,8 +135,10 @@ export class KubeProxy {
         }
         status = head.status;
         res.writeHead(head.status, responseHeaders(head.headers, head.status));
-        res.flushHeaders();
-        pipeline(stream, res, () => {});
+        // A watch may send no body for minutes: its head goes out now. When body bytes already
+        // arrived with the head (most responses), the head leaves with them in one TLS write.
+        if (stream.readableLength === 0 && !stream.readableEnded) res.flushHeaders();
+        relay(stream, res);
       },
       sendError,
     );

@@ -4,7 +4,7 @@
  * like a WebSocket close frame right before the API server closes — reach the other end.
  * An error (a reset stream, a broken socket) tears both down.
  */
-import type { Duplex } from "node:stream";
+import type { Duplex, Readable, Writable } from "node:stream";
 
 export function splice(socket: Duplex, stream: Duplex): void {
   socket.pipe(stream);
@@ -19,4 +19,35 @@ export function splice(socket: Duplex, stream: Duplex): void {
   stream.once("close", () => {
     if (!socket.destroyed && !socket.writableEnded) socket.end();
   });
+}
+
+/**
+ * `src` → `dst` with backpressure, like `stream.pipeline(src, dst)`: an error or a premature close
+ * on either side destroys the other (a client that goes away cancels the upstream exchange, and the
+ * other way round). It skips pipeline's per-call AbortController, whose abort builds a DOMException
+ * with a stack trace on every completed exchange (about 3 % of the proxy's CPU at c=64).
+ */
+export function relay(src: Readable, dst: Writable): void {
+  let settled = false;
+  const teardown = (err: Error) => {
+    if (settled) return;
+    settled = true;
+    if (!src.destroyed) src.destroy(err);
+    if (!dst.destroyed) dst.destroy(err);
+  };
+  // Listeners stay attached after settling, so late errors of either side are never unhandled.
+  src.on("error", teardown);
+  dst.on("error", teardown);
+  src.once("close", () => {
+    if (!src.readableEnded) teardown(prematureClose());
+  });
+  dst.once("close", () => {
+    if (!dst.writableFinished) teardown(prematureClose());
+  });
+  dst.once("finish", () => (settled = true));
+  src.pipe(dst);
+}
+
+function prematureClose(): Error {
+  return Object.assign(new Error("Premature close"), { code: "ERR_STREAM_PREMATURE_CLOSE" });
 }

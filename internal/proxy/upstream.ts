@@ -8,11 +8,10 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { Socket } from "node:net";
-import { pipeline } from "node:stream";
 import type { Logger } from "../log/index.ts";
 import type { StreamHandler, TunnelStream } from "../tunnel/index.ts";
 import { isUpgradeRequest, MissingIdentityError, upstreamRequestHeaders } from "./headers.ts";
-import { splice } from "./splice.ts";
+import { relay, splice } from "./splice.ts";
 import { kubeStatus } from "./status.ts";
 
 export interface UpstreamOptions {
@@ -90,7 +89,7 @@ export function createUpstreamHandler(o: UpstreamOptions): StreamHandler {
       responded = true;
       stream.respond({ status: res.statusCode ?? 502, headers: res.rawHeaders });
       res.once("end", () => (complete = true));
-      pipeline(res, stream, () => {});
+      relay(res, stream);
     });
     req.on("upgrade", (res: IncomingMessage, socket: Socket, head: Buffer) => {
       responded = true;
@@ -106,7 +105,7 @@ export function createUpstreamHandler(o: UpstreamOptions): StreamHandler {
       req.end();
       stream.resume();
     } else {
-      pipeline(stream, req, () => {});
+      relay(stream, req);
     }
   };
 }
