@@ -162,3 +162,9 @@ test("property: decoding arbitrary bytes either yields frames or throws FrameErr
     }),
   );
 });
+
+test("header names and values carry every latin1 byte unchanged (0x00-0xff, as Node's rawHeaders)", () => {
+  const all = String.fromCharCode(...Array.from({ length: 256 }, (_, i) => i));
+  const frame: Frame = { type: "head", stream: 5, seq: 1, status: 200, headers: ["X-Bytes", all, all.slice(0x80), "v"] };
+  assert.deepEqual(decodeMessage(encodeFrame(frame)).map(norm), [norm(frame)]);
+});

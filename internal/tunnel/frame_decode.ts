@@ -39,8 +39,8 @@ function decodeBody(type: number, stream: number, seq: number, body: Uint8Array)
   const str = (len: number, what: string, max: number): string => {
     if (len > max) throw new FrameError(`${what} length ${len} is above the limit of ${max}`);
     need(len, what);
-    let s = "";
-    for (let i = 0; i < len; i += 4096) s += String.fromCharCode(...body.subarray(p + i, p + Math.min(len, i + 4096)));
+    // latin1, one byte per character (native decode; TextDecoder's "latin1" is windows-1252).
+    const s = Buffer.from(body.buffer, body.byteOffset + p, len).toString("latin1");
     p += len;
     return s;
   };
