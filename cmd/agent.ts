@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { Invocation } from "../internal/cli/command.ts";
 import { UsageError } from "../internal/cli/command.ts";
-import type { Spec } from "../internal/config/index.ts";
+import { parseListen, type Spec } from "../internal/config/index.ts";
 import { loadSettings, makeLogger, untilSignal } from "./settings.ts";
 
 const spec = {
@@ -15,6 +15,10 @@ const spec = {
   userPrefix: { kind: "string", flag: "user-prefix", env: "WARD_USER_PREFIX", key: "userPrefix", default: "ward:", description: "Prefix of mapped Kubernetes users" },
   resync: { kind: "duration", flag: "resync", env: "WARD_RESYNC", key: "resync", default: 30_000, description: "Full reconcile interval" },
   helloInterval: { kind: "duration", flag: "hello-interval", env: "WARD_HELLO_INTERVAL", key: "helloInterval", default: 10_000, description: "Presence interval" },
+  metricsListen: {
+    kind: "string", flag: "metrics-listen", env: "WARD_METRICS_LISTEN", key: "metricsListen", default: "", description: "Metrics and health listen address",
+    validate: (v: string) => (v === "" || parseListen(v) ? undefined : `expected HOST:PORT (e.g. 127.0.0.1:9090, 0.0.0.0:9090), got ${JSON.stringify(v)}`),
+  },
 } satisfies Spec;
 
 export async function runAgent(inv: Invocation): Promise<number> {
@@ -41,9 +45,10 @@ export async function runAgent(inv: Invocation): Promise<number> {
   } catch (e) {
     throw new UsageError(`Cannot load Kubernetes credentials${cfg.kubeconfig ? ` from ${cfg.kubeconfig}` : " (in-cluster)"}: ${(e as Error).message}`, inv.path);
   }
-  const { Agent } = await import("../internal/agent/index.ts");
+  const { Agent, StreamStats } = await import("../internal/agent/index.ts");
   type RbacApi = import("../internal/agent/index.ts").RbacApi;
-  let agent;
+  const streams = new StreamStats();
+  let agent: InstanceType<typeof Agent>;
   try {
     agent = new Agent({
       gateway: cfg.gateway,
@@ -55,15 +60,27 @@ export async function runAgent(inv: Invocation): Promise<number> {
       helloMs: cfg.helloInterval,
       logger: log,
       ...(cfg.gatewayCa || cfg.insecure ? { gatewayTls: { ca: cfg.gatewayCa ? readGatewayCa(cfg.gatewayCa, inv) : undefined, insecureSkipVerify: cfg.insecure } } : {}),
-      serveStreams: await streamServer(kc, cfg.cluster, cfg.userPrefix, log),
+      serveStreams: await streamServer(kc, cfg.cluster, cfg.userPrefix, log, streams.onActive),
     });
   } catch (e) {
     throw new UsageError((e as Error).message, inv.path);
+  }
+  const a = agent;
+  let metrics: import("../internal/metrics/index.ts").MetricsServer | undefined;
+  if (cfg.metricsListen) {
+    // prom-client loads only when metrics are asked for.
+    const { agentRegistry, startMetricsServer } = await import("../internal/metrics/index.ts");
+    const registry = agentRegistry({ connected: () => a.connected, openStreams: () => streams.open, streamsTotal: () => streams.total });
+    metrics = await startMetricsServer({
+      ...parseListen(cfg.metricsListen)!, registry, ready: () => a.connected, notReadyReason: "not connected to the gateway", logger: log,
+    });
+    log.info("metrics listening", { url: metrics.url, paths: ["/metrics", "/healthz", "/readyz"] });
   }
   const running = agent.run();
   await Promise.race([untilSignal(log), running]);
   await agent.stop();
   await running;
+  await metrics?.close();
   log.info("agent stopped");
   return 0;
 }
@@ -74,6 +91,7 @@ async function streamServer(
   cluster: string,
   userPrefix: string,
   log: import("../internal/log/index.ts").Logger,
+  onActive: (delta: 1 | -1) => void,
 ): Promise<(nc: import("../internal/nats/index.ts").BusConnection) => Promise<() => Promise<void>>> {
   const { createUpstreamHandler } = await import("../internal/proxy/index.ts");
   const { TunnelAgent } = await import("../internal/tunnel/index.ts");
@@ -93,6 +111,7 @@ async function streamServer(
     insecureSkipTLSVerify: server.skipTLSVerify,
     userPrefix,
     logger: log.child({ area: "proxy" }),
+    onActive,
   });
   return async (nc) => {
     const agent = new TunnelAgent(nc, { cluster, logger: log.child({ area: "tunnel" }) });

@@ -64,6 +64,7 @@ export class Agent {
   #timers: ReturnType<typeof setTimeout>[] = [];
   #expiryTimer: ReturnType<typeof setTimeout> | undefined;
   #wake: (() => void) | undefined;
+  #connected = false;
 
   constructor(opts: AgentOptions) {
     assertClusterId(opts.cluster);
@@ -72,6 +73,11 @@ export class Agent {
       ...opts,
     };
     this.#log = this.#o.logger;
+  }
+
+  /** Whether a gateway session is up: subscribed, serving streams and announced (readiness). */
+  get connected(): boolean {
+    return this.#connected;
   }
 
   /** Runs until `stop()`. */
@@ -134,9 +140,11 @@ export class Agent {
     hello();
     const helloTimer = setInterval(hello, this.#o.helloMs);
     const resyncTimer = setInterval(() => this.reconcile(), this.#o.resyncMs);
+    this.#connected = true;
     try {
       await nc.closed();
     } finally {
+      this.#connected = false;
       clearInterval(helloTimer);
       clearInterval(resyncTimer);
       await stopStreams?.().catch(() => {});

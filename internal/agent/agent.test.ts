@@ -1,0 +1,70 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { accessSubjects } from "../access/index.ts";
+import type { BusConnection } from "../nats/index.ts";
+import { Agent } from "./agent.ts";
+import type { RbacApi } from "./rbac.ts";
+
+async function until(what: string, cond: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Just enough of a NATS connection for the agent's session: subjects published, and a way to drop it. */
+function fakeConnection(): { conn: BusConnection; published: string[]; drop(): void } {
+  let drop!: () => void;
+  const closed = new Promise<void>((r) => (drop = r));
+  const published: string[] = [];
+  const conn = {
+    subscribe: () => ({ unsubscribe() {} }),
+    flush: async () => {},
+    publish: (subject: string) => void published.push(subject),
+    closed: () => closed,
+    close: async () => drop(),
+  };
+  return { conn: conn as unknown as BusConnection, published, drop };
+}
+
+const rbac = {} as RbacApi; // never called: no desired state is sent in these tests
+
+test("Agent.connected: false until a session is up, false while reconnecting, true again after, false once stopped", async () => {
+  const sessions: ReturnType<typeof fakeConnection>[] = [];
+  let failNext = 0;
+  let served = 0;
+  const agent = new Agent({
+    gateway: "ws://127.0.0.1:1/nats", cluster: "c1", credential: "x", rbac, minBackoffMs: 1, maxBackoffMs: 5,
+    connect: async () => {
+      if (failNext > 0) {
+        failNext--;
+        throw new Error("connection refused");
+      }
+      const s = fakeConnection();
+      sessions.push(s);
+      return s.conn;
+    },
+    serveStreams: async () => {
+      served++;
+      return async () => {};
+    },
+  });
+  assert.equal(agent.connected, false);
+  const running = agent.run();
+  await until("the first session", () => agent.connected);
+  assert.equal(sessions.length, 1);
+  assert.equal(served, 1, "streams are served before the agent counts as connected");
+  assert.ok(sessions[0]!.published.includes(accessSubjects.hello("c1")), `a hello was published: ${sessions[0]!.published}`);
+
+  failNext = 3; // the gateway is away for a few attempts
+  sessions[0]!.drop();
+  await until("the session to end", () => !agent.connected);
+  await until("the second session", () => agent.connected && sessions.length === 2);
+  assert.equal(failNext, 0, "every failed attempt was retried");
+  assert.equal(served, 2);
+
+  await agent.stop();
+  await running;
+  assert.equal(agent.connected, false);
+});

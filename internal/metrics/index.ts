@@ -1,0 +1,3 @@
+/** Prometheus metrics and health endpoints for the long-running roles (prom-client). */
+export { startMetricsServer, type MetricsServer, type MetricsServerOptions } from "./metrics_server.ts";
+export { agentRegistry, type AgentMetricsSource, type AgentRegistryOptions } from "./agent_registry.ts";
