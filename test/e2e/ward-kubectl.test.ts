@@ -1,9 +1,11 @@
 /**
  * kubectl through Ward end to end, with the built executable: `dist/ward gateway` (HTTPS with its
  * generated certificate) and `dist/ward agent` against the real kube-apiserver, grants reconciled
- * into RBAC, kubeconfigs minted by the gateway, and both kubectls (WebSocket and SPDY).
+ * into RBAC, kubeconfigs minted by the gateway, and both kubectls (WebSocket and SPDY). The agent
+ * serves `--metrics-listen` on loopback: its open-stream gauge shows cancellation reaching it.
  */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, request } from "node:https";
 import { tmpdir } from "node:os";
@@ -11,7 +13,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { startKubeEnv, type KubeEnv } from "../helpers/kube-env.ts";
 import { runKubectlBaseline } from "../helpers/kubectl-baseline.ts";
-import { kubectl, kubectlOk, kubectlStream } from "../helpers/kubectl.ts";
+import { kubectl, kubectlOk, kubectlStream, type KubectlTarget } from "../helpers/kubectl.ts";
 import { start, type Started } from "../helpers/process.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
@@ -21,21 +23,30 @@ let kube: KubeEnv;
 let dir: string;
 let gw: Started;
 let agent: Started;
+/** The running agent's http://127.0.0.1:PORT for /metrics, /healthz, /readyz. */
+let agentMetrics: string;
 let url: string;
 let ca: Buffer;
 let adminToken: string;
 const members: Record<string, { id: string; token: string; kubeconfig: string }> = {};
 
-async function api(token: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+/**
+ * A request to the gateway. `extra` are raw header lines (name, value, name, value …), sent exactly
+ * as written: repeated names and odd cases reach the gateway as they are.
+ */
+async function api(token: string, method: string, path: string, body?: unknown, extra: string[] = []): Promise<{ status: number; json: any }> {
   const u = new URL(url);
   return await new Promise((resolve, reject) => {
-    const req = request({ host: u.hostname, port: u.port, path, method, ca, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" } }, (res) => {
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    // With raw (array) headers Node adds no Host or Content-Length of its own.
+    const headers = ["Host", u.host, "Authorization", `Bearer ${token}`, ...(data === undefined ? [] : ["Content-Type", "application/json", "Content-Length", String(Buffer.byteLength(data))]), ...extra];
+    const req = request({ host: u.hostname, port: u.port, path, method, ca, headers }, (res) => {
       let text = "";
       res.on("data", (c) => (text += c));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : {} }));
     });
     req.on("error", reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
+    req.end(data);
   });
 }
 
@@ -145,6 +156,23 @@ async function holdBindingsFor(user: string): Promise<{ arrived: Promise<void>; 
   };
 }
 
+/** Starts `dist/ward agent` for the e2e cluster and waits until it is connected and serving metrics. */
+async function startAgent(): Promise<Started> {
+  const a = start(ward, ["agent", "--gateway", url, "--cluster", CLUSTER, "--token-file", join(dir, "join-token"), "--kubeconfig", kube.kubeconfig, "--resync", "1s", "--hello-interval", "500ms",
+    "--gateway-ca", join(dir, "gw", "tls", "ca.crt"), "--metrics-listen", "127.0.0.1:0"]);
+  agentMetrics = (await a.waitFor(/"metrics listening".*?"url":"(http:[^"]+)"/, 30_000))[1]!;
+  await a.waitFor(/connected to the gateway/, 30_000);
+  return a;
+}
+
+/** One series of the agent's /metrics (unlabelled), e.g. ward_agent_open_streams. */
+async function agentMetric(name: string): Promise<number> {
+  const text = await (await fetch(`${agentMetrics}/metrics`)).text();
+  const m = new RegExp(`^${name} (\\S+)$`, "m").exec(text);
+  assert.ok(m, `${name} is missing from the agent's /metrics:\n${text.slice(0, 2000)}`);
+  return Number(m[1]);
+}
+
 before(async () => {
   assert.ok(existsSync(ward), "dist/ward is missing: run 'npm run build' first");
   // `kube-env up` has filled the aggregated view/edit/admin ClusterRoles (no controller-manager runs).
@@ -157,9 +185,7 @@ before(async () => {
   const c = await api(adminToken, "POST", "/api/v1/clusters", { id: CLUSTER, name: "E2E" });
   assert.equal(c.status, 201, JSON.stringify(c.json));
   writeFileSync(join(dir, "join-token"), c.json.join_token, { mode: 0o600 });
-  agent = start(ward, ["agent", "--gateway", url, "--cluster", CLUSTER, "--token-file", join(dir, "join-token"), "--kubeconfig", kube.kubeconfig, "--resync", "1s", "--hello-interval", "500ms",
-    "--gateway-ca", join(dir, "gw", "tls", "ca.crt")]);
-  await agent.waitFor(/connected to the gateway/, 30_000);
+  agent = await startAgent();
   members.dev = await member("dev@example.com");
   members.viewer = await member("viewer@example.com");
   await grant(members.dev.id, { role: "cluster-admin" });
@@ -205,6 +231,196 @@ test("a token without a live grant is refused with a Status", async () => {
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /Unauthorized|provide credentials/);
 });
+
+/** A kubectl that the test can send any signal to (the shared helper stops with SIGTERM). */
+function kubectlProcess(target: KubectlTarget, args: string[]) {
+  const child = spawn(target.kubectl, ["--kubeconfig", target.kubeconfig, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  child.stdout.on("data", (c: Buffer) => (out += c));
+  child.stderr.on("data", (c: Buffer) => (out += c));
+  const exited = new Promise<number | string>((resolve) => child.once("exit", (code, sig) => resolve(code ?? sig ?? -1)));
+  return {
+    child,
+    exited,
+    output: () => out,
+    waitFor: (text: string, ms = 10_000) =>
+      eventually(`kubectl ${args.join(" ")} to print ${text}`, async () => out.includes(text), ms).catch((err: Error) => {
+        throw new Error(`${err.message}; it printed:\n${out}`);
+      }),
+  };
+}
+
+test("client-sent Impersonate-* headers (any case, repeated, named in Connection) do not change identity", async () => {
+  const whoami = `/api/v1/clusters/${CLUSTER}/k8s/apis/authentication.k8s.io/v1/selfsubjectreviews`;
+  const review = { apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" };
+  const tok = await api(members.dev!.token, "POST", `/api/v1/clusters/${CLUSTER}/k8s-token`, {});
+  assert.equal(tok.status, 200, JSON.stringify(tok.json));
+  const token = tok.json.token as string;
+  // Asking to be someone else is refused by the gateway (a 403 Status), in any spelling.
+  for (const extra of [
+    ["Impersonate-User", "admin"],
+    ["iMPERSONATE-uSER", "admin"],
+    ["Connection", "Impersonate-User", "Impersonate-User", "admin"],
+    ["Impersonate-Group", "system:masters"],
+    ["impersonate-group", "system:authenticated", "IMPERSONATE-GROUP", "system:masters"],
+    ["Impersonate-User", "dev@example.com", "Impersonate-Group", "system:masters"],
+  ]) {
+    const r = await api(token, "POST", whoami, review, extra);
+    assert.equal(r.status, 403, `${extra}: ${JSON.stringify(r.json)}`);
+    assert.equal(r.json.kind, "Status");
+    assert.equal(r.json.code, 403);
+    assert.match(r.json.message, /impersonation .*limited to your own identity/);
+  }
+  // These reach the API server — they name the caller last, or carry impersonation fields and
+  // front-proxy headers the --as policy has no say on — and the API server sees only ward:<email>.
+  for (const extra of [
+    [],
+    ["Impersonate-User", "admin", "impersonate-user", "dev@example.com"],
+    ["Connection", "Impersonate-Uid, Impersonate-Extra-Scopes", "Impersonate-Uid", "0", "Impersonate-Extra-Scopes", "cluster-admin"],
+    ["IMPERSONATE-UID", "0", "impersonate-extra-groups", "system:masters", "Impersonate-Extra-Groups", "system:masters"],
+    ["X-Remote-User", "admin", "X-Remote-Group", "system:masters", "Connection", "X-Remote-User"],
+  ]) {
+    const r = await api(token, "POST", whoami, review, extra);
+    assert.equal(r.status, 201, `${extra}: ${JSON.stringify(r.json)}`);
+    const info = r.json.status.userInfo as { username: string; groups?: string[]; uid?: string; extra?: unknown };
+    assert.equal(info.username, "ward:dev@example.com", `${extra}`);
+    assert.deepEqual(info.groups, ["system:authenticated"], `${extra}`);
+    assert.equal(info.uid, undefined, `${extra}`);
+    assert.equal(info.extra, undefined, `${extra}`);
+  }
+  // kubectl auth whoami (newest kubectl; 1.20 has no whoami): the same identity, --as only for oneself.
+  const dev = { kubectl: kube.kubectl.newest, kubeconfig: members.dev!.kubeconfig };
+  assert.match(await kubectlOk(dev, ["auth", "whoami"]), /Username\s+ward:dev@example\.com/);
+  assert.match(await kubectlOk(dev, ["auth", "whoami", "--as", "dev@example.com"]), /Username\s+ward:dev@example\.com/);
+  // kubectl words the gateway's 403 Status its own way here ("… or you do not have permission to call
+  // it"; during discovery "Forbidden: unknown"): the Status's message is checked on the wire above.
+  const as = await kubectl(dev, ["auth", "whoami", "--as", "admin", "--as-group", "system:masters"]);
+  assert.notEqual(as.code, 0, as.stdout);
+  assert.match(as.stderr, /you do not have permission to call it/);
+
+  // A member limited to one namespace stays limited, whatever it sends.
+  const m = await member("limited@example.com");
+  await grant(m.id, { role: "view", scope: "namespace", namespace: kube.namespace });
+  await mintKubeconfig(m);
+  const limitedTok = await api(m.token, "POST", `/api/v1/clusters/${CLUSTER}/k8s-token`, {});
+  assert.equal(limitedTok.status, 200, JSON.stringify(limitedTok.json));
+  const pods = (ns: string) => `/api/v1/clusters/${CLUSTER}/k8s/api/v1/namespaces/${ns}/pods`;
+  const refused = await api(limitedTok.json.token, "GET", pods("default"), undefined, ["Impersonate-User", "admin", "Impersonate-Group", "system:masters"]);
+  assert.equal(refused.status, 403, JSON.stringify(refused.json));
+  assert.match(refused.json.message, /impersonation .*limited to your own identity/);
+  // Past the gateway's policy (the caller named last), the API server still judges ward:limited@….
+  const smuggled = await api(limitedTok.json.token, "GET", pods("default"), undefined, [
+    "Impersonate-User", "admin", "impersonate-USER", "limited@example.com", "Connection", "Impersonate-User, Impersonate-Uid", "Impersonate-Uid", "0",
+    "Impersonate-Extra-Groups", "system:masters",
+  ]);
+  assert.equal(smuggled.status, 403, JSON.stringify(smuggled.json));
+  assert.equal(smuggled.json.kind, "Status");
+  assert.match(smuggled.json.message, /User "ward:limited@example\.com" cannot list resource "pods" in API group "" in the namespace "default"/);
+  const own = await api(limitedTok.json.token, "GET", pods(kube.namespace), undefined, ["Impersonate-User", "admin", "impersonate-user", "limited@example.com"]);
+  assert.equal(own.status, 200, JSON.stringify(own.json));
+  for (const which of ["newest", "spdy"] as const) {
+    const target = { kubectl: kube.kubectl[which], kubeconfig: m.kubeconfig };
+    const r = await kubectl(target, ["get", "pods", "-n", "default", "--as", "admin", "--as-group", "system:masters"]);
+    assert.notEqual(r.code, 0, `${which} kubectl: ${r.stdout}`);
+    assert.match(r.stderr, /Forbidden|forbidden/, `${which} kubectl`);
+    const self = await kubectl(target, ["get", "pods", "-n", "default", "--as", "limited@example.com"]);
+    assert.notEqual(self.code, 0, `${which} kubectl: ${self.stdout}`);
+    assert.match(self.stderr, /User "ward:limited@example\.com" cannot list resource "pods"/, `${which} kubectl`);
+    assert.match(await kubectlOk(target, ["get", "pods", "-n", kube.namespace]), new RegExp(kube.pod));
+  }
+});
+
+test("an offline cluster answers 503 at once and works again after the agent reconnects", async () => {
+  const targets = (["newest", "spdy"] as const).map((which) => ({ which, kubectl: kube.kubectl[which], kubeconfig: members.dev!.kubeconfig }));
+  const tok = await api(members.dev!.token, "POST", `/api/v1/clusters/${CLUSTER}/k8s-token`, {});
+  assert.equal(tok.status, 200, JSON.stringify(tok.json));
+  const discovery = () => api(tok.json.token, "GET", `/api/v1/clusters/${CLUSTER}/k8s/api`);
+  assert.equal((await discovery()).status, 200);
+
+  const offline = async (how: string) => {
+    // The gateway learns of it from the agent's goodbye (SIGTERM) or from its lost connection (SIGKILL).
+    await eventually(`the gateway to see the cluster offline (${how})`, async () => (await discovery()).status === 503, 10_000);
+    const t0 = Date.now();
+    const r = await discovery();
+    const ms = Date.now() - t0;
+    assert.equal(r.status, 503, JSON.stringify(r.json));
+    assert.equal(r.json.kind, "Status");
+    assert.equal(r.json.code, 503);
+    assert.match(r.json.message, /Cluster e2e is offline: its Ward agent is not connected/);
+    assert.ok(ms < 1000, `the 503 took ${ms} ms`);
+    for (const t of targets) {
+      const k = await kubectl(t, ["get", "ns"]);
+      assert.notEqual(k.code, 0, `${t.which} kubectl: ${k.stdout}`);
+      assert.match(k.stderr, /offline/, `${t.which} kubectl`);
+    }
+  };
+  const online = async () => {
+    agent = await startAgent();
+    for (const t of targets) {
+      await eventually(`${t.which} kubectl to work again`, async () => {
+        const r = await kubectl(t, ["get", "ns"]);
+        return r.code === 0 && r.stdout.includes("default");
+      }, 20_000);
+    }
+    const ready = await fetch(`${agentMetrics}/readyz`);
+    assert.equal(ready.status, 200, await ready.text());
+    assert.equal(await agentMetric("ward_agent_connected"), 1);
+  };
+
+  assert.equal(await agent.stop("SIGTERM"), 0, agent.output().slice(-2000));
+  await offline("SIGTERM");
+  await online();
+  assert.equal(await agent.stop("SIGKILL"), "SIGKILL");
+  await offline("SIGKILL");
+  await online();
+});
+
+/**
+ * The API server's own count of the long-running requests a kubectl of this test makes: namespaced
+ * pod watches (`get pods -w -n …`; kwok watches cluster-wide) or pod log follows (`logs -f`).
+ */
+async function apiServerLongRunning(name: "get -w" | "logs -f"): Promise<number> {
+  const text = await kubectlOk({ kubectl: kube.kubectl.newest, kubeconfig: kube.kubeconfig }, ["get", "--raw", "/metrics"]);
+  const labels = name === "get -w" ? 'resource="pods",scope="namespace",subresource="",verb="WATCH"' : 'resource="pods",scope="resource",subresource="log",verb="CONNECT"';
+  let n = 0;
+  for (const line of text.split("\n")) if (line.startsWith("apiserver_longrunning_requests{") && line.includes(labels)) n += Number(line.split(" ").pop());
+  return n;
+}
+
+for (const which of ["newest", "spdy"] as const) {
+  test(`SIGINT to kubectl (${which}) during get -w and logs -f ends the upstream request: the agent's open-stream count drops`, async () => {
+    const target = { kubectl: kube.kubectl[which], kubeconfig: members.dev!.kubeconfig };
+    const openStreams = () => agentMetric("ward_agent_open_streams");
+    for (const name of ["get -w", "logs -f"] as const) {
+      await eventually("no open streams at the agent", async () => (await openStreams()) === 0, 10_000);
+      await eventually(`no ${name} request at the API server`, async () => (await apiServerLongRunning(name)) === 0, 10_000);
+      const total = await agentMetric("ward_agent_streams_total");
+      const marker = `sigint-${which}-${Date.now()}`;
+      const k = name === "get -w"
+        ? kubectlProcess(target, ["get", "pods", "-w", "-n", kube.namespace])
+        : kubectlProcess(target, ["logs", "-f", kube.pod, "-c", kube.container, "-n", kube.namespace]);
+      try {
+        if (name === "get -w") {
+          await k.waitFor(kube.pod);
+        } else {
+          kube.appendLog(marker);
+          await k.waitFor(marker);
+        }
+        await eventually(`the ${name} stream to be the agent's one open stream`, async () => (await openStreams()) === 1, 10_000);
+        assert.ok((await agentMetric("ward_agent_streams_total")) > total, "the agent counted the new streams");
+        await eventually(`the API server to serve the ${name} request`, async () => (await apiServerLongRunning(name)) === 1, 10_000);
+        k.child.kill("SIGINT");
+        const code = await k.exited;
+        // kubectl exits 1 after handling the interrupt, or dies of it (1.20's logs -f).
+        assert.ok(code === 1 || code === "SIGINT", `kubectl ${name} exited with ${code}: ${k.output()}`);
+        await eventually(`the agent's open-stream count to drop after SIGINT to ${name}`, async () => (await openStreams()) === 0, 5_000);
+        await eventually(`the API server to end the ${name} request`, async () => (await apiServerLongRunning(name)) === 0, 5_000);
+      } finally {
+        k.child.kill("SIGKILL");
+      }
+    }
+  });
+}
 
 test("Forbidden (403 Status) while the grant is pending, allowed once the agent has applied it", async () => {
   const m = await member("pending@example.com");
