@@ -6,41 +6,113 @@
  * "demo", a member `you@example.com` with a cluster-admin grant, and writes that member's kubeconfig
  * to `.ward/demo/kubeconfig`. Prints the kubectl commands to try, then runs until Ctrl-C and tears
  * everything down. Builds `dist/ward` first when it is missing.
+ *
+ * Teardown happens on SIGINT, SIGTERM or SIGHUP, and when the parent process goes away (npm or the
+ * shell killed, a closed terminal): the demo is re-parented, notices within half a second, and stops
+ * the agent, the gateway and the kube-env. `kube-env up` runs in its own session, so a signal to the
+ * terminal's process group cannot kill it half-way (leaving etcd or the API server behind): a stop
+ * during start-up waits for it and then takes the environment down. A second signal, a second or
+ * more after the first, exits at once; the kube-env's watchdog still stops it then.
  */
-import { execFileSync } from "node:child_process";
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import https from "node:https";
+import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
-import { startKubeEnv, type KubeEnv } from "../test/helpers/kube-env.ts";
 import { start, type Started } from "../test/helpers/process.ts";
+import { criLogLines } from "./kube-env-kwok.ts";
+import type { KubeEnvFile } from "./kube-env-up.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const ward = join(root, "dist", "ward");
 const demoDir = join(root, ".ward", "demo");
+const kubeEnvDir = join(tmpdir(), `ward-demo-kube-env-${process.pid}`);
 const CLUSTER = "demo";
 const EMAIL = "you@example.com";
 const log = (msg: string) => console.error(`[demo] ${msg}`);
+// A terminal or pipe that is gone must not crash the teardown that its going started.
+process.stdout.on("error", () => {});
+process.stderr.on("error", () => {});
 
-let kube: KubeEnv | undefined;
+let kubeUp: Promise<KubeEnvFile> | undefined;
+let kubeStarted = false;
 let gw: Started | undefined;
 let agent: Started | undefined;
 let ticker: NodeJS.Timeout | undefined;
+let parentWatch: NodeJS.Timeout | undefined;
 let stopping = false;
 
+/** `scripts/kube-env up` in its own session, output to a file: nothing sent to the demo's process group or pipes reaches it. */
+function kubeEnvUp(): Promise<KubeEnvFile> {
+  mkdirSync(demoDir, { recursive: true });
+  const logFile = join(demoDir, "kube-env-up.log");
+  const fd = openSync(logFile, "w");
+  const child = spawn(join(root, "scripts", "kube-env"), ["up", "--dir", kubeEnvDir, "--owner-pid", String(process.pid), "--quiet"], {
+    detached: true, stdio: ["ignore", fd, fd],
+  });
+  closeSync(fd);
+  return new Promise((resolve, reject) => {
+    child.once("error", reject);
+    child.once("exit", (code, signal) => {
+      const out = readFileSync(logFile, "utf8").trim();
+      if (code !== 0) return reject(new Error(`scripts/kube-env up failed (${code ?? signal}):\n${out}`));
+      resolve(JSON.parse(readFileSync(out.split("\n").pop()!, "utf8")) as KubeEnvFile);
+    });
+  });
+}
+
+function kubeEnvDown(): void {
+  if (!existsSync(join(kubeEnvDir, "env.json"))) return; // never came up, or `up` cleaned up after a failure
+  try {
+    execFileSync(join(root, "scripts", "kube-env"), ["down", "--dir", kubeEnvDir], { stdio: ["ignore", "ignore", "pipe"], timeout: 60_000 });
+  } catch (e) {
+    log(`kube-env down: ${(e as { stderr?: Buffer }).stderr?.toString().trim() || (e as Error).message}`);
+  }
+}
+
 async function teardown(code: number): Promise<never> {
-  if (stopping) process.exit(code);
+  if (stopping) return new Promise<never>(() => {}); // already under way
   stopping = true;
   if (ticker) clearInterval(ticker);
+  if (parentWatch) clearInterval(parentWatch);
   log("tearing down …");
   await agent?.stop().catch(() => {});
   await gw?.stop().catch(() => {});
-  await kube?.stop().catch((e: Error) => log(`kube-env down: ${e.message}`));
+  if (kubeUp) {
+    // Still starting? Let it finish (it cannot be interrupted cleanly half-way), then stop it.
+    if (!kubeStarted) log("waiting for the kube-env to finish starting, to stop it …");
+    await kubeUp.catch(() => {});
+    kubeEnvDown();
+  }
   rmSync(demoDir, { recursive: true, force: true });
   log("done");
   process.exit(code);
 }
 
-for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, () => void teardown(0));
+// One Ctrl-C (or SIGTERM) can arrive twice at once — from the terminal or `timeout` to the whole
+// process group, and forwarded by npm — so only a signal a second or more later forces the exit.
+let firstSignalAt = 0;
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  process.on(sig, () => {
+    if (!stopping) {
+      firstSignalAt = Date.now();
+      void teardown(0);
+    } else if (Date.now() - firstSignalAt >= 1000) {
+      log(`${sig} again: exiting now; the kube-env's watchdog stops it within seconds`);
+      process.exit(130);
+    }
+  });
+}
+
+// The parent (npm, a shell, a supervisor) gone without a signal to us: we were re-parented.
+const parent = process.ppid;
+parentWatch = setInterval(() => {
+  if (process.ppid !== parent) {
+    log(`the parent process (pid ${parent}) is gone`);
+    void teardown(0);
+  }
+}, 500);
+parentWatch.unref();
 
 function api(url: string, ca: Buffer, token: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
   const u = new URL(url);
@@ -69,11 +141,14 @@ async function main(): Promise<void> {
   mkdirSync(demoDir, { recursive: true });
 
   log("starting the kube-env (etcd, kube-apiserver, kwok) …");
-  kube = await startKubeEnv();
-  const k = kube;
+  kubeUp = kubeEnvUp();
+  const k = await kubeUp;
+  kubeStarted = true;
+  if (stopping) return;
   log(`API server ${k.apiServer}`);
 
   const gwDir = join(demoDir, "gateway");
+  if (stopping) return; // checked right before each start: teardown may have passed its stop already
   gw = start(ward, ["gateway", "--listen", "127.0.0.1:0", "--data-dir", gwDir]);
   const url = (await gw.waitFor(/"gateway listening".*?"url":"(https:[^"]+)"/, 30_000))[1]!;
   const caFile = join(gwDir, "tls", "ca.crt");
@@ -84,9 +159,11 @@ async function main(): Promise<void> {
   const cluster = must(await api(url, ca, adminToken, "POST", "/api/v1/clusters", { id: CLUSTER, name: "Demo (kwok)" }), 201, "create cluster");
   const joinToken = join(demoDir, "join-token");
   writeFileSync(joinToken, cluster.join_token, { mode: 0o600 });
-  agent = start(ward, ["agent", "--gateway", url, "--cluster", CLUSTER, "--token-file", joinToken, "--kubeconfig", k.kubeconfig], {
+  if (stopping) return;
+  agent = start(ward, ["agent", "--gateway", url, "--cluster", CLUSTER, "--token-file", joinToken, "--kubeconfig", k.kubeconfig, "--metrics-listen", "127.0.0.1:0"], {
     env: { ...process.env, NODE_EXTRA_CA_CERTS: caFile },
   });
+  const metrics = (await agent.waitFor(/"metrics listening".*?"url":"(http:[^"]+)"/, 30_000))[1]!;
   await agent.waitFor(/connected to the gateway/, 30_000);
   log(`agent connected for cluster "${CLUSTER}"`);
 
@@ -107,7 +184,7 @@ async function main(): Promise<void> {
 
   // Something to see with `logs -f`: a line every two seconds.
   let n = 0;
-  k.appendLog(`hello from the demo pod ${k.pod}`);
+  appendFileSync(k.logFile, criLogLines(`hello from the demo pod ${k.pod}`));
   ticker = setInterval(() => {
     try {
       appendFileSync(k.logFile, `${new Date().toISOString()} stdout F tick ${++n}\n`);
@@ -122,7 +199,7 @@ async function main(): Promise<void> {
   console.log(`
 Ward demo is up.
   gateway     ${url}   (admin API token: ${relative(process.cwd(), join(gwDir, "admin-token"))})
-  cluster     ${CLUSTER}  →  ${k.apiServer} (through the agent)
+  cluster     ${CLUSTER}  →  ${k.apiServer} (through the agent; its metrics: curl -s ${metrics}/metrics | grep ^ward_)
   member      ${EMAIL}, cluster-admin
   kubeconfig  ${kubeconfig}
 
@@ -149,6 +226,7 @@ Press Ctrl-C to stop and tear everything down.
 }
 
 main().catch(async (err: Error) => {
+  if (stopping) return; // a process stopped by the teardown under way: nothing failed
   log(`failed: ${err.stack ?? err.message}`);
   if (gw) log(`gateway output:\n${gw.output().slice(-3000)}`);
   if (agent) log(`agent output:\n${agent.output().slice(-3000)}`);
