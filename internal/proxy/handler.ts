@@ -9,7 +9,7 @@ import type { Duplex } from "node:stream";
 import { pipeline } from "node:stream";
 import type { Logger } from "../log/index.ts";
 import { ClusterOfflineError, StreamLimitError, type TunnelGateway, type TunnelStream } from "../tunnel/index.ts";
-import { gatewayRequestHeaders, isUpgradeRequest, requestedImpersonation, responseHeaders, streamKind, type Identity } from "./headers.ts";
+import { gatewayRequestHeaders, isOwnUser, isUpgradeRequest, requestedImpersonation, responseHeaders, streamKind, type Identity } from "./headers.ts";
 import { LiveStreams } from "./live.ts";
 import { relay, splice } from "./splice.ts";
 import type { ProxyTarget } from "./path.ts";
@@ -60,7 +60,7 @@ function bearer(req: IncomingMessage): string | undefined {
 function checkAsPolicy(req: IncomingMessage, identity: Identity): void {
   const asked = requestedImpersonation(req.rawHeaders);
   if (asked.user === undefined && asked.groups.length === 0) return;
-  const own = (asked.user === undefined || asked.user === identity.user) && asked.groups.every((g) => identity.groups.includes(g));
+  const own = (asked.user === undefined || isOwnUser(asked.user, identity)) && asked.groups.every((g) => identity.groups.includes(g));
   if (!own) {
     throw new ProxyError(403, `Forbidden: impersonation (kubectl --as / --as-group) through Ward is limited to your own identity ${identity.user}`);
   }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
+  isOwnUser,
   gatewayRequestHeaders, IDENTITY_HEADER, MissingIdentityError, responseHeaders, streamKind, upstreamRequestHeaders, type Identity,
 } from "./headers.ts";
 
@@ -73,4 +74,12 @@ test("stream kinds", () => {
   assert.equal(streamKind("GET", "/api/v1/pods", "", false), "request");
   assert.equal(streamKind("POST", "/api/v1/namespaces/d/pods/p/exec", "?command=ls", true), "exec");
   assert.equal(streamKind("POST", "/api/v1/namespaces/d/pods/p/portforward", "", true), "portforward");
+});
+
+test("kubectl --as may name the caller by email or by the mapped Kubernetes user, nobody else", () => {
+  const me = { member: "m1", user: "dev@example.com", groups: [] };
+  for (const ok of ["dev@example.com", "ward:dev@example.com", "corp.ward:dev@example.com"]) assert.equal(isOwnUser(ok, me), true, ok);
+  for (const bad of ["admin", "system:admin", "ward:admin@example.com", "xdev@example.com", ":dev@example.com", "a b:dev@example.com", "ward:ward:dev@example.comx", "Dev@example.com"]) {
+    assert.equal(isOwnUser(bad, me), false, bad);
+  }
 });

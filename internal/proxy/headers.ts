@@ -48,6 +48,17 @@ export function isUpgradeRequest(raw: RawHeaders): boolean {
   return upgrade && connectionNamed(raw).has("upgrade");
 }
 
+/**
+ * Whether a `kubectl --as` user names the caller: their email, or the Kubernetes user the agent
+ * maps it to (`<prefix>:<email>`, as `kubectl auth whoami` shows it). The agent impersonates the
+ * caller's own identity either way; this only decides between passing and a clear 403.
+ */
+export function isOwnUser(asked: string, identity: Identity): boolean {
+  if (asked === identity.user) return true;
+  const i = asked.length - identity.user.length - 1;
+  return i > 0 && asked.endsWith(identity.user) && asked[i] === ":" && /^[A-Za-z0-9._-]+$/.test(asked.slice(0, i));
+}
+
 /** Client-sent Impersonate-* headers (for the gateway's `kubectl --as` policy). */
 export function requestedImpersonation(raw: RawHeaders): { user?: string; groups: string[] } {
   const out: { user?: string; groups: string[] } = { groups: [] };

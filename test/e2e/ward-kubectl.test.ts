@@ -292,6 +292,7 @@ test("client-sent Impersonate-* headers (any case, repeated, named in Connection
   const dev = { kubectl: kube.kubectl.newest, kubeconfig: members.dev!.kubeconfig };
   assert.match(await kubectlOk(dev, ["auth", "whoami"]), /Username\s+ward:dev@example\.com/);
   assert.match(await kubectlOk(dev, ["auth", "whoami", "--as", "dev@example.com"]), /Username\s+ward:dev@example\.com/);
+  assert.match(await kubectlOk(dev, ["auth", "whoami", "--as", "ward:dev@example.com"]), /Username\s+ward:dev@example\.com/, "the mapped name whoami shows is oneself too");
   // kubectl words the gateway's 403 Status its own way here ("… or you do not have permission to call
   // it"; during discovery "Forbidden: unknown"): the Status's message is checked on the wire above.
   const as = await kubectl(dev, ["auth", "whoami", "--as", "admin", "--as-group", "system:masters"]);
