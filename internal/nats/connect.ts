@@ -1,6 +1,6 @@
 /**
  * Connects to a NATS WebSocket endpoint (the embedded one or a real nats-server) with the
- * official client and returns it as a `Bus`. Uses the runtime's global WebSocket (Node 22+, Deno).
+ * official client and returns it as a `Bus`. On Node over the `ws` package, on Deno over its own WebSocket.
  */
 import { wsconnect, type ConnectionOptions, type NatsConnection, type WsConnectionOptions } from "@nats-io/nats-core";
 import type { Bus } from "../bus/index.ts";
@@ -19,7 +19,7 @@ export interface ConnectBusOptions {
   pingInterval?: number;
   /**
    * TLS for wss:// when the runtime's trust store is not enough: a private CA, or (only when asked)
-   * no verification. Uses the `ws` package, as the global WebSocket takes no TLS options.
+   * no verification.
    */
   tls?: { ca?: string | Buffer; insecureSkipVerify?: boolean };
   /** Any other nats-core connection option, passed through unchanged. */
@@ -43,14 +43,27 @@ export async function connectBus(url: string | string[], opts: ConnectBusOptions
   if (opts.timeout !== undefined) o.timeout = opts.timeout;
   if (opts.pingInterval !== undefined) o.pingInterval = opts.pingInterval;
   const tls = opts.tls;
-  if (tls && (tls.ca !== undefined || tls.insecureSkipVerify)) {
+  const customTls = !!tls && (tls.ca !== undefined || tls.insecureSkipVerify === true);
+  // On Node the `ws` package carries the connection (the global WebSocket is undici's, whose
+  // per-frame masking in JS was the agent's top cost when streaming). Masking protects proxies from
+  // scripts in browsers; this client is not a browser, so it sends the all-zero mask ws supports,
+  // which makes masking a no-op and skips a copy per frame. Deno keeps its native WebSocket.
+  if (customTls || !("Deno" in globalThis)) {
     const { WebSocket: NodeWebSocket } = await import("ws");
     (o as WsConnectionOptions).wsFactory = async (u) => ({
-      socket: new NodeWebSocket(u, { ca: tls.ca, rejectUnauthorized: !tls.insecureSkipVerify }) as unknown as WebSocket,
+      socket: new NodeWebSocket(u, {
+        perMessageDeflate: false,
+        generateMask: zeroMask,
+        ...(customTls ? { ca: tls.ca, rejectUnauthorized: !tls.insecureSkipVerify } : {}),
+      }) as unknown as WebSocket,
       encrypted: u.startsWith("wss:"),
     });
   }
   const nc = await wsconnect(o);
   const bus: Bus = nc;
   return bus as BusConnection;
+}
+
+function zeroMask(mask: Buffer): void {
+  mask.fill(0);
 }
