@@ -49,6 +49,10 @@ export function createUpstreamHandler(o: UpstreamOptions): StreamHandler {
   const request = tls ? httpsRequest : httpRequest;
 
   return (stream) => {
+    // A reset from the gateway (revocation, a client that left, shutdown) can arrive at any time,
+    // also before the API server answered: the 'close' listener below aborts the upstream request,
+    // so the error itself needs no handling, only a listener.
+    stream.on("error", () => {});
     let headers: string[];
     try {
       headers = upstreamRequestHeaders(stream.request.headers, host, o.userPrefix).headers;
