@@ -30,6 +30,12 @@ export interface AgentOptions {
   gatewayTls?: { ca?: string | Buffer; insecureSkipVerify?: boolean };
   /** Serves tunnel streams on each gateway session (the kubectl proxy path); returns a stopper. */
   serveStreams?: (nc: BusConnection) => Promise<() => Promise<void>>;
+  /**
+   * On each (re)connect, streams are served only once the gateway's desired state has been
+   * reconciled (so bindings of grants deleted while the agent was away are gone first), or after
+   * this long without one; default 10 s.
+   */
+  firstReconcileTimeoutMs?: number;
   /** Injected for tests; defaults to the nats module's connectBus. */
   connect?: (url: string, opts: { user: string; pass: string; name: string }) => Promise<BusConnection>;
 }
@@ -69,7 +75,7 @@ export class Agent {
   constructor(opts: AgentOptions) {
     assertClusterId(opts.cluster);
     this.#o = {
-      userPrefix: "ward:", helloMs: 10_000, resyncMs: 30_000, logger: silentLogger, minBackoffMs: 500, maxBackoffMs: 30_000, now: Date.now,
+      userPrefix: "ward:", helloMs: 10_000, resyncMs: 30_000, logger: silentLogger, minBackoffMs: 500, maxBackoffMs: 30_000, now: Date.now, firstReconcileTimeoutMs: 10_000,
       ...opts,
     };
     this.#log = this.#o.logger;
@@ -114,6 +120,8 @@ export class Agent {
 
   async #session(nc: BusConnection): Promise<void> {
     const c = this.#o.cluster;
+    let firstReconciled!: () => void;
+    const reconciled = new Promise<void>((r) => (firstReconciled = r));
     nc.subscribe(accessSubjects.desired(c), {
       callback: (err, msg) => {
         if (err) return;
@@ -122,13 +130,13 @@ export class Agent {
           if (!Array.isArray(m.grants)) return;
           this.#desired = m.grants;
           this.reconcile();
+          void this.#idle().then(firstReconciled);
         } catch (e) {
           this.#log.warn("bad desired-state message", { err: e });
         }
       },
     });
     await nc.flush();
-    const stopStreams = this.#o.serveStreams ? await this.#o.serveStreams(nc) : undefined;
     const hello = () => {
       const h: AgentHello = { v: 1, agent: this.id, intervalMs: this.#o.helloMs };
       try {
@@ -137,8 +145,23 @@ export class Agent {
         // closing
       }
     };
+    // The gateway answers the hello with the desired state. Until it is reconciled, RBAC may still
+    // hold bindings of grants deleted while this agent was away: kubectl traffic waits for it.
     hello();
     const helloTimer = setInterval(hello, this.#o.helloMs);
+    let waitTimer: ReturnType<typeof setTimeout> | undefined;
+    const first = await Promise.race([
+      reconciled.then(() => "reconciled" as const),
+      new Promise<"timeout">((r) => (waitTimer = setTimeout(() => r("timeout"), this.#o.firstReconcileTimeoutMs))),
+      nc.closed().then(() => "closed" as const),
+    ]);
+    clearTimeout(waitTimer);
+    if (first === "closed") {
+      clearInterval(helloTimer);
+      return;
+    }
+    if (first === "timeout") this.#log.warn("no desired state from the gateway yet: serving kubectl traffic anyway", { waitedMs: this.#o.firstReconcileTimeoutMs });
+    const stopStreams = this.#o.serveStreams ? await this.#o.serveStreams(nc) : undefined;
     const resyncTimer = setInterval(() => this.reconcile(), this.#o.resyncMs);
     this.#connected = true;
     try {
@@ -149,6 +172,11 @@ export class Agent {
       clearInterval(resyncTimer);
       await stopStreams?.().catch(() => {});
     }
+  }
+
+  /** Resolves once no reconcile is running or queued. */
+  async #idle(): Promise<void> {
+    while (this.#running) await this.#running;
   }
 
   /** Schedules a reconcile of the last desired state (coalesced; never before one arrived). */
