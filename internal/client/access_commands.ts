@@ -3,11 +3,9 @@
  * who may use a cluster, and the credentials issued for it. Table output or `-o json`.
  */
 import { UsageError, type Invocation } from "../cli/command.ts";
-import { api, credentialsFor, outputFormat, type ApiGrant } from "./commands.ts";
+import { isValidClusterId } from "../bus/index.ts";
+import { api, credentialsFor, durationSeconds, outputFormat, str, type ApiGrant } from "./commands.ts";
 import { relative, table } from "./output.ts";
-
-type Flags = Invocation["flags"];
-const str = (f: Flags, k: string): string | undefined => (typeof f[k] === "string" ? (f[k] as string) : undefined);
 
 interface ApiMember {
   id: string;
@@ -18,16 +16,14 @@ interface ApiMember {
 function requireCluster(inv: Invocation): string {
   const c = str(inv.flags, "cluster");
   if (!c) throw new UsageError("--cluster ID is required", inv.path);
-  if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(c)) throw new UsageError(`Invalid cluster id ${JSON.stringify(c)}`, inv.path);
+  if (!isValidClusterId(c)) throw new UsageError(`Invalid cluster id ${JSON.stringify(c)}`, inv.path);
   return c;
 }
 
-const DURATION = /^(\d+)(m|h|d)$/;
-
 /** `--expires 8h` / `30m` / `7d`, or an RFC 3339 time → ISO string. */
 export function parseExpires(v: string, now = Date.now()): string {
-  const m = DURATION.exec(v);
-  if (m) return new Date(now + Number(m[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as "m" | "h" | "d"]).toISOString();
+  const secs = durationSeconds(v);
+  if (secs !== null) return new Date(now + secs * 1000).toISOString();
   const t = Date.parse(v);
   if (Number.isNaN(t) || !/^\d{4}-\d{2}-\d{2}T/.test(v)) throw new Error(`Invalid --expires ${JSON.stringify(v)}: use a duration like 8h, 30m, 7d, or a time like 2026-12-01T00:00:00Z`);
   return new Date(t).toISOString();

@@ -3,7 +3,7 @@
  * Secrets are printed once, alone on stdout, so `WARD_TOKEN=$(ward robot create ci)` works.
  */
 import { UsageError, type Invocation } from "../cli/command.ts";
-import { api, credentialsFor, outputFormat } from "./commands.ts";
+import { api, credentialsFor, durationSeconds, outputFormat } from "./commands.ts";
 import type { Credentials } from "./session.ts";
 import { relative, table } from "./output.ts";
 
@@ -31,9 +31,9 @@ interface ApiToken {
 /** `30d`, `12h`, `45m` → seconds. */
 export function parseLifetime(v: unknown, inv: Invocation): number | undefined {
   if (v === undefined) return undefined;
-  const m = typeof v === "string" ? /^(\d+)(m|h|d)$/.exec(v) : null;
-  if (!m) throw new UsageError(`Invalid --expires ${JSON.stringify(v)}: use a duration like 30d, 12h or 45m`, inv.path);
-  return Number(m[1]) * { m: 60, h: 3600, d: 86400 }[m[2] as "m" | "h" | "d"];
+  const secs = typeof v === "string" ? durationSeconds(v) : null;
+  if (secs === null) throw new UsageError(`Invalid --expires ${JSON.stringify(v)}: use a duration like 30d, 12h or 45m`, inv.path);
+  return secs;
 }
 
 function robotName(inv: Invocation, i = 0): string {

@@ -15,8 +15,15 @@ import { loadCredentialsFile, resolveCredentials, saveCredentialsFile, type Cred
 export { ClientError };
 
 type Flags = Invocation["flags"];
-const str = (f: Flags, k: string): string | undefined => (typeof f[k] === "string" ? (f[k] as string) : undefined);
+/** A string flag's value, or undefined. */
+export const str = (f: Flags, k: string): string | undefined => (typeof f[k] === "string" ? (f[k] as string) : undefined);
 const bool = (f: Flags, k: string): boolean => f[k] === true;
+
+/** `45m`, `12h`, `30d` → seconds; null when it is not such a duration. */
+export function durationSeconds(v: string): number | null {
+  const m = /^(\d+)(m|h|d)$/.exec(v);
+  return m ? Number(m[1]) * { m: 60, h: 3600, d: 86400 }[m[2] as "m" | "h" | "d"] : null;
+}
 
 export interface ApiGrant {
   id: string;

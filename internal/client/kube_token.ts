@@ -5,6 +5,7 @@
  * prompts: without credentials it says to run `ward login` and fails.
  */
 import { join } from "node:path";
+import { isValidClusterId } from "../bus/index.ts";
 import { cacheDir, cacheStem, readJson, writeJsonPrivate } from "./files.ts";
 import { call, ClientError } from "./http.ts";
 import { resolveCredentials } from "./session.ts";
@@ -70,7 +71,7 @@ export interface KubeTokenOptions {
 export async function kubeToken(opts: KubeTokenOptions): Promise<string> {
   const env = opts.env ?? process.env;
   const now = opts.now ?? Date.now;
-  if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(opts.cluster)) throw new ClientError(`Invalid cluster id ${JSON.stringify(opts.cluster)}`);
+  if (!isValidClusterId(opts.cluster)) throw new ClientError(`Invalid cluster id ${JSON.stringify(opts.cluster)}`);
   const apiVersion = execApiVersion(env);
   const creds = resolveCredentials({ gateway: opts.gateway, env, now });
   const file = join(cacheDir(env), "kube-tokens", `${cacheStem(creds.gateway.url, opts.cluster, creds.principal)}.json`);

@@ -7,13 +7,11 @@ import {
   addWardEntry, editKubeconfigFile, isValidClusterId, kubeconfigPaths, listWardEntries, listWardEntriesAcross, removeWardEntry, resolveKubeconfigPath, wardName,
   type WardUser,
 } from "../kubeconfig/index.ts";
-import { api, credentialsFor, outputFormat, type MyCluster } from "./commands.ts";
+import { api, credentialsFor, outputFormat, str, type MyCluster } from "./commands.ts";
 import { ClientError } from "./http.ts";
 import { table } from "./output.ts";
 
-type Flags = Invocation["flags"];
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const str = (f: Flags, k: string): string | undefined => (typeof f[k] === "string" ? (f[k] as string) : undefined);
 
 /** The command kubectl runs for credentials: this executable when it is the single binary, else `ward`. */
 async function defaultExecCommand(): Promise<string> {
