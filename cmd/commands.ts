@@ -6,6 +6,14 @@ import { loadHeavy, type Heavy } from "./lazy.ts";
 const configFlag: FlagSpec = { name: "config", type: "string", value: "FILE", description: "YAML config file (env WARD_CONFIG)" };
 const logLevelFlag: FlagSpec = { name: "log-level", type: "string", value: "LEVEL", description: "debug, info, warn or error (env WARD_LOG_LEVEL; default info)" };
 
+// Shared by `ward gateway` and `ward gateway bootstrap`, which opens the same store.
+const dataDirFlag: FlagSpec = { name: "data-dir", type: "string", value: "DIR", description: "Directory for the SQLite store and generated keys (env WARD_DATA_DIR; default .ward)" };
+const storeFlag: FlagSpec = { name: "store", type: "string", value: "URL", description: "Store URL: sqlite:PATH or postgres://… (env WARD_STORE; default sqlite in --data-dir)" };
+const adminEmailFlag: FlagSpec = {
+  name: "admin-email", type: "string", value: "EMAIL",
+  description: "Email of the local admin (created at first start, its API token in DATA_DIR/admin-token; the one the bootstrap code signs in) (env WARD_ADMIN_EMAIL; default admin@ward.local)",
+};
+
 export const gatewayCommand: CommandSpec = {
   name: "gateway",
   summary: "Run the Ward gateway (HTTP API, embedded NATS endpoint, store)",
@@ -14,14 +22,14 @@ export const gatewayCommand: CommandSpec = {
     "and its own NATS endpoint. Settings come from flags, then WARD_* variables, then --config.",
   flags: [
     { name: "listen", type: "string", value: "HOST:PORT", description: "Address to listen on (env WARD_LISTEN; default 127.0.0.1:8443)" },
-    { name: "data-dir", type: "string", value: "DIR", description: "Directory for the SQLite store and generated keys (env WARD_DATA_DIR; default .ward)" },
-    { name: "store", type: "string", value: "URL", description: "Store URL: sqlite:PATH or postgres://… (env WARD_STORE; default sqlite in --data-dir)" },
+    dataDirFlag,
+    storeFlag,
     { name: "shutdown-timeout", type: "string", value: "DURATION", description: "How long open requests may finish at SIGTERM (env WARD_SHUTDOWN_TIMEOUT; default 10s)" },
     { name: "public-url", type: "string", value: "URL", description: "External URL of the gateway, written into kubeconfigs (env WARD_PUBLIC_URL; default the listen URL)" },
     { name: "tls-cert", type: "string", value: "FILE", description: "TLS certificate (PEM) (env WARD_TLS_CERT); default a generated development certificate in DATA_DIR/tls" },
     { name: "tls-key", type: "string", value: "FILE", description: "TLS private key (PEM) (env WARD_TLS_KEY)" },
     { name: "plain-http", type: "boolean", description: "Serve plain HTTP, e.g. behind a TLS-terminating proxy (env WARD_PLAIN_HTTP)" },
-    { name: "admin-email", type: "string", value: "EMAIL", description: "Email of the admin created at first start; its API token goes to DATA_DIR/admin-token (env WARD_ADMIN_EMAIL)" },
+    adminEmailFlag,
     { name: "oidc-issuer", type: "string", value: "URL", description: "OpenID Connect provider for SSO, e.g. https://accounts.example.com (env WARD_OIDC_ISSUER)" },
     { name: "oidc-client-id", type: "string", value: "ID", description: "Client id registered at the provider; redirect URI PUBLIC_URL/auth/callback (env WARD_OIDC_CLIENT_ID)" },
     { name: "oidc-client-secret", type: "string", value: "SECRET", description: "Client secret; omit for a public client (env WARD_OIDC_CLIENT_SECRET, preferred)" },
@@ -42,9 +50,9 @@ export const gatewayCommand: CommandSpec = {
       summary: "Print a new one-time code that signs the local admin into the portal",
       description: "Writes a new one-time admin code to the gateway's store (replacing an unused one) and prints it.\nRun it on the gateway host, with the gateway's --data-dir or --store.",
       flags: [
-        { name: "data-dir", type: "string", value: "DIR", description: "The gateway's data directory (env WARD_DATA_DIR; default .ward)" },
-        { name: "store", type: "string", value: "URL", description: "The gateway's store URL (env WARD_STORE)" },
-        { name: "admin-email", type: "string", value: "EMAIL", description: "The admin to sign in (env WARD_ADMIN_EMAIL; default admin@ward.local)" },
+        dataDirFlag,
+        storeFlag,
+        adminEmailFlag,
         configFlag,
       ],
       examples: ["ward gateway bootstrap --data-dir /var/lib/ward"],
