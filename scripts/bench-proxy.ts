@@ -23,14 +23,15 @@
  * not asserted.
  */
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import https from "node:https";
 import net from "node:net";
-import { homedir, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parse as parseYaml } from "yaml";
+import { rdBinary } from "./remotedialer-build.ts";
 import { startKubeEnv, type KubeEnv } from "../test/helpers/kube-env.ts";
 import { start, type Started } from "../test/helpers/process.ts";
 
@@ -339,25 +340,6 @@ async function portForwardThroughput(kubectl: string, kubeconfig: string, k: Kub
 
 // ------------------------------------------------------------------- Rancher-style peer (Go harness)
 
-/** Builds (once, cached by source hash, like bench-tunnel) the remotedialer harness. */
-function rdBinary(): string {
-  const src = join(root, "scripts", "remotedialer");
-  const hash = createHash("sha256");
-  for (const f of ["main.go", "go.mod", "go.sum"]) hash.update(readFileSync(join(src, f)));
-  const cache = join(homedir(), ".cache", "ward");
-  const bin = join(cache, "bin", `rdbench-${hash.digest("hex").slice(0, 16)}`);
-  if (existsSync(bin)) return bin;
-  mkdirSync(join(cache, "bin"), { recursive: true });
-  const env = {
-    ...process.env, GOTOOLCHAIN: "local", GOFLAGS: "-mod=mod", GONOSUMDB: "github.com/rancher/remotedialer",
-    GOMODCACHE: join(cache, "go", "mod"), GOCACHE: join(cache, "go", "build"),
-  };
-  log("building the remotedialer harness (scripts/remotedialer) …");
-  execFileSync("go", ["build", "-o", `${bin}.tmp`, "."], { cwd: src, env, stdio: ["ignore", "inherit", "inherit"] });
-  execFileSync("mv", [`${bin}.tmp`, bin]);
-  return bin;
-}
-
 async function startGo(bin: string, args: string[], ready: RegExp): Promise<{ proc: ChildProcess; match: RegExpExecArray }> {
   const proc = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
   children.add(proc);
@@ -387,7 +369,7 @@ interface Peer {
 
 /** The peer: `rdbench kubeproxy` (Rancher's cluster proxy) and `rdbench client` (its agent). */
 async function startPeer(k: KubeEnv, workDir: string): Promise<Peer> {
-  const bin = rdBinary();
+  const bin = rdBinary(log);
   const frontToken = randomBytes(24).toString("hex");
   const apiHost = new URL(k.apiServer).host;
   const server = await startGo(bin, [

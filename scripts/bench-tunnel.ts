@@ -10,15 +10,13 @@
  * request/response latency at concurrency 1 and 64; memory per idle stream and for one stalled
  * stream. Readable rows, then one JSON object as the very last line.
  */
-import { fork, spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { fork, spawn, type ChildProcess } from "node:child_process";
 import http from "node:http";
-import { homedir } from "node:os";
 import { join } from "node:path";
 import { once } from "node:events";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
+import { rdBinary } from "./remotedialer-build.ts";
 import type { Bus } from "../internal/bus/index.ts";
 import { connectBus } from "../internal/nats/index.ts";
 import { TunnelAgent, TunnelGateway, type TunnelStream } from "../internal/tunnel/index.ts";
@@ -316,22 +314,6 @@ function frontServer(gw: TunnelGateway): http.Server {
       },
     );
   }).listen(0, "127.0.0.1");
-}
-
-function rdBinary(): string {
-  const dir = join(root, "scripts", "remotedialer");
-  const hash = createHash("sha256");
-  for (const f of ["main.go", "go.mod", "go.sum"]) hash.update(readFileSync(join(dir, f)));
-  const cache = join(homedir(), ".cache", "ward");
-  const bin = join(cache, "bin", `rdbench-${hash.digest("hex").slice(0, 16)}`);
-  if (existsSync(bin)) return bin;
-  mkdirSync(join(cache, "bin"), { recursive: true });
-  const env = {
-    ...process.env, GOTOOLCHAIN: "local", GOFLAGS: "-mod=mod", GONOSUMDB: "github.com/rancher/remotedialer",
-    GOMODCACHE: join(cache, "go", "mod"), GOCACHE: join(cache, "go", "build"),
-  };
-  execFileSync("go", ["build", "-o", bin, "."], { cwd: dir, env, stdio: ["ignore", "inherit", "inherit"] });
-  return bin;
 }
 
 async function startGo(bin: string, args: string[], ready: RegExp): Promise<{ proc: ChildProcess; match: RegExpExecArray }> {
