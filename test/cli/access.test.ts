@@ -3,7 +3,6 @@
  * CLI against an in-process gateway: table and JSON output, admin-only refusals, revocation.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +10,7 @@ import { after, before, test } from "node:test";
 import { call } from "../../internal/client/http.ts";
 import { startGateway, type Gateway } from "../../internal/gateway/index.ts";
 import { silentLogger } from "../../internal/log/index.ts";
+import { run } from "../helpers/process.ts";
 
 const WARD = join(import.meta.dirname, "..", "..", "cmd", "ward.ts");
 const dir = mkdtempSync(join(tmpdir(), "ward-cli-access-"));
@@ -18,16 +18,8 @@ let gw: Gateway;
 let base: Record<string, string>;
 let adminToken: string;
 
-function ward(args: string[], token: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [WARD, ...args], { env: { ...process.env, ...base, WARD_TOKEN: token }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c) => (stdout += c));
-    child.stderr.on("data", (c) => (stderr += c));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+function ward(args: string[], token: string) {
+  return run(process.execPath, [WARD, ...args], { env: { ...process.env, ...base, WARD_TOKEN: token } });
 }
 
 before(async () => {

@@ -5,7 +5,6 @@
  * --kubeconfig, --insecure-skip-tls-verify; foreign parts of the file stay byte-identical.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, statSync, writeFileSync, chmodSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +13,7 @@ import { parse } from "yaml";
 import { call } from "../../internal/client/http.ts";
 import { startGateway, type Gateway } from "../../internal/gateway/index.ts";
 import { silentLogger } from "../../internal/log/index.ts";
+import { run } from "../helpers/process.ts";
 
 const WARD = join(import.meta.dirname, "..", "..", "cmd", "ward.ts");
 const dir = mkdtempSync(join(tmpdir(), "ward-cli-kc-"));
@@ -37,16 +37,8 @@ users:
           token: abc   # not ours
 `;
 
-function ward(args: string[], extraEnv: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [WARD, ...args], { env: { ...process.env, ...env, ...extraEnv }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c) => (stdout += c));
-    child.stderr.on("data", (c) => (stderr += c));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+function ward(args: string[], extraEnv: Record<string, string> = {}) {
+  return run(process.execPath, [WARD, ...args], { env: { ...process.env, ...env, ...extraEnv } });
 }
 
 before(async () => {

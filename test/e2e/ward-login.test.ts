@@ -6,7 +6,6 @@
  * a robot's API token drives the plugin in a shell with no terminal.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,7 +14,7 @@ import { parse } from "yaml";
 import { call } from "../../internal/client/http.ts";
 import { startKubeEnv, type KubeEnv } from "../helpers/kube-env.ts";
 import { kubectlOk, kubectlStream } from "../helpers/kubectl.ts";
-import { start, type Started } from "../helpers/process.ts";
+import { run, start, type Started } from "../helpers/process.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 const ward = join(root, "dist", "ward");
@@ -33,20 +32,8 @@ const gateway = () => ({ url, caPem: readFileSync(caFile, "utf8") });
 const admin = <T,>(method: string, path: string, json?: unknown) => call<T>(gateway(), path, { method, token: adminToken, json });
 
 /** Runs dist/ward to completion with its own config/cache dirs (no terminal, stdin closed). */
-function runWard(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(ward, args, { env: { ...process.env, WARD_TOKEN: "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c) => (stdout += c));
-    child.stderr.on("data", (c) => (stderr += c));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function runWard(args: string[], env: Record<string, string>) {
+  return run(ward, args, { env: { ...process.env, WARD_TOKEN: "", ...env } });
 }
 
 async function wardOk(args: string[], env: Record<string, string>): Promise<{ stdout: string; stderr: string }> {
@@ -200,15 +187,11 @@ test("a robot's API token drives kube-token in a shell with no terminal; without
     await new Promise((r) => setTimeout(r, 200));
   }
   const script = `${kube.kubectl.newest} --kubeconfig ${kc} get ns ${kube.namespace} -o name && ${kube.kubectl.spdy} --kubeconfig ${kc} get ns ${kube.namespace} -o name`;
-  const shell = (env: Record<string, string>, cmd = script) =>
-    new Promise<{ code: number | null; out: string }>((resolve) => {
-      // setsid: no controlling terminal at all, as in a CI job
-      const child = spawn("setsid", ["-w", "sh", "-c", cmd], { env: { PATH: process.env.PATH!, HOME: dir, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-      let out = "";
-      child.stdout.on("data", (c) => (out += c));
-      child.stderr.on("data", (c) => (out += c));
-      child.on("close", (code) => resolve({ code, out }));
-    });
+  // setsid: no controlling terminal at all, as in a CI job
+  const shell = async (env: Record<string, string>, cmd = script) => {
+    const r = await run("setsid", ["-w", "sh", "-c", cmd], { env: { PATH: process.env.PATH!, HOME: dir, ...env } });
+    return { code: r.code, out: r.stdout + r.stderr };
+  };
   // RBAC takes effect in the API server's authorizer shortly after the binding exists.
   let ok = await shell(robotEnv);
   for (const t = Date.now(); ok.code !== 0 && /forbidden/i.test(ok.out) && Date.now() - t < 10_000; ) {
