@@ -137,7 +137,7 @@ export class KubeProxy {
         res.writeHead(head.status, responseHeaders(head.headers, head.status));
         // A watch may send no body for minutes: its head goes out now. When body bytes already
         // arrived with the head (most responses), the head leaves with them in one TLS write.
-        if (stream.readableLength === 0 && !stream.readableEnded) res.flushHeaders();
+        if (!stream.bodyPending) res.flushHeaders();
         relay(stream, res);
       },
       sendError,

@@ -149,12 +149,13 @@ export class TunnelAgent {
     const session = this.#session(gw);
     const now = this.#o.clock.now();
     for (const f of frames) {
-      if (f.type === "open") this.#accept(session, f);
+      // A request whose end rode in the open message needs no credit from us: its accept can wait for the answer.
+      if (f.type === "open") this.#accept(session, f, frames.some((x) => x.type === "end" && x.stream === f.stream));
       else session.streams.get(f.stream)?.handleFrame(f, now); // the first body bytes and end ride along
     }
   }
 
-  #accept(session: Session, f: OpenFrame): void {
+  #accept(session: Session, f: OpenFrame, complete: boolean): void {
     const refuse = (code: number, reason: string) => session.send({ type: "reset", stream: f.stream, seq: 0, code, reason });
     if (session.streams.has(f.stream)) return refuse(ResetCode.protocol, `Stream ${f.stream} is already open`);
     if (session.streams.size >= this.#maxPerGateway) {
@@ -165,7 +166,7 @@ export class TunnelAgent {
       host: session, window: this.#o.windowBytes, peerWindow: f.window, sendSeq: 0, recvSeq: 1, now: this.#o.clock.now(),
     });
     session.add(stream);
-    stream.accept();
+    stream.accept(complete);
     const handler = this.#handler!;
     try {
       const r = handler(stream);

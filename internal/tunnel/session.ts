@@ -13,6 +13,8 @@ import type { ResolvedOptions } from "./options.ts";
 import type { StreamHost, TunnelStream } from "./stream.ts";
 
 export const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+/** How long an agent holds the accept of a complete request, hoping to send it with the response head. */
+export const ACCEPT_DEFER_MS = 20;
 
 export interface SessionInit {
   bus: Bus;
@@ -41,6 +43,8 @@ export class Session implements StreamHost {
   #init: SessionInit;
   #o: ResolvedOptions;
   #dead = false;
+  #deferred = new Set<TunnelStream>();
+  #deferTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(init: SessionInit) {
     this.#init = init;
@@ -94,7 +98,24 @@ export class Session implements StreamHost {
     }
   };
 
+  deferAccept(stream: TunnelStream): void {
+    this.#deferred.add(stream);
+    if (this.#deferTimer === null) {
+      this.#deferTimer = setTimeout(this.#flushDeferred, ACCEPT_DEFER_MS);
+      this.#deferTimer.unref();
+    }
+  }
+
+  /** One timer per session, not per stream: every accept still held when it fires goes out. */
+  #flushDeferred = (): void => {
+    this.#deferTimer = null;
+    const streams = [...this.#deferred];
+    this.#deferred.clear();
+    for (const s of streams) s.flushAccept();
+  };
+
   closed(stream: TunnelStream, err: Error | null): void {
+    this.#deferred.delete(stream);
     if (this.streams.get(stream.id) === stream) this.streams.delete(stream.id);
     this.#init.onStreamClosed(this, stream, err);
   }

@@ -33,6 +33,11 @@ export interface StreamHost {
   readonly maxData: number;
   /** Called once when the stream is gone, cleanly (`err` null) or not. */
   closed(stream: TunnelStream, err: Error | null): void;
+  /**
+   * Agent end, optional: holds a stream's accept briefly and calls `flushAccept()` if the stream
+   * sent nothing else by then (a host without it sends accepts at once).
+   */
+  deferAccept?(stream: TunnelStream): void;
 }
 
 export interface FlowStats {
@@ -74,6 +79,7 @@ export class TunnelStream extends Duplex {
   #remoteReset = false;
   #headSent = false;
   #headReceived = false;
+  #acceptDeferred = false;
   #held: { chunks: Uint8Array[]; cb: (err?: Error | null) => void } | null = null;
   #heldBytes = 0;
   #resolveHead!: (h: ResponseHead) => void;
@@ -142,9 +148,34 @@ export class TunnelStream extends Duplex {
     this.#emit({ type: "head", status: head.status, headers: head.headers });
   }
 
-  /** @internal Agent end: grants the initial window; this frame (seq 0) is the gateway's signal that the agent accepted. */
-  accept(): void {
+  /**
+   * @internal Agent end: grants the initial window; this frame (seq 0) is the gateway's signal that
+   * the agent accepted. `defer` (the whole request already arrived, so the gateway needs no credit):
+   * the grant rides with the stream's first answer frame — one message fewer per exchange — or goes
+   * out on its own when the host's short deferral ends first.
+   */
+  accept(defer = false): void {
+    if (defer && this.#host.deferAccept) {
+      this.#acceptDeferred = true;
+      this.#host.deferAccept(this);
+      return;
+    }
     this.#emit({ type: "window", credit: this.#recv.window });
+  }
+
+  /** @internal Sends a deferred accept now (no-op when it already went out). */
+  flushAccept(): void {
+    if (!this.#acceptDeferred || this.destroyed) return;
+    this.#acceptDeferred = false;
+    this.#emit({ type: "window", credit: this.#recv.window });
+  }
+
+  /**
+   * Gateway end: whether response body bytes (or its end) already arrived and wait to be read, so
+   * a caller can send the response head together with them instead of on its own.
+   */
+  get bodyPending(): boolean {
+    return this.#queued > 0 || this.readableLength > 0 || (this.#remoteEnded && !this.readableEnded);
   }
 
   /** @internal Moves the stream to the session that carries it once the agent accepted; `peerWindow` is its grant. */
@@ -201,6 +232,10 @@ export class TunnelStream extends Duplex {
   }
 
   #emit(f: Frameless<Frame>): void {
+    if (this.#acceptDeferred) {
+      this.#acceptDeferred = false;
+      this.#emit({ type: "window", credit: this.#recv.window });
+    }
     const seq = this.#sendSeq;
     this.#sendSeq = (seq + 1) >>> 0;
     this.#host.send({ ...f, stream: this.id, seq } as Frame);

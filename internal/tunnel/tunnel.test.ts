@@ -324,3 +324,40 @@ test("a small request travels in one message: open, body and end together", asyn
   assert.deepEqual(toAgent, ["open:open+data+end"]);
   await p.close();
 });
+
+test("a complete request's accept rides with the response head: one message each way", async () => {
+  const p = await pair((s) => {
+    s.resume();
+    // The answer comes after the open message was handled, as an API server's would.
+    setTimeout(() => {
+      s.respond({ status: 200, headers: [] });
+      s.end("ok");
+    }, 2);
+  });
+  const toGateway: string[] = [];
+  p.hub.dropIf = (subject, data) => {
+    if (subject.startsWith("ward.gw.c1.s.")) toGateway.push(decodeMessage(data).map((f) => f.type).join("+"));
+    return false;
+  };
+  const s = p.gateway.openStream("c1", { method: "GET", path: "/" });
+  s.end();
+  assert.equal((await readAll(s)).toString(), "ok");
+  assert.deepEqual(toGateway, ["window+head+data+end"]);
+  await p.close();
+});
+
+test("a deferred accept still goes out on its own when the answer is slow, so a cancel reaches the agent", async () => {
+  let upstream: TunnelStream | undefined;
+  const p = await pair((s) => {
+    upstream = s; // never answers
+    s.on("error", () => {});
+  });
+  const s = p.gateway.openStream("c1", { method: "GET", path: "/slow" });
+  s.end();
+  s.on("error", () => {});
+  await waitFor(() => p.gateway.stats().pending === 0, 2000, "the agent's accept");
+  s.destroy(); // the client leaves: the reset needs the accepted session
+  await waitFor(() => upstream?.destroyed === true, 2000, "the agent's stream reset");
+  assert.equal(p.agent.stats().streams, 0);
+  await p.close();
+});
