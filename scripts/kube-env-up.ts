@@ -35,6 +35,12 @@ export interface KubeEnvFile {
   adminKeyFile: string;
   /** A static bearer token for the same admin identity. */
   adminToken: string;
+  /**
+   * A static bearer token for a plain user (`userName`, no privileged group): RBAC decides what it
+   * may do, as for any real user; it has no bindings until a test grants some.
+   */
+  userName: string;
+  userToken: string;
   kubeconfig: string;
   etcdUrl: string;
   kwokUrl: string;
@@ -139,7 +145,9 @@ export async function up(flags: Record<string, string>): Promise<string> {
 
     const adminToken = randomBytes(24).toString("hex");
     const tokenFile = join(certDir, "tokens.csv");
-    writeFileSync(tokenFile, `${adminToken},${adminUser},${adminUser},"system:masters"\n`, { mode: 0o600 });
+    const userName = "kube-env-user";
+    const userToken = randomBytes(24).toString("hex");
+    writeFileSync(tokenFile, `${adminToken},${adminUser},${adminUser},"system:masters"\n${userToken},${userName},${userName}\n`, { mode: 0o600 });
     const apiServer = `https://127.0.0.1:${apiPort}`;
     // The API server retries etcd itself, so both start at once.
     const apiserver = startDetached("kube-apiserver", bins.apiserver, [
@@ -247,6 +255,8 @@ export async function up(flags: Record<string, string>): Promise<string> {
       adminCertFile: certs.adminCert,
       adminKeyFile: certs.adminKey,
       adminToken,
+      userName,
+      userToken,
       kubeconfig,
       etcdUrl,
       kwokUrl,

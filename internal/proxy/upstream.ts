@@ -8,6 +8,7 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { Socket } from "node:net";
+import { Pool, type Dispatcher } from "undici";
 import type { Logger } from "../log/index.ts";
 import type { StreamHandler, TunnelStream } from "../tunnel/index.ts";
 import { isUpgradeRequest, MissingIdentityError, upstreamRequestHeaders } from "./headers.ts";
@@ -52,11 +53,21 @@ export function createUpstreamHandler(o: UpstreamOptions): StreamHandler {
   const tls = url.protocol === "https:";
   const host = url.host;
   const base = url.pathname.replace(/\/$/, "");
-  // As many idle connections kept as may be open: under load, fewer would churn TLS handshakes.
-  const agentOpts = { keepAlive: true, maxSockets: 256, maxFreeSockets: 256, scheduling: "lifo" as const };
+  // Plain exchanges go through an undici pool: its HTTP/1.1 client costs a fraction of node:http's per
+  // request, and the agent makes one upstream request per kubectl request. No connection cap (the
+  // tunnel's stream limits bound what is open; a cap would queue requests behind long watches), no
+  // header or body timeouts (a watch or `logs -f` may be quiet for an hour; the tunnel's per-kind idle
+  // timeouts apply instead).
+  const pool = new Pool(url.origin, {
+    connections: null,
+    headersTimeout: 0,
+    bodyTimeout: 0,
+    connect: tls ? { ca: o.ca, cert: o.cert, key: o.key, rejectUnauthorized: !o.insecureSkipTLSVerify } : undefined,
+  });
+  // Upgrades (exec, attach, port-forward) keep node:http, which hands over the socket after any answer.
   const agent = tls
-    ? new UpstreamHttpsAgent({ ...agentOpts, ca: o.ca, cert: o.cert, key: o.key, rejectUnauthorized: !o.insecureSkipTLSVerify })
-    : new HttpAgent(agentOpts);
+    ? new UpstreamHttpsAgent({ keepAlive: false, ca: o.ca, cert: o.cert, key: o.key, rejectUnauthorized: !o.insecureSkipTLSVerify })
+    : new HttpAgent({ keepAlive: false });
   const request = tls ? httpsRequest : httpRequest;
 
   return (stream) => {
@@ -74,55 +85,113 @@ export function createUpstreamHandler(o: UpstreamOptions): StreamHandler {
     }
     const token = typeof o.token === "function" ? o.token() : o.token;
     if (token) headers.push("Authorization", `Bearer ${token}`);
-    const upgrade = isUpgradeRequest(stream.request.headers);
     o.onActive?.(1);
     stream.once("close", () => o.onActive?.(-1));
-
-    let responded = false;
-    let complete = false;
-    const req = request({
-      host: url.hostname,
-      port: url.port || (tls ? 443 : 80),
-      method: stream.request.method,
-      path: base + stream.request.path,
-      headers,
-      agent,
-      setHost: false,
-    });
-    // Cancellation: a stream that closes before the upstream exchange completed aborts it. A completed
-    // exchange is left alone, so its keep-alive connection goes back to the pool (no new TLS handshake).
-    stream.once("close", () => {
-      if (!complete) req.destroy();
-    });
-    req.on("error", (err) => {
-      if (responded || stream.destroyed) return void stream.destroy();
-      responded = true;
-      o.logger.warn("upstream request failed", { err, method: stream.request.method });
-      respondStatus(stream, 502, `The agent could not reach the API server: ${(err as NodeJS.ErrnoException).code ?? err.message}`);
-    });
-    req.on("response", (res: IncomingMessage) => {
-      responded = true;
-      stream.respond({ status: res.statusCode ?? 502, headers: res.rawHeaders });
-      res.once("end", () => (complete = true));
-      relay(res, stream);
-    });
-    req.on("upgrade", (res: IncomingMessage, socket: Socket, head: Buffer) => {
-      responded = true;
-      stream.respond({ status: res.statusCode ?? 101, headers: res.rawHeaders });
-      if (head.length) stream.write(head);
-      splice(socket, stream);
-    });
-    if (upgrade) {
-      // Bytes written before the 101 belong to the upgraded protocol: they flow once it is up.
-      req.end();
-    } else if (!hasBody(stream.request.headers)) {
-      // No request body (most GETs): send the request now rather than after the stream's end arrives.
-      req.end();
-      stream.resume();
-    } else {
-      relay(stream, req);
-    }
+    if (isUpgradeRequest(stream.request.headers)) upgradeExchange(stream, request, agent, url, base + stream.request.path, headers, o.logger);
+    else plainExchange(stream, pool, base + stream.request.path, headers, o.logger);
   };
+}
+
+/**
+ * One request/response through the pool, streamed both ways with backpressure: the stream's
+ * request body feeds undici, and a full tunnel window pauses the read from the API server.
+ */
+function plainExchange(stream: TunnelStream, pool: Pool, path: string, headers: string[], logger: Logger): void {
+  const body = hasBody(stream.request.headers);
+  // undici frames the body itself (chunked when its length is unknown).
+  const sent: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) if (headers[i]!.toLowerCase() !== "transfer-encoding") sent.push(headers[i]!, headers[i + 1]!);
+  let controller: Dispatcher.DispatchController | undefined;
+  let responded = false;
+  let complete = false;
+  // Cancellation: a stream that closes before the exchange completed aborts it.
+  stream.once("close", () => {
+    if (!complete) controller?.abort(new Error("The tunnel stream closed"));
+  });
+  if (!body) stream.resume(); // nothing to read but the end
+  pool.dispatch({ method: stream.request.method, path, headers: sent, body: body ? stream : null, upgrade: null }, {
+    onRequestStart(c) {
+      controller = c;
+      if (stream.destroyed) c.abort(new Error("The tunnel stream closed"));
+    },
+    onResponseStart(c, statusCode, parsed) {
+      responded = true;
+      stream.respond({ status: statusCode, headers: rawStrings(c.rawHeaders ?? parsed) });
+    },
+    onResponseData(c, chunk) {
+      if (!stream.write(chunk)) {
+        c.pause();
+        stream.once("drain", () => c.resume());
+      }
+    },
+    onResponseEnd() {
+      complete = true;
+      stream.end();
+    },
+    onResponseError(_c, err) {
+      complete = true;
+      if (stream.destroyed) return;
+      if (responded) return void stream.destroy(err);
+      responded = true;
+      logger.warn("upstream request failed", { err, method: stream.request.method });
+      respondStatus(stream, 502, `The agent could not reach the API server: ${(err as NodeJS.ErrnoException).code ?? err.message}`);
+    },
+  });
+}
+
+/** Header pairs as undici hands them over (raw Buffers or strings, or an object), as a flat list of strings. */
+function rawStrings(raw: readonly (Buffer | string)[] | Record<string, string | string[] | undefined>): string[] {
+  const out: string[] = [];
+  if (Array.isArray(raw)) {
+    for (const v of raw as readonly (Buffer | string)[]) out.push(typeof v === "string" ? v : v.toString("latin1"));
+    return out;
+  }
+  for (const [name, v] of Object.entries(raw)) {
+    if (v === undefined) continue;
+    for (const x of Array.isArray(v) ? v : [v]) out.push(name, x);
+  }
+  return out;
+}
+
+/** An upgrade (exec, attach, port-forward): after a 101 the socket is spliced raw to the stream. */
+function upgradeExchange(
+  stream: TunnelStream, request: typeof httpsRequest, agent: HttpAgent, url: URL, path: string, headers: string[], logger: Logger,
+): void {
+  let responded = false;
+  let complete = false;
+  const req = request({
+    host: url.hostname,
+    port: url.port || (url.protocol === "https:" ? 443 : 80),
+    method: stream.request.method,
+    path,
+    headers,
+    agent,
+    setHost: false,
+  });
+  stream.once("close", () => {
+    if (!complete) req.destroy();
+  });
+  req.on("error", (err) => {
+    if (responded || stream.destroyed) return void stream.destroy();
+    responded = true;
+    logger.warn("upstream request failed", { err, method: stream.request.method });
+    respondStatus(stream, 502, `The agent could not reach the API server: ${(err as NodeJS.ErrnoException).code ?? err.message}`);
+  });
+  // A non-101 answer to an upgrade is relayed like any response.
+  req.on("response", (res: IncomingMessage) => {
+    responded = true;
+    stream.respond({ status: res.statusCode ?? 502, headers: res.rawHeaders });
+    res.once("end", () => (complete = true));
+    relay(res, stream);
+  });
+  req.on("upgrade", (res: IncomingMessage, socket: Socket, head: Buffer) => {
+    responded = true;
+    stream.respond({ status: res.statusCode ?? 101, headers: res.rawHeaders });
+    if (head.length) stream.write(head);
+    splice(socket, stream);
+  });
+  // Bytes written before the 101 belong to the upgraded protocol: they flow once it is up.
+  req.end();
 }
 
 /** Whether the request carries a body: a non-zero Content-Length or any Transfer-Encoding. */
