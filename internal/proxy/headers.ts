@@ -25,7 +25,7 @@ const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "te"
 /** Headers the agent passes to the API server (lower case). Everything else is dropped. */
 const UPSTREAM_ALLOW = new Set([
   "accept", "accept-encoding", "accept-language", "cache-control", "content-type", "content-length", "content-encoding",
-  "transfer-encoding", "user-agent", "if-match", "if-none-match", "if-modified-since", "if-unmodified-since",
+  "user-agent", "if-match", "if-none-match", "if-modified-since", "if-unmodified-since",
   "audit-id", "x-request-id", "kubectl-command", "kubectl-session", "x-stream-protocol-version",
   "sec-websocket-key", "sec-websocket-version", "sec-websocket-protocol", "sec-websocket-extensions", "upgrade",
   "x-kubernetes-pf-error", "x-kubernetes-pf-port", "x-kubernetes-pf-requestid",

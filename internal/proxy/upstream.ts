@@ -31,17 +31,6 @@ export interface UpstreamOptions {
   onActive?: (delta: 1 | -1) => void;
 }
 
-/**
- * The pool for the one API server this handler talks to. Node's default pool key concatenates the
- * CA, client certificate and key PEMs for every request and hashes the result when it looks up a
- * free socket — kilobytes per request for a key that never changes here.
- */
-class UpstreamHttpsAgent extends HttpsAgent {
-  override getName(): string {
-    return "apiserver";
-  }
-}
-
 function respondStatus(stream: TunnelStream, code: number, message: string): void {
   const body = JSON.stringify(kubeStatus(code, message));
   stream.respond({ status: code, headers: ["Content-Type", "application/json", "Content-Length", String(Buffer.byteLength(body))] });
@@ -66,7 +55,7 @@ export function createUpstreamHandler(o: UpstreamOptions): StreamHandler {
   });
   // Upgrades (exec, attach, port-forward) keep node:http, which hands over the socket after any answer.
   const agent = tls
-    ? new UpstreamHttpsAgent({ keepAlive: false, ca: o.ca, cert: o.cert, key: o.key, rejectUnauthorized: !o.insecureSkipTLSVerify })
+    ? new HttpsAgent({ keepAlive: false, ca: o.ca, cert: o.cert, key: o.key, rejectUnauthorized: !o.insecureSkipTLSVerify })
     : new HttpAgent({ keepAlive: false });
   const request = tls ? httpsRequest : httpRequest;
 
@@ -97,10 +86,8 @@ export function createUpstreamHandler(o: UpstreamOptions): StreamHandler {
  * request body feeds undici, and a full tunnel window pauses the read from the API server.
  */
 function plainExchange(stream: TunnelStream, pool: Pool, path: string, headers: string[], logger: Logger): void {
+  // Transfer-Encoding is not forwarded (hop-by-hop): undici frames a body of unknown length itself.
   const body = hasBody(stream.request.headers);
-  // undici frames the body itself (chunked when its length is unknown).
-  const sent: string[] = [];
-  for (let i = 0; i < headers.length; i += 2) if (headers[i]!.toLowerCase() !== "transfer-encoding") sent.push(headers[i]!, headers[i + 1]!);
   let controller: Dispatcher.DispatchController | undefined;
   let responded = false;
   let complete = false;
@@ -109,7 +96,7 @@ function plainExchange(stream: TunnelStream, pool: Pool, path: string, headers: 
     if (!complete) controller?.abort(new Error("The tunnel stream closed"));
   });
   if (!body) stream.resume(); // nothing to read but the end
-  pool.dispatch({ method: stream.request.method, path, headers: sent, body: body ? stream : null, upgrade: null }, {
+  pool.dispatch({ method: stream.request.method, path, headers, body: body ? stream : null, upgrade: null }, {
     onRequestStart(c) {
       controller = c;
       if (stream.destroyed) c.abort(new Error("The tunnel stream closed"));
@@ -133,10 +120,15 @@ function plainExchange(stream: TunnelStream, pool: Pool, path: string, headers: 
       if (stream.destroyed) return;
       if (responded) return void stream.destroy(err);
       responded = true;
-      logger.warn("upstream request failed", { err, method: stream.request.method });
-      respondStatus(stream, 502, `The agent could not reach the API server: ${(err as NodeJS.ErrnoException).code ?? err.message}`);
+      upstreamFailed(stream, err, logger);
     },
   });
+}
+
+/** The API server could not be reached (nothing answered yet): a 502 Status on the stream. */
+function upstreamFailed(stream: TunnelStream, err: Error, logger: Logger): void {
+  logger.warn("upstream request failed", { err, method: stream.request.method });
+  respondStatus(stream, 502, `The agent could not reach the API server: ${(err as NodeJS.ErrnoException).code ?? err.message}`);
 }
 
 /** Header pairs as undici hands them over (raw Buffers or strings, or an object), as a flat list of strings. */
@@ -174,8 +166,7 @@ function upgradeExchange(
   req.on("error", (err) => {
     if (responded || stream.destroyed) return void stream.destroy();
     responded = true;
-    logger.warn("upstream request failed", { err, method: stream.request.method });
-    respondStatus(stream, 502, `The agent could not reach the API server: ${(err as NodeJS.ErrnoException).code ?? err.message}`);
+    upstreamFailed(stream, err, logger);
   });
   // A non-101 answer to an upgrade is relayed like any response.
   req.on("response", (res: IncomingMessage) => {
