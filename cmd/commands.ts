@@ -126,7 +126,7 @@ const clusterCommand: CommandSpec = {
             { name: "namespace", type: "string", value: "NS", description: "Default namespace of the context (default: your grant's, when access is one namespace)" },
             { name: "print", type: "boolean", description: "Print the kubeconfig to stdout instead of editing a file" },
             { name: "embed-token", type: "boolean", description: "Write a token into the file instead of the exec plugin (expires; no refresh)" },
-            { name: "exec-command", type: "string", value: "PATH", description: "Command kubectl runs for credentials (default: this ward executable)" },
+            { name: "exec-command", type: "string", value: "PATH", description: "Command kubectl runs for credentials (default: this ward executable; on Linux and macOS through /bin/sh, which first tries the cached credential)" },
             { name: "kubeconfig", type: "string", value: "FILE", description: "File to edit (default: first entry of $KUBECONFIG, else ~/.kube/config)" },
             ...connection,
           ],

@@ -3,7 +3,9 @@
  *   - `ward cluster kube-token` with a cached token vs `node -e 0` (the same Node 24): the exec
  *     credential plugin's cost on every kubectl invocation;
  *   - `kubectl get ns` through Ward with the exec plugin vs kubectl straight to the API server with
- *     a static-token kubeconfig (and through Ward with an embedded token, to split plugin from proxy).
+ *     a static-token kubeconfig: as a person signed in with `ward login` (device flow approved as the
+ *     portal does; the kubeconfig's /bin/sh fast path serves the cached credential), as a robot
+ *     (WARD_TOKEN: every call starts Ward), and with an embedded token (to split plugin from proxy).
  *   node scripts/bench-cli.ts [--quick]
  * Readable rows, then one JSON object with every figure as the last line.
  * Goals (issue 9): kube-token ≤ 1.4× node -e 0; kubectl via Ward ≤ 1.4× direct.
@@ -13,6 +15,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { call } from "../internal/client/http.ts";
+import { deviceLogin } from "../test/helpers/device_login.ts";
 import { startKubeEnv } from "../test/helpers/kube-env.ts";
 import { start } from "../test/helpers/process.ts";
 
@@ -47,6 +50,7 @@ const gw = start(ward, ["gateway", "--listen", "127.0.0.1:0", "--data-dir", join
 let agent: ReturnType<typeof start> | undefined;
 try {
   const url = (await gw.waitFor(/"gateway listening".*?"url":"(https:[^"]+)"/, 30_000))[1]!;
+  const bootstrapCode = (await gw.waitFor(/one-time code:\s+([0-9A-Z]{4}(?:-[0-9A-Z]{4}){3})/))[1]!;
   const caFile = join(dir, "gw", "tls", "ca.crt");
   const target = { url, caPem: readFileSync(caFile, "utf8") };
   const adminToken = readFileSync(join(dir, "gw", "admin-token"), "utf8").trim();
@@ -55,18 +59,25 @@ try {
   agent = start(ward, ["agent", "--gateway", url, "--cluster", CLUSTER, "--token", c.join_token, "--kubeconfig", kube.kubeconfig, "--gateway-ca", caFile]);
   await agent.waitFor(/connected to the gateway/, 30_000);
   const robot = await admin<{ member: { id: string }; api_token: string }>("POST", "/api/v1/members", { email: "bench@robot.ward", robot: true });
-  const g = await admin<{ grant: { id: string } }>("POST", `/api/v1/clusters/${CLUSTER}/access/grants`, { member_id: robot.member.id, role: "view" });
-  for (;;) {
-    const { grants } = await admin<{ grants: { id: string; status: string }[] }>("GET", `/api/v1/clusters/${CLUSTER}/access/grants`);
-    if (grants.find((x) => x.id === g.grant.id)?.status === "applied") break;
-    await new Promise((r) => setTimeout(r, 100));
+  const me = await admin<{ member: { id: string } }>("GET", "/api/v1/me"); // the bootstrap admin, who signs in below
+  for (const member of [robot.member.id, me.member.id]) {
+    const g = await admin<{ grant: { id: string } }>("POST", `/api/v1/clusters/${CLUSTER}/access/grants`, { member_id: member, role: "view" });
+    for (;;) {
+      const { grants } = await admin<{ grants: { id: string; status: string }[] }>("GET", `/api/v1/clusters/${CLUSTER}/access/grants`);
+      if (grants.find((x) => x.id === g.grant.id)?.status === "applied") break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
+  // A person signed in with `ward login`, and a robot (WARD_TOKEN), each with their own dirs.
+  const person = { ...process.env, WARD_TOKEN: "", WARD_CONFIG_DIR: join(dir, "person", "config"), WARD_CACHE_DIR: join(dir, "person", "cache") };
+  await deviceLogin(ward, { url, caFile, bootstrapCode }, person, "bench-cli");
   const env = { ...process.env, WARD_TOKEN: robot.api_token, WARD_GATEWAY: url, WARD_GATEWAY_CA: caFile, WARD_CONFIG_DIR: join(dir, "config"), WARD_CACHE_DIR: join(dir, "cache") };
   const viaExec = join(dir, "kubeconfig-exec");
+  const viaExecRobot = join(dir, "kubeconfig-exec-robot");
   const viaToken = join(dir, "kubeconfig-token");
-  for (const [file, extra] of [[viaExec, []], [viaToken, ["--embed-token"]]] as const) {
-    const r = spawnSync(ward, ["cluster", "kubeconfig", "add", "--cluster", CLUSTER, "--use", "--kubeconfig", file, ...extra], { env, encoding: "utf8" });
+  for (const [file, e, extra] of [[viaExec, person, []], [viaExecRobot, env, []], [viaToken, env, ["--embed-token"]]] as const) {
+    const r = spawnSync(ward, ["cluster", "kubeconfig", "add", "--cluster", CLUSTER, "--use", "--kubeconfig", file, ...extra], { env: e, encoding: "utf8" });
     if (r.status !== 0) throw new Error(`kubeconfig add: ${r.stderr}`);
   }
   const direct = join(dir, "kubeconfig-direct");
@@ -79,16 +90,18 @@ try {
 
   // kube-token: cached (the first call above filled nothing yet: make one).
   const kt = ["cluster", "kube-token", "--cluster", CLUSTER];
-  if (spawnSync(ward, kt, { env }).status !== 0) throw new Error("kube-token failed");
+  for (const e of [env, person]) if (spawnSync(ward, [...kt, "--gateway", url], { env: e }).status !== 0) throw new Error("kube-token failed");
   const plugin = interleaved([
     { name: "node", cmd: process.execPath, args: ["-e", "0"] },
-    { name: "kube-token", cmd: ward, args: kt, env },
+    { name: "kube-token", cmd: ward, args: [...kt, "--gateway", url], env: person },
+    { name: "kube-token-robot", cmd: ward, args: kt, env },
   ]);
   const kctl = kube.kubectl.newest;
   const getNs = (kc: string) => ["--kubeconfig", kc, "get", "ns", "-o", "name"];
   const kubectlRuns = interleaved([
     { name: "direct", cmd: kctl, args: getNs(direct), env },
-    { name: "ward-exec", cmd: kctl, args: getNs(viaExec), env },
+    { name: "ward-exec", cmd: kctl, args: getNs(viaExec), env: person },
+    { name: "ward-exec-robot", cmd: kctl, args: getNs(viaExecRobot), env },
     { name: "ward-token", cmd: kctl, args: getNs(viaToken), env },
   ]);
 
@@ -98,8 +111,10 @@ try {
   console.log(`bench-cli: ${runs} runs each, interleaved; kubectl ${kctl}`);
   row("node -e 0 (baseline)", plugin.get("node")!);
   row("ward cluster kube-token, cached (goal <= 1.4x)", plugin.get("kube-token")!, plugin.get("node")!);
+  row("ward cluster kube-token, cached, robot (WARD_TOKEN)", plugin.get("kube-token-robot")!, plugin.get("node")!);
   row("kubectl get ns, direct, static token (baseline)", kubectlRuns.get("direct")!);
   row("kubectl get ns via Ward, exec plugin (goal <= 1.4x)", kubectlRuns.get("ward-exec")!, kubectlRuns.get("direct")!);
+  row("kubectl get ns via Ward, exec plugin, robot", kubectlRuns.get("ward-exec-robot")!, kubectlRuns.get("direct")!);
   row("kubectl get ns via Ward, embedded token", kubectlRuns.get("ward-token")!, kubectlRuns.get("direct")!);
   const j = {
     bench: "cli", runs,
@@ -109,6 +124,9 @@ try {
     kubectl_direct_ms: +m(kubectlRuns.get("direct")!).toFixed(2),
     kubectl_ward_exec_ms: +m(kubectlRuns.get("ward-exec")!).toFixed(2),
     kubectl_ward_exec_ratio: +(m(kubectlRuns.get("ward-exec")!) / m(kubectlRuns.get("direct")!)).toFixed(3),
+    kube_token_robot_ms: +m(plugin.get("kube-token-robot")!).toFixed(2),
+    kubectl_ward_exec_robot_ms: +m(kubectlRuns.get("ward-exec-robot")!).toFixed(2),
+    kubectl_ward_exec_robot_ratio: +(m(kubectlRuns.get("ward-exec-robot")!) / m(kubectlRuns.get("direct")!)).toFixed(3),
     kubectl_ward_token_ms: +m(kubectlRuns.get("ward-token")!).toFixed(2),
     kubectl_ward_token_ratio: +(m(kubectlRuns.get("ward-token")!) / m(kubectlRuns.get("direct")!)).toFixed(3),
   };

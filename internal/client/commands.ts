@@ -7,6 +7,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { UsageError, type Invocation } from "../cli/command.ts";
+import { clearExecCache } from "./exec_cache.ts";
 import { cacheDir } from "./files.ts";
 import { call, ClientError, normalizeGatewayUrl, type GatewayTarget } from "./http.ts";
 import { parseOutput, relative, table, type OutputFormat } from "./output.ts";
@@ -133,6 +134,7 @@ export async function runLogin(inv: Invocation): Promise<number> {
   };
   latest.current = url;
   saveCredentialsFile(latest);
+  clearExecCache(); // kubectl's cached credentials may belong to whoever was signed in before
   inv.io.err(`Signed in to ${url} as ${tokens.member.email}.\nNext: 'ward cluster list', then 'ward cluster kubeconfig add --cluster ID --use'.\n`);
   return 0;
 }
@@ -152,6 +154,7 @@ export async function runLogout(inv: Invocation): Promise<number> {
   const saved = url ? file.gateways[url] : undefined;
   // Cached k8s tokens are derived from the session: they go too.
   rmSync(join(cacheDir(), "kube-tokens"), { recursive: true, force: true });
+  clearExecCache();
   if (!url || !saved) {
     inv.io.err(url ? `Not signed in to ${url}.\n` : "Not signed in.\n");
     return 0;

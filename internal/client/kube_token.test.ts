@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, statSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -54,6 +54,7 @@ test("kube-token: cached per gateway/cluster/member until near expiry; a retry f
 
   const files = readdirSync(join(dir, "cache", "kube-tokens"));
   assert.equal(files.length, 1);
+  assert.equal(existsSync(join(dir, "cache", "kube-exec")), false, "a WARD_TOKEN's credentials never go to the fast path's cache");
   assert.equal(statSync(join(dir, "cache", "kube-tokens", files[0]!)).mode & 0o777, 0o600);
 
   now = Date.parse(c.status.expirationTimestamp) - 30_000; // inside the renewal margin

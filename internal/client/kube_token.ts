@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import { isValidClusterId } from "../bus/index.ts";
+import { execCacheKey, readServed, writeExecCredential, writeServed } from "./exec_cache.ts";
 import { cacheDir, cacheStem, readJson, writeJsonPrivate } from "./files.ts";
 import { call, ClientError } from "./http.ts";
 import { resolveCredentials } from "./session.ts";
@@ -43,11 +44,13 @@ interface CachedToken {
 }
 
 /** A cached token is reused while more than a fifth of its life (at most 60 s) is left. */
-function stillGood(t: CachedToken | undefined, now: number): t is CachedToken {
-  if (!t || typeof t.token !== "string") return false;
+function goodUntil(t: CachedToken): number {
   const exp = Date.parse(t.expires_at);
-  const life = exp - Date.parse(t.issued_at);
-  return exp - now > Math.min(60_000, life / 5);
+  return exp - Math.min(60_000, (exp - Date.parse(t.issued_at)) / 5);
+}
+
+function stillGood(t: CachedToken | undefined, now: number): t is CachedToken {
+  return !!t && typeof t.token === "string" && now < goodUntil(t);
 }
 
 /**
@@ -55,8 +58,8 @@ function stillGood(t: CachedToken | undefined, now: number): t is CachedToken {
  * the last few seconds is handed out again (a fresh one would be refused alike, and a script that
  * calls the plugin in a loop must not mint on every call).
  */
-function refusedBefore(t: CachedToken, parent: number, now: number): boolean {
-  return t.served_to === parent && now - Date.parse(t.issued_at) > 5_000;
+function refusedBefore(t: CachedToken, parent: number, now: number, servedByFastPath: number | undefined): boolean {
+  return (t.served_to === parent || servedByFastPath === parent) && now - Date.parse(t.issued_at) > 5_000;
 }
 
 export interface KubeTokenOptions {
@@ -76,13 +79,20 @@ export async function kubeToken(opts: KubeTokenOptions): Promise<string> {
   const creds = resolveCredentials({ gateway: opts.gateway, env, now });
   const file = join(cacheDir(env), "kube-tokens", `${cacheStem(creds.gateway.url, opts.cluster, creds.principal)}.json`);
   const parent = opts.parentPid ?? process.ppid;
+  // A signed-in person's token also goes to the exec cache a kubeconfig's fast path reads (a
+  // WARD_TOKEN's never: that entry is keyed by gateway and cluster, not by who asks).
+  const fastKey = env["WARD_TOKEN"] ? undefined : execCacheKey(creds.gateway.url, opts.cluster);
   let t = readJson<CachedToken>(file);
-  if (!stillGood(t, now()) || refusedBefore(t, parent, now())) {
+  if (!stillGood(t, now()) || refusedBefore(t, parent, now(), fastKey === undefined ? undefined : readServed(env, fastKey))) {
     const r = await call<{ token: string; expires_at: string }>(creds.gateway, `/api/v1/clusters/${opts.cluster}/k8s-token`, { method: "POST", token: await creds.token(), json: {} });
     t = { token: r.token, issued_at: new Date(now()).toISOString(), expires_at: r.expires_at, served_to: parent };
-    writeJsonPrivate(file, t);
   } else {
-    writeJsonPrivate(file, { ...t, served_to: parent });
+    t = { ...t, served_to: parent };
+  }
+  writeJsonPrivate(file, t);
+  if (fastKey !== undefined) {
+    writeExecCredential(env, fastKey, t.token, t.expires_at, goodUntil(t));
+    writeServed(env, fastKey, parent);
   }
   return JSON.stringify({ apiVersion, kind: "ExecCredential", status: { token: t.token, expirationTimestamp: new Date(Date.parse(t.expires_at)).toISOString().replace(/\.\d{3}Z$/, "Z") } }) + "\n";
 }

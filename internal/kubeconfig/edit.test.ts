@@ -37,6 +37,19 @@ test("exec user: v1beta1 by default (kubectl 1.20 has no v1), v1 on request; the
   assert.throws(() => addWardEntry("", { ...execDev, user: bad }), /Unsupported exec apiVersion/);
 });
 
+test("exec user with a fast path: /bin/sh -c SCRIPT COMMAND KEY args…, the script byte-exact in block and flow files", () => {
+  const script = `# a comment: 'quoted' "double"\nd=\${X:-\${Y:-$HOME/.c}}/k/$1\nshift\ncase $v in\n*'a"'*) v= ;;\nesac\n  for f in "$d/"*.json; do :; done\nexec "$0" "$@"\n`;
+  const args = ["cluster", "kube-token", "--cluster", "dev", "--gateway", "https://gw.example.com"];
+  const user = { kind: "exec" as const, gateway: "https://gw.example.com", command: "/opt/ward bin/ward", fastPath: { script, key: "gw.example.com_dev" } };
+  for (const input of ["", fixture("flow.input.yaml"), fixture("indented.input.yaml")]) {
+    const text = addWardEntry(input, { ...execDev, user }).text;
+    assert.deepEqual(userOf(text, "ward-dev"), {
+      exec: { apiVersion: "client.authentication.k8s.io/v1beta1", args: ["-c", script, "/opt/ward bin/ward", "gw.example.com_dev", ...args], command: "/bin/sh", interactiveMode: "Never", provideClusterInfo: false },
+    });
+  }
+  assert.throws(() => addWardEntry("", { ...execDev, user: { ...user, fastPath: { script, key: "../x y" } } }), /Invalid cache key/);
+});
+
 test("fresh kubeconfig for empty, null, {} and comment-only input, in the input's line endings", () => {
   const opts: AddOptions = { cluster: "x", server: "https://gw/k8s/x", user: { kind: "token", token: "t" }, use: true };
   const fresh = addWardEntry("", opts).text;

@@ -28,6 +28,11 @@ export type WardUser =
       command?: string;
       /** Default v1beta1 (DEFAULT_EXEC_API_VERSION); v1 needs kubectl >= 1.22. */
       apiVersion?: ExecApiVersion;
+      /**
+       * A POSIX sh script kubectl runs instead (`/bin/sh -c script command key args…`): it may answer
+       * from a cache entry named `key`, else it must exec `"$0" "$@"` (the command with its args).
+       */
+      fastPath?: { script: string; key: string };
     };
 
 export interface AddOptions {
@@ -136,11 +141,15 @@ function entryObjects(opts: AddOptions): Record<Section, Record<string, unknown>
     if (apiVersion !== "client.authentication.k8s.io/v1" && apiVersion !== "client.authentication.k8s.io/v1beta1") {
       throw new KubeconfigError(`Unsupported exec apiVersion ${JSON.stringify(apiVersion)}`);
     }
+    const command = opts.user.command || "ward";
+    const args = ["cluster", "kube-token", "--cluster", opts.cluster, "--gateway", opts.user.gateway];
+    const fast = opts.user.fastPath;
+    if (fast && !/^[A-Za-z0-9._-]+$/.test(fast.key)) throw new KubeconfigError(`Invalid cache key ${JSON.stringify(fast.key)}`);
     user = {
       exec: {
         apiVersion,
-        args: ["cluster", "kube-token", "--cluster", opts.cluster, "--gateway", opts.user.gateway],
-        command: opts.user.command || "ward",
+        args: fast ? ["-c", fast.script, command, fast.key, ...args] : args,
+        command: fast ? "/bin/sh" : command,
         interactiveMode: "Never",
         provideClusterInfo: false,
       },
@@ -178,7 +187,8 @@ function renderItem(obj: Record<string, unknown>, indent: number, style: Style):
 }
 
 function renderFlowItem(obj: Record<string, unknown>): string {
-  return stringify(obj, { collectionStyle: "flow", flowCollectionPadding: false, lineWidth: 0 }).replace(/\n$/, "");
+  // JSON-style double quotes: a multi-line string (the fast-path script) stays on the one line.
+  return stringify(obj, { collectionStyle: "flow", flowCollectionPadding: false, lineWidth: 0, doubleQuotedAsJSON: true }).replace(/\n$/, "");
 }
 
 function renderScalar(value: string): string {

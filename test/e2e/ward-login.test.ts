@@ -11,8 +11,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { parse } from "yaml";
+import { EXEC_CACHE_DIR, execCacheKey, FAST_PATH_SCRIPT, readServed } from "../../internal/client/exec_cache.ts";
 import { call } from "../../internal/client/http.ts";
 import { startKubeEnv, type KubeEnv } from "../helpers/kube-env.ts";
+import { deviceLogin } from "../helpers/device_login.ts";
 import { kubectlOk, kubectlStream } from "../helpers/kubectl.ts";
 import { run, start, type Started } from "../helpers/process.ts";
 
@@ -40,33 +42,6 @@ async function wardOk(args: string[], env: Record<string, string>): Promise<{ st
   const r = await runWard(args, env);
   assert.equal(r.code, 0, `ward ${args.join(" ")}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
   return r;
-}
-
-/** Approves a device code as the portal does: a session (here: the bootstrap admin's), the CSRF token, Approve. */
-async function approveInPortal(userCode: string): Promise<void> {
-  const { request } = await import("node:https");
-  const ca = readFileSync(caFile);
-  const u = new URL(url);
-  const http = (method: string, path: string, headers: Record<string, string>, body?: string) =>
-    new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }>((resolve, reject) => {
-      const req = request({ host: u.hostname, port: u.port, path, method, ca, headers }, (res) => {
-        let text = "";
-        res.on("data", (c) => (text += c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
-      });
-      req.on("error", reject);
-      req.end(body);
-    });
-  const form = { "content-type": "application/x-www-form-urlencoded" };
-  const login = await http("POST", "/bootstrap", form, new URLSearchParams({ code: bootstrapCode }).toString());
-  assert.equal(login.status, 302, login.text);
-  const cookie = String(login.headers["set-cookie"]).split(";")[0]!;
-  const page = await http("GET", `/device?user_code=${encodeURIComponent(userCode)}`, { cookie });
-  assert.equal(page.status, 200, page.text);
-  assert.match(page.text, /e2e runner/, "the approval page names the device");
-  const csrf = /name="_csrf" value="([^"]+)"/.exec(page.text)![1]!;
-  const ok = await http("POST", "/device", { ...form, cookie }, new URLSearchParams({ _csrf: csrf, user_code: userCode, action: "approve" }).toString());
-  assert.match(ok.text, /Device approved/);
 }
 
 let home: Record<string, string>;
@@ -99,11 +74,8 @@ after(async () => {
 });
 
 test("ward login (device flow) → kubeconfig add --use → both kubectls through the exec plugin", async () => {
-  const login = start(ward, ["login", "--gateway", url, "--certificate-authority", caFile, "--device-name", "e2e runner"], { env: { ...process.env, ...home, WARD_TOKEN: "" } });
-  const [, userCode] = await login.waitFor(/check that it shows the code\s+([B-Z]{4}-[B-Z]{4})/);
-  await approveInPortal(userCode!);
-  assert.equal(await login.stop("SIGCONT" as NodeJS.Signals, 30_000), 0, login.output());
-  assert.match(login.output(), /Signed in to https:\/\/127\.0\.0\.1:\d+ as admin@ward\.local/);
+  const output = await deviceLogin(ward, { url, caFile, bootstrapCode }, { ...process.env, ...home });
+  assert.match(output, /Signed in to https:\/\/127\.0\.0\.1:\d+ as admin@ward\.local/);
 
   const list = await wardOk(["cluster", "list"], home);
   assert.match(list.stdout, new RegExp(`${CLUSTER}\\s+Login E2E\\s+online\\s+cluster-admin@cluster`));
@@ -114,15 +86,22 @@ test("ward login (device flow) → kubeconfig add --use → both kubectls throug
   const cfg = parse(readFileSync(kc, "utf8"));
   assert.equal(cfg["current-context"], `ward-${CLUSTER}`);
   const exec = cfg.users[0].user.exec;
-  assert.equal(exec.command, ward, "the exec plugin is this very executable");
-  assert.deepEqual(exec.args, ["cluster", "kube-token", "--cluster", CLUSTER, "--gateway", url]);
+  // kubectl's credential command: /bin/sh answers from the exec cache, else runs this very executable.
+  const key = execCacheKey(url, CLUSTER);
+  assert.equal(exec.command, "/bin/sh");
+  assert.deepEqual(exec.args, ["-c", FAST_PATH_SCRIPT, ward, key, "cluster", "kube-token", "--cluster", CLUSTER, "--gateway", url]);
   assert.ok(cfg.clusters[0].cluster["certificate-authority-data"], "the gateway CA from login is embedded");
 
-  for (const which of ["newest", "spdy"] as const) {
+  for (const which of ["newest", "spdy", "newest", "spdy"] as const) {
     const out = await kubectlOk({ kubectl: kube.kubectl[which], kubeconfig: kc }, ["get", "ns", kube.namespace, "-o", "name"]);
     assert.equal(out.trim(), `namespace/${kube.namespace}`, which);
   }
-  assert.equal(readdirSync(join(home.WARD_CACHE_DIR!, "kube-tokens")).length, 1, "one cached token for this gateway/cluster/member");
+  const tokens = readdirSync(join(home.WARD_CACHE_DIR!, "kube-tokens"));
+  assert.equal(tokens.length, 1, "one cached token for this gateway/cluster/member");
+  // Only the first kubectl started ward (which recorded it in its own cache); the fast path served the later ones.
+  const servedByWard = JSON.parse(readFileSync(join(home.WARD_CACHE_DIR!, "kube-tokens", tokens[0]!), "utf8")).served_to;
+  const servedByShell = readServed(home, key);
+  assert.ok(servedByShell && servedByWard && servedByShell !== servedByWard, `the fast path served the last kubectl (${servedByShell}), not ward (${servedByWard})`);
   const entries = await wardOk(["cluster", "kubeconfig", "list", "--kubeconfig", kc, "-o", "json"], home);
   assert.deepEqual(JSON.parse(entries.stdout).entries.map((e: { name: string; userKind: string; current: boolean }) => [e.name, e.userKind, e.current]), [[`ward-${CLUSTER}`, "exec", true]]);
 });
@@ -142,7 +121,7 @@ test("--embed-token writes a working static token; --print leaves files alone", 
 
 test("with a one-minute token lifetime, a long get -w and repeated gets keep working across expiry", { timeout: 240_000 }, async () => {
   await admin("PUT", "/api/v1/settings/access", { max_token_lifetime_seconds: 60 });
-  rmSync(join(home.WARD_CACHE_DIR!, "kube-tokens"), { recursive: true, force: true });
+  for (const d of ["kube-tokens", EXEC_CACHE_DIR]) rmSync(join(home.WARD_CACHE_DIR!, d), { recursive: true, force: true });
   const kc = join(dir, "kubeconfig");
   const target = { kubectl: kube.kubectl.newest, kubeconfig: kc };
   const ns = kube.namespace;

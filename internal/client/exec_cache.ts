@@ -1,0 +1,122 @@
+/**
+ * The exec credential cache kubectl can read without starting Ward: ready-made ExecCredential
+ * files, one per apiVersion, named after the second until which they may be handed out
+ * (`v1-<epoch>.json`, `v1beta1-<epoch>.json`), plus `served` (the pid of the kubectl they were last
+ * handed to). A kubeconfig's credential command (see `fastPathScript` in internal/kubeconfig)
+ * serves a still-good file with `cat` and runs `ward cluster kube-token` for everything else.
+ *
+ * Only a signed-in person's credentials go here (never a `WARD_TOKEN`'s): the entry is keyed by
+ * gateway and cluster, so `ward login` and `ward logout` drop the whole cache.
+ */
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { cacheDir, cacheStem } from "./files.ts";
+
+type Env = Record<string, string | undefined>;
+
+export const EXEC_CACHE_DIR = "kube-exec";
+const VERSIONS = { v1: "client.authentication.k8s.io/v1", v1beta1: "client.authentication.k8s.io/v1beta1" } as const;
+const ENTRY = /^(v1|v1beta1)-(\d+)\.json$/;
+
+/**
+ * kubectl's credential command on POSIX systems: `/bin/sh -c FAST_PATH_SCRIPT ward KEY cluster
+ * kube-token …`. It answers from the cache entry KEY with no Node start (a `date` and a `cat`) when
+ * all of these hold, and runs `ward cluster kube-token …` otherwise:
+ *   - no WARD_TOKEN (a robot's credentials never go to this cache);
+ *   - kubectl asked for v1 or v1beta1 (absent KUBERNETES_EXEC_INFO means v1beta1, as in kube-token);
+ *   - the entry was not last handed to this same kubectl — client-go asks a second time only after
+ *     a 401, and then `ward` fetches a fresh token;
+ *   - a file for that version is still good (its name holds the second it stops being good).
+ * The cache directory follows the same variables as `cacheDir()`.
+ */
+export const FAST_PATH_SCRIPT = `# Ward: a cached credential without starting ward, else 'ward cluster kube-token'
+d=\${WARD_CACHE_DIR:-\${XDG_CACHE_HOME:-$HOME/.cache}/ward}/${EXEC_CACHE_DIR}/$1
+shift
+case \${WARD_TOKEN:+robot}:$KUBERNETES_EXEC_INFO in
+robot:*) v= ;;
+:) v=v1beta1 ;;
+*'authentication.k8s.io/v1beta1"'*) v=v1beta1 ;;
+*'authentication.k8s.io/v1"'*) v=v1 ;;
+*) v= ;;
+esac
+s=
+[ -z "$v" ] || { read -r s; } 2>/dev/null <"$d/served"
+if [ -n "$v" ] && [ "$s" != "$PPID" ]; then
+  n=$(date +%s)
+  for f in "$d/$v-"*.json; do
+    t=\${f##*/$v-}; t=\${t%.json}
+    case $t in ''|*[!0-9]*) continue ;; esac
+    if [ "$t" -gt "$n" ]; then
+      echo "$PPID" 2>/dev/null >"$d/served"
+      cat "$f" 2>/dev/null && exit 0
+    fi
+  done
+fi
+exec "$0" "$@"
+`;
+
+/** The entry's directory name under `kube-exec/`: non-secret and filesystem-safe. */
+export function execCacheKey(gatewayUrl: string, cluster: string): string {
+  return cacheStem(gatewayUrl, cluster);
+}
+
+function entryDir(env: Env, key: string): string {
+  return join(cacheDir(env), EXEC_CACHE_DIR, key);
+}
+
+/** The kubectl (parent pid) the cached credential was last handed to, if any. */
+export function readServed(env: Env, key: string): number | undefined {
+  try {
+    const n = Number(readFileSync(join(entryDir(env, key), "served"), "utf8").trim());
+    return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function writeServed(env: Env, key: string, parent: number): void {
+  const dir = entryDir(env, key);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  writeAtomic(join(dir, "served"), `${parent}\n`);
+}
+
+/**
+ * Publishes a token for the fast path: both apiVersions, valid until `goodUntil` (ms), replacing
+ * whatever the entry held.
+ */
+export function writeExecCredential(env: Env, key: string, token: string, expiresAt: string, goodUntil: number): void {
+  const dir = entryDir(env, key);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const until = Math.floor(goodUntil / 1000);
+  const expirationTimestamp = new Date(Date.parse(expiresAt)).toISOString().replace(/\.\d{3}Z$/, "Z");
+  const keep = new Set<string>();
+  for (const [name, apiVersion] of Object.entries(VERSIONS)) {
+    const file = `${name}-${until}.json`;
+    keep.add(file);
+    writeAtomic(join(dir, file), JSON.stringify({ apiVersion, kind: "ExecCredential", status: { token, expirationTimestamp } }) + "\n");
+  }
+  for (const f of readdirSync(dir)) {
+    if (ENTRY.test(f) && !keep.has(f)) rmSync(join(dir, f), { force: true });
+  }
+}
+
+/** Drops every fast-path credential (sign-in and sign-out: the person behind them may change). */
+export function clearExecCache(env: Env = process.env): void {
+  rmSync(join(cacheDir(env), EXEC_CACHE_DIR), { recursive: true, force: true });
+}
+
+/** Temp file + rename in the same directory; the temp name never matches an entry's name. */
+function writeAtomic(path: string, text: string): void {
+  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`;
+  try {
+    writeFileSync(tmp, text, { mode: 0o600 });
+    renameSync(tmp, path);
+  } catch (e) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // already gone
+    }
+    throw e;
+  }
+}
