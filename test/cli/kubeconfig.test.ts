@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { parse } from "yaml";
+import { execCacheKey, FAST_PATH_SCRIPT } from "../../internal/client/exec_cache.ts";
 import { call } from "../../internal/client/http.ts";
 import { startGateway, type Gateway } from "../../internal/gateway/index.ts";
 import { silentLogger } from "../../internal/log/index.ts";
@@ -97,9 +98,10 @@ test("kubeconfig add --all: progress, summary, namespace hints; foreign entries 
   assert.equal(ctx("ward-gamma").namespace, undefined);
   assert.equal(ctx("ward-alpha").namespace, undefined);
   const user = cfg.users.find((u: { name: string }) => u.name === "ward-alpha").user.exec;
-  assert.equal(user.command, "/opt/ward/bin/ward");
+  // --exec-command is what the /bin/sh fast path runs when it has no cached credential.
+  assert.equal(user.command, "/bin/sh");
   assert.equal(user.apiVersion, "client.authentication.k8s.io/v1beta1");
-  assert.deepEqual(user.args, ["cluster", "kube-token", "--cluster", "alpha", "--gateway", gw.url]);
+  assert.deepEqual(user.args, ["-c", FAST_PATH_SCRIPT, "/opt/ward/bin/ward", execCacheKey(gw.url, "alpha"), "cluster", "kube-token", "--cluster", "alpha", "--gateway", gw.url]);
   const cluster = cfg.clusters.find((c: { name: string }) => c.name === "ward-alpha").cluster;
   assert.equal(cluster.server, `${gw.url}/api/v1/clusters/alpha/k8s`);
   assert.equal(Buffer.from(cluster["certificate-authority-data"], "base64").toString(), readFileSync(gw.caFile!, "utf8"));
