@@ -87,7 +87,15 @@ test("exec cache: one file per apiVersion, replaced (not accumulated), private; 
   assert.equal(readServed(s.cacheEnv, s.key), undefined);
 });
 
-test("exec cache key: readable, filesystem-safe, one per gateway and cluster", () => {
-  assert.equal(execCacheKey("https://ward.example.com:8443", "prod"), "ward.example.com-8443_prod");
-  assert.notEqual(execCacheKey("https://a.example.com", "prod"), execCacheKey("https://b.example.com", "prod"));
+test("exec cache key: readable, filesystem-safe, one-to-one per gateway and cluster", () => {
+  assert.equal(execCacheKey("https://ward.example.com:8443", "prod"), "prod_https_3A_2F_2Fward.example.com_3A8443");
+  // URLs that a lossy stem would fold together stay apart.
+  const urls = ["https://h.example.com:1", "http://h.example.com:1", "https://h/ward", "https://h-ward", "https://h_ward", "https://h/ward/", "https://h/wärd"];
+  const keys = new Set<string>();
+  for (const u of urls) for (const c of ["a", "a-b", "b"]) {
+    const k = execCacheKey(u, c);
+    assert.match(k, /^[a-z0-9][A-Za-z0-9._-]*$/);
+    keys.add(k);
+  }
+  assert.equal(keys.size, urls.length * 3);
 });

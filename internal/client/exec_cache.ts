@@ -10,7 +10,7 @@
  */
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cacheDir, cacheStem } from "./files.ts";
+import { cacheDir } from "./files.ts";
 
 type Env = Record<string, string | undefined>;
 
@@ -55,9 +55,23 @@ fi
 exec "$0" "$@"
 `;
 
-/** The entry's directory name under `kube-exec/`: non-secret and filesystem-safe. */
+const SAFE = /^[A-Za-z0-9.-]$/;
+/** Longer keys get no fast path (kubectl runs `ward` directly): file names stay well inside limits. */
+export const MAX_EXEC_CACHE_KEY = 200;
+
+/**
+ * The entry's directory name under `kube-exec/`: non-secret, filesystem-safe and one-to-one, so
+ * two gateways never share an entry (a token must only ever go to the gateway that minted it).
+ * The cluster id (which has no `_`), `_`, then the gateway URL with every byte outside
+ * `[A-Za-z0-9.-]` written as `_XX`: `prod_https_3A_2F_2Fward.example.com`.
+ */
 export function execCacheKey(gatewayUrl: string, cluster: string): string {
-  return cacheStem(gatewayUrl, cluster);
+  let url = "";
+  for (const b of Buffer.from(gatewayUrl, "utf8")) {
+    const c = String.fromCharCode(b);
+    url += SAFE.test(c) ? c : `_${b.toString(16).toUpperCase().padStart(2, "0")}`;
+  }
+  return `${cluster}_${url}`;
 }
 
 function entryDir(env: Env, key: string): string {

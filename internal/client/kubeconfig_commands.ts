@@ -8,7 +8,7 @@ import {
   type WardUser,
 } from "../kubeconfig/index.ts";
 import { api, credentialsFor, outputFormat, str, type MyCluster } from "./commands.ts";
-import { execCacheKey, FAST_PATH_SCRIPT } from "./exec_cache.ts";
+import { execCacheKey, FAST_PATH_SCRIPT, MAX_EXEC_CACHE_KEY } from "./exec_cache.ts";
 import { ClientError } from "./http.ts";
 import { table } from "./output.ts";
 
@@ -78,7 +78,8 @@ export async function runKubeconfigAdd(inv: Invocation): Promise<number> {
       } else {
         // On POSIX systems kubectl first tries the exec cache from /bin/sh: a cached credential
         // then costs a `date` and a `cat` instead of a Node start on every kubectl invocation.
-        const fastPath = process.platform === "win32" ? undefined : { script: FAST_PATH_SCRIPT, key: execCacheKey(creds.gateway.url, c.id) };
+        const key = execCacheKey(creds.gateway.url, c.id);
+        const fastPath = process.platform === "win32" || key.length > MAX_EXEC_CACHE_KEY ? undefined : { script: FAST_PATH_SCRIPT, key };
         user = { kind: "exec", gateway: creds.gateway.url, command, ...(fastPath ? { fastPath } : {}) };
       }
       const opts = {

@@ -47,7 +47,9 @@ test("exec user with a fast path: /bin/sh -c SCRIPT COMMAND KEY args…, the scr
       exec: { apiVersion: "client.authentication.k8s.io/v1beta1", args: ["-c", script, "/opt/ward bin/ward", "gw.example.com_dev", ...args], command: "/bin/sh", interactiveMode: "Never", provideClusterInfo: false },
     });
   }
-  assert.throws(() => addWardEntry("", { ...execDev, user: { ...user, fastPath: { script, key: "../x y" } } }), /Invalid cache key/);
+  for (const key of ["../x", "x y", "..", ".", "-x", "x/y", ""]) {
+    assert.throws(() => addWardEntry("", { ...execDev, user: { ...user, fastPath: { script, key } } }), /Invalid cache key/, key);
+  }
 });
 
 test("fresh kubeconfig for empty, null, {} and comment-only input, in the input's line endings", () => {

@@ -144,7 +144,7 @@ function entryObjects(opts: AddOptions): Record<Section, Record<string, unknown>
     const command = opts.user.command || "ward";
     const args = ["cluster", "kube-token", "--cluster", opts.cluster, "--gateway", opts.user.gateway];
     const fast = opts.user.fastPath;
-    if (fast && !/^[A-Za-z0-9._-]+$/.test(fast.key)) throw new KubeconfigError(`Invalid cache key ${JSON.stringify(fast.key)}`);
+    if (fast && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(fast.key)) throw new KubeconfigError(`Invalid cache key ${JSON.stringify(fast.key)}`);
     user = {
       exec: {
         apiVersion,
