@@ -77,7 +77,8 @@ export async function kubeToken(opts: KubeTokenOptions): Promise<string> {
   if (!isValidClusterId(opts.cluster)) throw new ClientError(`Invalid cluster id ${JSON.stringify(opts.cluster)}`);
   const apiVersion = execApiVersion(env);
   const creds = resolveCredentials({ gateway: opts.gateway, env, now });
-  const file = join(cacheDir(env), "kube-tokens", `${cacheStem(creds.gateway.url, opts.cluster, creds.principal)}.json`);
+  // One-to-one in gateway and cluster (a token only ever goes to the gateway that minted it), then who asks.
+  const file = join(cacheDir(env), "kube-tokens", `${execCacheKey(creds.gateway.url, opts.cluster)}_${cacheStem(creds.principal)}.json`);
   const parent = opts.parentPid ?? process.ppid;
   // A signed-in person's token also goes to the exec cache a kubeconfig's fast path reads (a
   // WARD_TOKEN's never: that entry is keyed by gateway and cluster, not by who asks).
