@@ -8,9 +8,9 @@
  * Only a signed-in person's credentials go here (never a `WARD_TOKEN`'s): the entry is keyed by
  * gateway and cluster, so `ward login` and `ward logout` drop the whole cache.
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { cacheDir } from "./files.ts";
+import { cacheDir, writeFilePrivate } from "./files.ts";
 
 type Env = Record<string, string | undefined>;
 
@@ -89,9 +89,13 @@ export function readServed(env: Env, key: string): number | undefined {
 }
 
 export function writeServed(env: Env, key: string, parent: number): void {
-  const dir = entryDir(env, key);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  writeAtomic(join(dir, "served"), `${parent}\n`);
+  writeFilePrivate(join(entryDir(env, key), "served"), `${parent}\n`);
+}
+
+/** The ExecCredential kubectl reads on stdout, for either apiVersion. */
+export function execCredentialJson(apiVersion: string, token: string, expiresAt: string): string {
+  const expirationTimestamp = new Date(Date.parse(expiresAt)).toISOString().replace(/\.\d{3}Z$/, "Z");
+  return JSON.stringify({ apiVersion, kind: "ExecCredential", status: { token, expirationTimestamp } }) + "\n";
 }
 
 /**
@@ -100,14 +104,12 @@ export function writeServed(env: Env, key: string, parent: number): void {
  */
 export function writeExecCredential(env: Env, key: string, token: string, expiresAt: string, goodUntil: number): void {
   const dir = entryDir(env, key);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const until = Math.floor(goodUntil / 1000);
-  const expirationTimestamp = new Date(Date.parse(expiresAt)).toISOString().replace(/\.\d{3}Z$/, "Z");
   const keep = new Set<string>();
   for (const [name, apiVersion] of Object.entries(VERSIONS)) {
     const file = `${name}-${until}.json`;
     keep.add(file);
-    writeAtomic(join(dir, file), JSON.stringify({ apiVersion, kind: "ExecCredential", status: { token, expirationTimestamp } }) + "\n");
+    writeFilePrivate(join(dir, file), execCredentialJson(apiVersion, token, expiresAt));
   }
   for (const f of readdirSync(dir)) {
     if (ENTRY.test(f) && !keep.has(f)) rmSync(join(dir, f), { force: true });
@@ -117,20 +119,4 @@ export function writeExecCredential(env: Env, key: string, token: string, expire
 /** Drops every fast-path credential (sign-in and sign-out: the person behind them may change). */
 export function clearExecCache(env: Env = process.env): void {
   rmSync(join(cacheDir(env), EXEC_CACHE_DIR), { recursive: true, force: true });
-}
-
-/** Temp file + rename in the same directory; the temp name never matches an entry's name. */
-function writeAtomic(path: string, text: string): void {
-  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`;
-  try {
-    writeFileSync(tmp, text, { mode: 0o600 });
-    renameSync(tmp, path);
-  } catch (e) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // already gone
-    }
-    throw e;
-  }
 }

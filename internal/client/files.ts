@@ -34,10 +34,15 @@ export function readJson<T>(path: string): T | undefined {
 }
 
 export function writeJsonPrivate(path: string, value: unknown): void {
+  writeFilePrivate(path, JSON.stringify(value, null, 2) + "\n");
+}
+
+/** Writes `text` to `path` (0600, its directory 0700) atomically; the temp name ends in `.tmp`. */
+export function writeFilePrivate(path: string, text: string): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`;
   try {
-    writeFileSync(tmp, JSON.stringify(value, null, 2) + "\n", { mode: 0o600 });
+    writeFileSync(tmp, text, { mode: 0o600 });
     renameSync(tmp, path);
   } catch (e) {
     try {

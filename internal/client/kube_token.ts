@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import { isValidClusterId } from "../bus/index.ts";
-import { execCacheKey, readServed, writeExecCredential, writeServed } from "./exec_cache.ts";
+import { execCacheKey, execCredentialJson, readServed, writeExecCredential, writeServed } from "./exec_cache.ts";
 import { cacheDir, cacheStem, readJson, writeJsonPrivate } from "./files.ts";
 import { call, ClientError } from "./http.ts";
 import { resolveCredentials } from "./session.ts";
@@ -95,5 +95,5 @@ export async function kubeToken(opts: KubeTokenOptions): Promise<string> {
     writeExecCredential(env, fastKey, t.token, t.expires_at, goodUntil(t));
     writeServed(env, fastKey, parent);
   }
-  return JSON.stringify({ apiVersion, kind: "ExecCredential", status: { token: t.token, expirationTimestamp: new Date(Date.parse(t.expires_at)).toISOString().replace(/\.\d{3}Z$/, "Z") } }) + "\n";
+  return execCredentialJson(apiVersion, t.token, t.expires_at);
 }
