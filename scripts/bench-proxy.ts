@@ -23,7 +23,8 @@
  * rows say so and the benchmark goes on.
  * Streaming rows run direct, Ward, peer, peer, Ward, direct and keep each side's best run.
  * `--only small,list,logs,exec,port-forward` runs just those rows; WARD_BENCH_C1 (requests at c=1) and
- * WARD_BENCH_C64_SECONDS override the small-GET run lengths (for profiling one of them).
+ * WARD_BENCH_C64_SECONDS override the small-GET run lengths (for profiling one of them); WARD_BENCH_SOURCE=1
+ * runs gateway and agent from source (`node cmd/ward.ts`) for readable CPU profiles.
  * Readable rows, then one JSON object with every figure as the very last line. Goals are reported,
  * not asserted.
  */
@@ -492,9 +493,18 @@ const fmtMs = (v: number) => `${v.toFixed(3)} ms`;
 const fmtRate = (v: number) => `${(v / MiB).toFixed(1)} MiB/s`;
 const ratio = (w: number, d: number) => (d ? w / d : 0);
 
+/**
+ * `dist/ward`, or with WARD_BENCH_SOURCE=1 `node cmd/ward.ts` (readable names in a profile:
+ * NODE_OPTIONS="--cpu-prof --cpu-prof-dir=DIR" profiles gateway and agent alike).
+ */
+function startWard(args: string[], opts: Parameters<typeof start>[2] = {}): Started {
+  if (process.env.WARD_BENCH_SOURCE === "1") return start(process.execPath, [join(root, "cmd", "ward.ts"), ...args], opts);
+  return start(ward, args, opts);
+}
+
 async function main(): Promise<void> {
   const tStart = Date.now();
-  if (!existsSync(ward)) {
+  if (process.env.WARD_BENCH_SOURCE !== "1" && !existsSync(ward)) {
     log("dist/ward is missing: building it (node scripts/build.ts)");
     execFileSync(process.execPath, [join(root, "scripts", "build.ts")], { stdio: "inherit" });
   }
@@ -502,7 +512,7 @@ async function main(): Promise<void> {
   kube = await startKubeEnv();
   const k = kube;
   dir = mkdtempSync(join(tmpdir(), "ward-bench-proxy-"));
-  gw = start(ward, ["gateway", "--listen", "127.0.0.1:0", "--data-dir", join(dir, "gw")]);
+  gw = startWard(["gateway", "--listen", "127.0.0.1:0", "--data-dir", join(dir, "gw")]);
   const url = (await gw.waitFor(/"gateway listening".*?"url":"(https:[^"]+)"/, 30_000))[1]!;
   const gwCa = readFileSync(join(dir, "gw", "tls", "ca.crt"));
   const adminToken = readFileSync(join(dir, "gw", "admin-token"), "utf8").trim();
@@ -518,7 +528,7 @@ async function main(): Promise<void> {
     users: [{ name: "agent", user: { token: k.adminToken } }],
     contexts: [{ name: "kube", context: { cluster: "kube", user: "agent" } }],
   }), { mode: 0o600 });
-  agent = start(ward, ["agent", "--gateway", url, "--cluster", CLUSTER, "--token-file", join(dir, "join-token"), "--kubeconfig", agentKubeconfig], {
+  agent = startWard(["agent", "--gateway", url, "--cluster", CLUSTER, "--token-file", join(dir, "join-token"), "--kubeconfig", agentKubeconfig], {
     env: { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, "gw", "tls", "ca.crt") },
   });
   await agent.waitFor(/connected to the gateway/, 30_000);

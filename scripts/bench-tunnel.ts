@@ -15,6 +15,8 @@ import http from "node:http";
 import { join } from "node:path";
 import { once } from "node:events";
 import { setFlagsFromString } from "node:v8";
+import { Session } from "node:inspector/promises";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { runInNewContext } from "node:vm";
 import { rdBinary } from "./remotedialer-build.ts";
 import type { Bus } from "../internal/bus/index.ts";
@@ -35,6 +37,31 @@ const MiB = 1024 * 1024;
 const CLUSTER = "bench";
 const windowBytes = arg("--window") ? Number(arg("--window")) : undefined;
 const debug = (msg: string) => process.env.WARD_BENCH_DEBUG && console.error(`[bench] ${msg}`);
+
+/** `--profile DIR`: CPU profiles of the tunnel upload, one per process, written to DIR. */
+const profileDir = arg("--profile");
+let profiler: Session | null = null;
+async function profile(cmd: "start" | "stop", name: string): Promise<void> {
+  if (!profileDir) return;
+  if (cmd === "start") {
+    profiler = new Session();
+    profiler.connect();
+    await profiler.post("Profiler.enable");
+    await profiler.post("Profiler.start");
+    return;
+  }
+  const { profile: p } = await profiler!.post("Profiler.stop");
+  profiler!.disconnect();
+  profiler = null;
+  mkdirSync(profileDir, { recursive: true });
+  writeFileSync(join(profileDir, `${name}.cpuprofile`), JSON.stringify(p));
+}
+
+/** User + system CPU time of this process so far, µs. */
+function cpuMicros(): number {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+}
 
 function memNow(): { heap: number; buffers: number; rss: number } {
   gc();
@@ -81,6 +108,13 @@ function runSink(): void {
   });
   server.keepAliveTimeout = 60_000;
   server.listen(0, "127.0.0.1", () => process.send!({ port: (server.address() as { port: number }).port }));
+  process.on("message", async (m: { cmd: string; name?: string }) => {
+    if (m.cmd === "cpu") process.send!({ cpu: cpuMicros() });
+    if (m.cmd === "profile-start" || m.cmd === "profile-stop") {
+      await profile(m.cmd === "profile-start" ? "start" : "stop", `local-server-${m.name}`);
+      process.send!({ profiled: true });
+    }
+  });
   process.on("disconnect", () => process.exit(0));
 }
 
@@ -122,8 +156,13 @@ async function runAgent(): Promise<void> {
   // Raw NATS round trip: echo ward.agent.bench.echo back on ward.gw.bench.echoreply.
   bus.subscribe("ward.agent.bench.echo", { callback: (_e, m) => bus.publish("ward.gw.bench.echoreply", m.data) });
   await bus.flush();
-  process.on("message", async (m: { cmd: string; bytes?: number }) => {
+  process.on("message", async (m: { cmd: string; bytes?: number; name?: string }) => {
     if (m.cmd === "mem") process.send!({ mem: memNow(), streams: agent.stats().streams });
+    if (m.cmd === "cpu") process.send!({ cpu: cpuMicros() });
+    if (m.cmd === "profile-start" || m.cmd === "profile-stop") {
+      await profile(m.cmd === "profile-start" ? "start" : "stop", `agent-${m.name}`);
+      process.send!({ profiled: true });
+    }
     if (m.cmd === "raw-reset") {
       rawBytes = 0;
       lastAck = 0;
@@ -144,7 +183,15 @@ async function runAgent(): Promise<void> {
 
 function child(role: string, extra: string[] = []): ChildProcess {
   if (windowBytes) extra.push("--window", String(windowBytes));
+  if (profileDir) extra.push("--profile", profileDir);
   return fork(new URL(import.meta.url).pathname, ["--role", role, ...extra], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+}
+
+/** CPU µs so far of this process, then of each child (in order). */
+async function cpuOf(children: ChildProcess[]): Promise<number[]> {
+  const own = cpuMicros();
+  const rest = await Promise.all(children.map(async (c) => (await ask<{ cpu: number }>(c, { cmd: "cpu" }, (m) => typeof m.cpu === "number")).cpu));
+  return [own, ...rest];
 }
 
 function ask<T>(c: ChildProcess, msg: object | null, pick: (m: Record<string, unknown>) => boolean): Promise<T> {
@@ -349,7 +396,7 @@ async function remotedialerThroughput(sinkPort: number, bytes: number): Promise<
 
 async function main(): Promise<void> {
   const quick = args.includes("--quick");
-  const bodyBytes = quick ? 256 * MiB : 1024 * MiB;
+  const bodyBytes = process.env.WARD_BENCH_MIB ? Number(process.env.WARD_BENCH_MIB) * MiB : quick ? 256 * MiB : 1024 * MiB;
   const latN = quick ? { c1: 400, c64: 3000 } : { c1: 2000, c64: 12000 };
   const idleStreams = 1000;
   const stalledBytes = 1024 * MiB;
@@ -365,8 +412,11 @@ async function main(): Promise<void> {
   };
 
   await upload(`${direct}/warmup`, 16 * MiB);
+  const dcpu0 = await cpuOf([sinkProc]);
   const directMiBs = await upload(`${direct}/upload`, bodyBytes);
-  row(`direct            upload ${bodyBytes / MiB} MiB: ${directMiBs.toFixed(0)} MiB/s`);
+  const dcpu1 = await cpuOf([sinkProc]);
+  const dPerMiB = (i: number) => (dcpu1[i]! - dcpu0[i]!) / 1000 / (bodyBytes / MiB);
+  row(`direct            upload ${bodyBytes / MiB} MiB: ${directMiBs.toFixed(0)} MiB/s (CPU per MiB: client ${dPerMiB(0).toFixed(2)} ms, local server ${dPerMiB(1).toFixed(2)} ms)`);
   const rdMiBs = args.includes("--no-rd") ? 1 : await remotedialerThroughput(sinkPort, bodyBytes);
   row(`remotedialer      upload ${bodyBytes / MiB} MiB: ${rdMiBs.toFixed(0)} MiB/s (${pct(rdMiBs, directMiBs)} of direct)`);
   results.direct = { uploadMiBs: round(directMiBs) };
@@ -392,10 +442,21 @@ async function main(): Promise<void> {
     debug(`${target.name}: warm`);
     const dbgT = process.env.WARD_BENCH_DEBUG ? setInterval(() => debug(`tick ${JSON.stringify(gw.stats())} ${JSON.stringify(process.memoryUsage())}`), 1000) : null;
     Object.assign(pubStats, { msgs: 0, bytes: 0, dataMsgs: 0 });
+    const profiled = [agentProc, sinkProc];
+    if (profileDir) await Promise.all([profile("start", ""), ...profiled.map((c) => ask(c, { cmd: "profile-start" }, (m) => m.profiled === true))]);
+    const cpu0 = await cpuOf([agentProc, sinkProc]);
     const tunnelMiBs = await upload(`${frontUrl}/upload`, bodyBytes);
+    const cpu1 = await cpuOf([agentProc, sinkProc]);
+    if (profileDir) await Promise.all([profile("stop", `gateway-${target.name}`), ...profiled.map((c) => ask(c, { cmd: "profile-stop", name: target.name }, (m) => m.profiled === true))]);
     if (dbgT) clearInterval(dbgT);
+    const perMiB = (i: number) => (cpu1[i]! - cpu0[i]!) / 1000 / (bodyBytes / MiB);
+    row(`tunnel ${name} CPU per MiB uploaded: this process (client + gateway${target.name === "embedded" ? " + NATS endpoint" : ""}) ${perMiB(0).toFixed(2)} ms, agent ${perMiB(1).toFixed(2)} ms, local server ${perMiB(2).toFixed(2)} ms`);
     const msgSize = Math.round(pubStats.bytes / Math.max(1, pubStats.msgs));
+    const rcpu0 = await cpuOf([agentProc]);
     const rawMiBs = await rawPublish(gwBus, agentProc, bodyBytes, msgSize);
+    const rcpu1 = await cpuOf([agentProc]);
+    const rawPerMiB = (i: number) => (rcpu1[i]! - rcpu0[i]!) / 1000 / (bodyBytes / MiB);
+    row(`raw    ${name} CPU per MiB published: this process ${rawPerMiB(0).toFixed(2)} ms, agent ${rawPerMiB(1).toFixed(2)} ms`);
     row(`tunnel ${name} upload ${bodyBytes / MiB} MiB: ${tunnelMiBs.toFixed(0)} MiB/s | raw NATS publish (${(msgSize / 1024).toFixed(1)} KiB msgs) ${rawMiBs.toFixed(0)} MiB/s | tunnel/raw ${pct(tunnelMiBs, rawMiBs)}, tunnel/direct ${pct(tunnelMiBs, directMiBs)}, tunnel/remotedialer ${pct(tunnelMiBs, rdMiBs)}`);
 
     if (args.includes("--tp")) {
