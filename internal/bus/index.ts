@@ -30,6 +30,11 @@ export interface BusSubscription {
 
 export interface BusPublishOptions {
   reply?: string;
+  /**
+   * The caller hands `payload` over and never changes it afterwards, so an in-process bus may pass
+   * it on to sockets without copying it (large payloads). Other buses ignore it.
+   */
+  transfer?: boolean;
 }
 
 export interface Bus {

@@ -8,7 +8,7 @@ import { CLOSED, ERR, NatsProtocolError, pubViolationText, replyViolationText, s
 import { CompiledPermissions, ResponseGrants } from "./permissions.ts";
 import { classifySubject, isValidQueueName } from "./subject.ts";
 import { Outbound } from "./outbound.ts";
-import { errLine, msgLength, noRespondersHeader, OK, PING, PONG, writeMsg } from "./wire.ts";
+import { CRLF, errLine, msgLength, msgLineLength, noRespondersHeader, OK, PING, PONG, writeMsg, writeMsgLine } from "./wire.ts";
 import type { Router, RoutedClient, ServerSub } from "./router.ts";
 import type { ConnectOptions, ResolvedOptions } from "./options.ts";
 import type { ServerStats, Transport } from "./transport.ts";
@@ -29,6 +29,9 @@ const AUTH_RUNNING = 2; // authenticator called, not answered
 const AUTH_DONE = 3;
 /** How long a publisher feeding a congested consumer is not read from. */
 const STALL_MS = 5;
+
+/** Payloads from this size up are queued by reference when their publisher handed them over. */
+const BY_REFERENCE_MIN = 16 * 1024;
 
 export class NetConnection implements ClientOpSink, RoutedClient {
   readonly cid: number;
@@ -261,7 +264,7 @@ export class NetConnection implements ClientOpSink, RoutedClient {
 
   // ---- routing (RoutedClient) ----
 
-  deliver(sub: ServerSub, subject: string, reply: string | undefined, hdrLen: number, data: Uint8Array): boolean {
+  deliver(sub: ServerSub, subject: string, reply: string | undefined, hdrLen: number, data: Uint8Array, stable = false): boolean {
     if (this.closed) return false;
     if (hdrLen >= 0 && !this.headers) {
       data = data.subarray(hdrLen);
@@ -282,8 +285,16 @@ export class NetConnection implements ClientOpSink, RoutedClient {
       congested = pending > max - (max >> 2);
     }
     const out = this.#out;
-    const buf = out.room(n);
-    out.commit(writeMsg(buf, out.end, subject, sub.sid, reply, hdrLen, data));
+    if (stable && data.length >= BY_REFERENCE_MIN) {
+      // A large payload nobody changes any more goes to the socket as it is: no copy.
+      const line = msgLineLength(subject, sub.sid, reply, hdrLen, data.length);
+      out.commit(writeMsgLine(out.room(line), out.end, subject, sub.sid, reply, hdrLen, data.length));
+      out.append(data);
+      out.write(CRLF);
+    } else {
+      const buf = out.room(n);
+      out.commit(writeMsg(buf, out.end, subject, sub.sid, reply, hdrLen, data));
+    }
     host.stats.outMsgs++;
     host.stats.outBytes += n;
     if (!this.flushScheduled) host.scheduleFlush(this);
@@ -309,7 +320,16 @@ export class NetConnection implements ClientOpSink, RoutedClient {
     this.flushScheduled = false;
     if (this.closed || this.#out.queued === 0) return;
     const t = this.#transport;
-    this.#out.drain((chunk) => t.send(chunk));
+    // One socket write for the whole batch, however many chunks it has (large payloads are chunks of their own).
+    if (t.sendv !== undefined) {
+      const chunks: Uint8Array[] = [];
+      this.#out.drain((chunk) => chunks.push(chunk));
+      t.sendv(chunks);
+    } else {
+      t.cork?.();
+      this.#out.drain((chunk) => t.send(chunk));
+      t.uncork?.();
+    }
     this.#wireBuffered = t.bufferedAmount;
     if (this.#wireBuffered > this.#host.opts.maxPending) this.#slowConsumer();
   }

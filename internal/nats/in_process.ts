@@ -100,7 +100,7 @@ export class InProcessConnection implements Bus, RoutedClient {
     if (reply !== undefined) this.#check(reply, true);
     const data = typeof payload === "string" ? encodeUtf8(payload) : payload;
     if (data.length > this.#host.opts.maxPayload) throw errors.InvalidArgumentError.format("payload", "max_payload size exceeded");
-    this.#publishRaw(toWire(subject), reply === undefined ? undefined : toWire(reply), -1, data);
+    this.#publishRaw(toWire(subject), reply === undefined ? undefined : toWire(reply), -1, data, options?.transfer !== true);
   }
 
   subscribe(subject: string, opts: BusSubscriptionOptions): BusSubscription {
@@ -188,7 +188,7 @@ export class InProcessConnection implements Bus, RoutedClient {
 
   // ---- RoutedClient ----
 
-  deliver(sub: ServerSub, subject: string, reply: string | undefined, hdrLen: number, data: Uint8Array): boolean {
+  deliver(sub: ServerSub, subject: string, reply: string | undefined, hdrLen: number, data: Uint8Array, _stable = true): boolean {
     if (this.#closed) return false;
     const s = sub as InProcessSubscription;
     // A small message cut from a big network read would pin that whole read in memory while
@@ -248,7 +248,7 @@ export class InProcessConnection implements Bus, RoutedClient {
     }
   }
 
-  #publishRaw(subject: string, reply: string | undefined, hdrLen: number, data: Uint8Array): void {
+  #publishRaw(subject: string, reply: string | undefined, hdrLen: number, data: Uint8Array, volatile = true): void {
     const host = this.#host;
     host.stats.inMsgs++;
     host.stats.inBytes += data.length;
@@ -267,7 +267,7 @@ export class InProcessConnection implements Bus, RoutedClient {
         return;
       }
     }
-    const n = host.router.route(this, subject, reply, hdrLen, data, true);
+    const n = host.router.route(this, subject, reply, hdrLen, data, volatile);
     if (n === 0 && reply !== undefined) {
       const sub = host.router.replySub(this, reply);
       if (sub !== undefined) {

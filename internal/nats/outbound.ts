@@ -49,6 +49,20 @@ export class Outbound {
     this.#end = end;
   }
 
+  /**
+   * Queues `bytes` by reference, after everything written so far (the caller never changes them
+   * again); later writes continue in the buffer's free tail.
+   */
+  append(bytes: Uint8Array): void {
+    const b = this.#buf;
+    if (b !== null && this.#end > this.#start) {
+      this.#chunks.push(b.subarray(this.#start, this.#end));
+      this.#start = this.#end;
+    }
+    this.#chunks.push(bytes);
+    this.#queued += bytes.length;
+  }
+
   write(bytes: Uint8Array): void {
     const b = this.room(bytes.length);
     b.set(bytes, this.#end);

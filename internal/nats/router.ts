@@ -23,8 +23,11 @@ export interface RoutedClient {
    * client must not be handed a buffer its publisher may still change.
    */
   readonly keepsData: boolean;
-  /** Returns true when this client's output is congested (the publisher should slow down). */
-  deliver(sub: ServerSub, subject: string, reply: string | undefined, hdrLen: number, data: Uint8Array): boolean;
+  /**
+   * Returns true when this client's output is congested (the publisher should slow down).
+   * `stable`: nobody changes `data` any more, so the client may keep a reference instead of a copy.
+   */
+  deliver(sub: ServerSub, subject: string, reply: string | undefined, hdrLen: number, data: Uint8Array, stable: boolean): boolean;
   /** Drop a subscription that reached its max. */
   expire(sub: ServerSub): void;
   /** This client's own subscriptions, for no-responders replies. */
@@ -53,7 +56,7 @@ export class Router {
       const c = sub.client;
       if (c === from && !from.echo) continue;
       if (c.keepsData && stable === null) stable = data.slice();
-      this.#deliver(sub, subject, reply, hdrLen, c.keepsData ? stable! : data);
+      this.#deliver(sub, subject, reply, hdrLen, c.keepsData ? stable! : data, c.keepsData || !volatile);
       n++;
     }
     for (let g = 0; g < groups.length; g++) {
@@ -65,7 +68,7 @@ export class Router {
         const c = sub.client;
         if (c === from && !from.echo) continue;
         if (c.keepsData && stable === null) stable = data.slice();
-        this.#deliver(sub, subject, reply, hdrLen, c.keepsData ? stable! : data);
+        this.#deliver(sub, subject, reply, hdrLen, c.keepsData ? stable! : data, c.keepsData || !volatile);
         n++;
         break;
       }
@@ -73,8 +76,8 @@ export class Router {
     return n;
   }
 
-  #deliver(sub: ServerSub, subject: string, reply: string | undefined, hdrLen: number, data: Uint8Array): void {
-    if (sub.client.deliver(sub, subject, reply, hdrLen, data)) this.congested = true;
+  #deliver(sub: ServerSub, subject: string, reply: string | undefined, hdrLen: number, data: Uint8Array, stable: boolean): void {
+    if (sub.client.deliver(sub, subject, reply, hdrLen, data, stable)) this.congested = true;
     if (++sub.delivered === sub.max) sub.client.expire(sub);
   }
 

@@ -14,12 +14,22 @@ import type { NatsServerOptions } from "./options.ts";
 
 class FakeTransport implements Transport {
   out = "";
+  /** Every chunk handed to `send`, and the cork depth when it was sent. */
+  sends: { chunk: Uint8Array; corked: number }[] = [];
+  corked = 0;
   closedWith: ClosedReason | "destroyed" | undefined;
   paused = false;
   buffered = 0;
   readonly remoteAddress = "10.0.0.1";
   send(chunk: Uint8Array): void {
     this.out += Buffer.from(chunk).toString("latin1");
+    this.sends.push({ chunk, corked: this.corked });
+  }
+  cork(): void {
+    this.corked++;
+  }
+  uncork(): void {
+    this.corked--;
   }
   get bufferedAmount(): number {
     return this.buffered;
@@ -278,3 +288,28 @@ function nats_in_process_bad_perms(): void {
     void nats.close();
   }
 }
+
+test("a large payload handed over in process reaches sockets by reference, in order with the rest", async () => {
+  const nats = server();
+  const a = client(nats);
+  a.send('CONNECT {"verbose":false}\r\nSUB big 1\r\n');
+  await flushed();
+  a.t.take();
+  a.t.sends = [];
+  const bus = nats.connectInProcess({ identity: "gw" });
+  const large = new Uint8Array(64 * 1024).fill(0x61);
+  const kept = new Uint8Array(64 * 1024).fill(0x62);
+  bus.publish("big", new TextEncoder().encode("s1"));
+  bus.publish("big", large, { transfer: true });
+  bus.publish("big", kept); // not handed over: copied, so a later change does not leak out
+  bus.publish("big", new TextEncoder().encode("s2"), { transfer: true }); // small: copied anyway
+  kept.fill(0x63);
+  await flushed();
+  const out = a.t.take();
+  assert.equal(out, `MSG big 1 2\r\ns1\r\nMSG big 1 65536\r\n${"a".repeat(65536)}\r\nMSG big 1 65536\r\n${"b".repeat(65536)}\r\nMSG big 1 2\r\ns2\r\n`);
+  assert.ok(a.t.sends.some((s) => s.chunk === large), "the handed-over payload itself went to the transport");
+  assert.ok(a.t.sends.every((s) => s.corked === 1), "one corked batch");
+  assert.equal(a.t.corked, 0);
+  await bus.close();
+  void nats.close();
+});

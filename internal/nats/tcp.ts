@@ -31,6 +31,14 @@ class TcpTransport implements Transport {
     this.#socket.write(chunk);
   }
 
+  cork(): void {
+    this.#socket.cork();
+  }
+
+  uncork(): void {
+    this.#socket.uncork();
+  }
+
   get bufferedAmount(): number {
     return this.#socket.writableLength;
   }

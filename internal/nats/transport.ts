@@ -8,6 +8,14 @@ import type { ClosedReason } from "./errors.ts";
 export interface Transport {
   /** Queue bytes for the peer. The buffer is not reused by the caller afterwards. */
   send(chunk: Uint8Array): void;
+  /**
+   * Optional: queue a batch as one unit, without joining the chunks (WebSocket: one binary
+   * message, so a client's parser finds each operation whole); one socket write either way.
+   */
+  sendv?(chunks: Uint8Array[]): void;
+  /** Optional: hold the `send`s until `uncork`, then write them at once (one syscall, one TLS write). */
+  cork?(): void;
+  uncork?(): void;
   /** Bytes handed to `send` and not yet written to the wire. */
   readonly bufferedAmount: number;
   /** Close after the data already sent (WebSocket: close frame with nats-server's code and reason). */

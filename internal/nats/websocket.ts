@@ -58,6 +58,32 @@ function pathOf(url: string | undefined): string {
   return q < 0 ? u : u.slice(0, q);
 }
 
+/** A batch larger than this goes out as several messages. */
+const MAX_FRAME = 8 * 1024 * 1024;
+
+/** The header of an unmasked, final, binary WebSocket frame (RFC 6455 §5.2) for `n` payload bytes. */
+export function frameHeader(n: number): Uint8Array {
+  if (n < 126) return Uint8Array.of(0x82, n);
+  if (n < 0x10000) return Uint8Array.of(0x82, 126, n >>> 8, n & 0xff);
+  const h = new Uint8Array(10);
+  h[0] = 0x82;
+  h[1] = 127;
+  new DataView(h.buffer).setBigUint64(2, BigInt(n));
+  return h;
+}
+
+/** ws writes frames straight to its socket unless it is busy with a Blob (then it queues them). */
+function senderIdle(ws: WebSocket): boolean {
+  const sender = (ws as unknown as { _sender?: { _queue?: unknown[] } })._sender;
+  return sender?._queue !== undefined && sender._queue.length === 0;
+}
+
+/** The socket under a `ws` WebSocket (`_socket`, set while open), if it can be corked. */
+function socketOf(ws: WebSocket): Duplex | undefined {
+  const s = (ws as unknown as { _socket?: Duplex })._socket;
+  return s && typeof s.cork === "function" ? s : undefined;
+}
+
 class WsTransport implements Transport {
   readonly #ws: WebSocket;
   readonly remoteAddress: string;
@@ -69,6 +95,33 @@ class WsTransport implements Transport {
 
   send(chunk: Uint8Array): void {
     this.#ws.send(chunk);
+  }
+
+  /**
+   * One binary message made of `chunks`, written as a frame header plus the chunks themselves (a
+   * server's frames are not masked), so large payloads are not copied into one buffer. Falls back
+   * to one message per chunk (still valid NATS: operations may span messages) when ws has frames of
+   * its own queued, so nothing overtakes them.
+   */
+  sendv(chunks: Uint8Array[]): void {
+    const ws = this.#ws;
+    const socket = socketOf(ws);
+    if (chunks.length === 1 || socket === undefined || ws.readyState !== ws.OPEN || !senderIdle(ws)) {
+      for (const c of chunks) ws.send(c);
+      return;
+    }
+    socket.cork();
+    let start = 0;
+    let size = 0;
+    for (let i = 0; i < chunks.length; i++) {
+      size += chunks[i]!.length;
+      if (size < MAX_FRAME && i < chunks.length - 1) continue;
+      socket.write(frameHeader(size));
+      for (let k = start; k <= i; k++) socket.write(chunks[k]!);
+      start = i + 1;
+      size = 0;
+    }
+    socket.uncork();
   }
 
   get bufferedAmount(): number {

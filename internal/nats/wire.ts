@@ -7,6 +7,7 @@ import { decimalLength, encodeUtf8, writeLatin1, writeUint } from "./bytes.ts";
 export const PING = encodeUtf8("PING\r\n");
 export const PONG = encodeUtf8("PONG\r\n");
 export const OK = encodeUtf8("+OK\r\n");
+export const CRLF = encodeUtf8("\r\n");
 /** The header block of a no-responders status message, naming the subject (as nats-server >= 2.11). */
 export function noRespondersHeader(subject: string): Uint8Array {
   const head = "NATS/1.0 503\r\nNats-Subject: ";
@@ -46,6 +47,32 @@ export function writeMsg(
   hdrLen: number,
   data: Uint8Array,
 ): number {
+  pos = writeMsgLine(buf, pos, subject, sid, reply, hdrLen, data.length);
+  if (data.length > 0) {
+    if (data.length < 64) for (let i = 0; i < data.length; i++) buf[pos + i] = data[i]!;
+    else buf.set(data, pos);
+    pos += data.length;
+  }
+  buf[pos++] = 0x0d;
+  buf[pos++] = 0x0a;
+  return pos;
+}
+
+/** Bytes of a MSG/HMSG's control line alone (`msgLength` less the payload and its CRLF). */
+export function msgLineLength(subject: string, sid: string, reply: string | undefined, hdrLen: number, size: number): number {
+  return msgLength(subject, sid, reply, hdrLen, size) - size - 2;
+}
+
+/** Writes a MSG/HMSG's control line, up to and including its CRLF, for a payload of `size` bytes. */
+export function writeMsgLine(
+  buf: Uint8Array,
+  pos: number,
+  subject: string,
+  sid: string,
+  reply: string | undefined,
+  hdrLen: number,
+  size: number,
+): number {
   if (hdrLen >= 0) buf[pos++] = 0x48; // H
   buf[pos++] = 0x4d; // M
   buf[pos++] = 0x53; // S
@@ -63,14 +90,7 @@ export function writeMsg(
     pos = writeUint(buf, pos, hdrLen);
     buf[pos++] = 0x20;
   }
-  pos = writeUint(buf, pos, data.length);
-  buf[pos++] = 0x0d;
-  buf[pos++] = 0x0a;
-  if (data.length > 0) {
-    if (data.length < 64) for (let i = 0; i < data.length; i++) buf[pos + i] = data[i]!;
-    else buf.set(data, pos);
-    pos += data.length;
-  }
+  pos = writeUint(buf, pos, size);
   buf[pos++] = 0x0d;
   buf[pos++] = 0x0a;
   return pos;

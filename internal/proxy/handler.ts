@@ -135,8 +135,11 @@ export class KubeProxy {
         }
         status = head.status;
         res.writeHead(head.status, responseHeaders(head.headers, head.status));
+        // Most responses arrive whole with their head: answered in one write.
+        const body = stream.takeCompleteBody();
+        if (body !== null) return void (body.length === 0 ? res.end() : res.end(body.length === 1 ? body[0] : Buffer.concat(body)));
         // A watch may send no body for minutes: its head goes out now. When body bytes already
-        // arrived with the head (most responses), the head leaves with them in one TLS write.
+        // arrived with the head, the head leaves with them in one TLS write.
         if (!stream.bodyPending) res.flushHeaders();
         relay(stream, res);
       },

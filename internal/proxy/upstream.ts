@@ -106,7 +106,9 @@ function plainExchange(stream: TunnelStream, pool: Pool, path: string, headers: 
     },
     onResponseStart(c, statusCode, parsed) {
       responded = true;
-      stream.respond({ status: statusCode, headers: rawStrings(c.rawHeaders ?? parsed) });
+      // A plain response's head waits (briefly) for its first body bytes: over HTTP/2 they often
+      // arrive in a later read, and together they cost one tunnel message and one client write.
+      stream.respond({ status: statusCode, headers: rawStrings(c.rawHeaders ?? parsed) }, { hold: stream.kind === "request" });
     },
     onResponseData(c, chunk) {
       if (!stream.write(chunk)) {

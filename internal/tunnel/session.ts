@@ -13,8 +13,12 @@ import type { ResolvedOptions } from "./options.ts";
 import type { StreamHost, TunnelStream } from "./stream.ts";
 
 export const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
-/** How long an agent holds the accept of a complete request, hoping to send it with the response head. */
-export const ACCEPT_DEFER_MS = 20;
+const TRANSFER = { transfer: true } as const;
+/**
+ * How long an agent holds a frame hoping to send it with the stream's next one: the accept of a
+ * complete request (for the response head), a plain response's head (for its first body bytes).
+ */
+export const DEFER_MS = 20;
 
 export interface SessionInit {
   bus: Bus;
@@ -91,27 +95,28 @@ export class Session implements StreamHost {
     this.#out = [];
     if (this.#dead || frames.length === 0) return;
     try {
-      for (const msg of packFrames(frames, this.maxMessage)) this.#init.bus.publish(this.#init.subject, msg);
+      // Each message is a fresh buffer nobody touches again: an in-process bus may send it uncopied.
+      for (const msg of packFrames(frames, this.maxMessage)) this.#init.bus.publish(this.#init.subject, msg, TRANSFER);
     } catch (e) {
       this.#o.logger.warn("tunnel publish failed", { cluster: this.cluster, peer: this.peerId, error: e as Error });
       this.resetAll(ResetCode.peerGone, `The connection to ${this.#init.peerLabel} failed: ${(e as Error).message}`, true);
     }
   };
 
-  deferAccept(stream: TunnelStream): void {
+  defer(stream: TunnelStream): void {
     this.#deferred.add(stream);
     if (this.#deferTimer === null) {
-      this.#deferTimer = setTimeout(this.#flushDeferred, ACCEPT_DEFER_MS);
+      this.#deferTimer = setTimeout(this.#flushDeferred, DEFER_MS);
       this.#deferTimer.unref();
     }
   }
 
-  /** One timer per session, not per stream: every accept still held when it fires goes out. */
+  /** One timer per session, not per stream: everything still held when it fires goes out. */
   #flushDeferred = (): void => {
     this.#deferTimer = null;
     const streams = [...this.#deferred];
     this.#deferred.clear();
-    for (const s of streams) s.flushAccept();
+    for (const s of streams) s.flushDeferred();
   };
 
   closed(stream: TunnelStream, err: Error | null): void {

@@ -34,10 +34,11 @@ export interface StreamHost {
   /** Called once when the stream is gone, cleanly (`err` null) or not. */
   closed(stream: TunnelStream, err: Error | null): void;
   /**
-   * Agent end, optional: holds a stream's accept briefly and calls `flushAccept()` if the stream
-   * sent nothing else by then (a host without it sends accepts at once).
+   * Agent end, optional: a stream holds a frame (its accept, or a response head) hoping to send it
+   * with the next one; the host calls `flushDeferred()` shortly after if nothing followed by then.
+   * A host without it gets such frames at once.
    */
-  deferAccept?(stream: TunnelStream): void;
+  defer?(stream: TunnelStream): void;
 }
 
 export interface FlowStats {
@@ -80,6 +81,7 @@ export class TunnelStream extends Duplex {
   #headSent = false;
   #headReceived = false;
   #acceptDeferred = false;
+  #heldHead: ResponseHead | null = null;
   #held: { chunks: Uint8Array[]; cb: (err?: Error | null) => void } | null = null;
   #heldBytes = 0;
   #resolveHead!: (h: ResponseHead) => void;
@@ -139,12 +141,22 @@ export class TunnelStream extends Duplex {
     };
   }
 
-  /** Agent end: send the response head. Call it before writing the body; 101 switches to raw bytes. */
-  respond(head: ResponseHead): void {
+  /**
+   * Agent end: send the response head. Call it before writing the body; 101 switches to raw bytes.
+   * `hold`: the body follows at once (a plain response, not a watch), so the head waits for its
+   * first bytes or its end and leaves in the same message — the gateway can then answer in one
+   * write — or goes alone when the host's short deferral ends first.
+   */
+  respond(head: ResponseHead, opts?: { hold?: boolean }): void {
     if (this.side !== "agent") throw new Error("respond() is for the agent end; the gateway end reads `head`");
     if (this.#headSent) throw new Error(`Response head already sent for stream ${this.id}`);
     if (this.destroyed) return;
     this.#headSent = true;
+    if (opts?.hold && this.#host.defer) {
+      this.#heldHead = head;
+      this.#host.defer(this);
+      return;
+    }
     this.#emit({ type: "head", status: head.status, headers: head.headers });
   }
 
@@ -155,19 +167,31 @@ export class TunnelStream extends Duplex {
    * out on its own when the host's short deferral ends first.
    */
   accept(defer = false): void {
-    if (defer && this.#host.deferAccept) {
+    if (defer && this.#host.defer) {
       this.#acceptDeferred = true;
-      this.#host.deferAccept(this);
+      this.#host.defer(this);
       return;
     }
     this.#emit({ type: "window", credit: this.#recv.window });
   }
 
-  /** @internal Sends a deferred accept now (no-op when it already went out). */
-  flushAccept(): void {
-    if (!this.#acceptDeferred || this.destroyed) return;
-    this.#acceptDeferred = false;
-    this.#emit({ type: "window", credit: this.#recv.window });
+  /** @internal Sends a deferred accept and a held response head now (no-op when they already went out). */
+  flushDeferred(): void {
+    if (this.destroyed) return;
+    this.#flushHeld();
+  }
+
+  /** Whatever this stream holds back goes out first, in order: the accept, then the response head. */
+  #flushHeld(): void {
+    if (this.#acceptDeferred) {
+      this.#acceptDeferred = false;
+      this.#send1({ type: "window", credit: this.#recv.window });
+    }
+    const head = this.#heldHead;
+    if (head !== null) {
+      this.#heldHead = null;
+      this.#send1({ type: "head", status: head.status, headers: head.headers });
+    }
   }
 
   /**
@@ -176,6 +200,23 @@ export class TunnelStream extends Duplex {
    */
   get bodyPending(): boolean {
     return this.#queued > 0 || this.readableLength > 0 || (this.#remoteEnded && !this.readableEnded);
+  }
+
+  /**
+   * Gateway end: when the whole response body and its end already arrived and none of it was read
+   * yet, takes it out at once (the readable side then ends as if read) so a caller can answer in
+   * one write; otherwise null and the stream is unchanged.
+   */
+  takeCompleteBody(): Uint8Array[] | null {
+    if (!this.#remoteEnded || this.#pushed > 0 || this.readableLength > 0 || this.#pushedEnd || this.destroyed) return null;
+    const body = this.#queue;
+    this.#queue = [];
+    this.#pushed += this.#queued;
+    this.#queued = 0;
+    this.#pushedEnd = true;
+    this.push(null);
+    this.read(0); // ends the readable side now: nothing is buffered
+    return body;
   }
 
   /** @internal Moves the stream to the session that carries it once the agent accepted; `peerWindow` is its grant. */
@@ -232,10 +273,11 @@ export class TunnelStream extends Duplex {
   }
 
   #emit(f: Frameless<Frame>): void {
-    if (this.#acceptDeferred) {
-      this.#acceptDeferred = false;
-      this.#emit({ type: "window", credit: this.#recv.window });
-    }
+    if (this.#acceptDeferred || this.#heldHead !== null) this.#flushHeld();
+    this.#send1(f);
+  }
+
+  #send1(f: Frameless<Frame>): void {
     const seq = this.#sendSeq;
     this.#sendSeq = (seq + 1) >>> 0;
     this.#host.send({ ...f, stream: this.id, seq } as Frame);

@@ -361,3 +361,80 @@ test("a deferred accept still goes out on its own when the answer is slow, so a 
   assert.equal(p.agent.stats().streams, 0);
   await p.close();
 });
+
+test("a held response head leaves with the first body bytes: one message for head, body and end", async () => {
+  const p = await pair((s) => {
+    s.resume();
+    s.respond({ status: 200, headers: ["x-a", "1"] }, { hold: true });
+    // The body arrives in a later read than the head, as over HTTP/2.
+    setTimeout(() => s.end("body"), 3);
+  });
+  const toGateway: string[] = [];
+  p.hub.dropIf = (subject, data) => {
+    if (subject.startsWith("ward.gw.c1.s.")) toGateway.push(decodeMessage(data).map((f) => f.type).join("+"));
+    return false;
+  };
+  const s = p.gateway.openStream("c1", { method: "GET", path: "/" });
+  s.end();
+  assert.deepEqual((await s.head).headers, ["x-a", "1"]);
+  assert.equal((await readAll(s)).toString(), "body");
+  assert.deepEqual(toGateway, ["window+head+data+end"]);
+  await p.close();
+});
+
+test("a held head still goes out on its own when no body follows", async () => {
+  let upstream: TunnelStream | undefined;
+  const p = await pair((s) => {
+    upstream = s;
+    s.on("error", () => {});
+    s.resume();
+    s.respond({ status: 200, headers: [] }, { hold: true }); // and nothing else, for now
+  });
+  const s = p.gateway.openStream("c1", { method: "GET", path: "/" });
+  s.end();
+  s.on("error", () => {});
+  assert.equal((await s.head).status, 200);
+  assert.equal(s.bodyPending, false);
+  upstream!.end("late");
+  assert.equal((await readAll(s)).toString(), "late");
+  await p.close();
+});
+
+test("takeCompleteBody: the whole body at once when it all arrived, and the stream still ends cleanly", async () => {
+  const p = await pair((s) => {
+    s.resume();
+    s.respond({ status: 200, headers: [] }, { hold: true });
+    s.write("a".repeat(10));
+    s.end("b".repeat(20));
+  });
+  const s = p.gateway.openStream("c1", { method: "GET", path: "/" });
+  s.end();
+  await s.head;
+  const body = s.takeCompleteBody();
+  assert.ok(body !== null);
+  assert.equal(Buffer.concat(body).toString(), "a".repeat(10) + "b".repeat(20));
+  await once(s, "end");
+  await closed(s);
+  assert.equal(s.errored, null);
+  assert.equal(s.takeCompleteBody(), null, "taken once");
+  await waitFor(() => p.gateway.stats().streams === 0 && p.agent.stats().streams === 0, 2000, "both ends released");
+  await p.close();
+});
+
+test("takeCompleteBody returns null while the body is still coming, and the stream reads as before", async () => {
+  let upstream: TunnelStream | undefined;
+  const p = await pair((s) => {
+    upstream = s;
+    s.resume();
+    s.respond({ status: 200, headers: [] });
+    s.write("first");
+  });
+  const s = p.gateway.openStream("c1", { method: "GET", path: "/" });
+  s.end();
+  await s.head;
+  await waitFor(() => s.bodyPending, 2000, "the first bytes");
+  assert.equal(s.takeCompleteBody(), null);
+  upstream!.end("+rest");
+  assert.equal((await readAll(s)).toString(), "first+rest");
+  await p.close();
+});

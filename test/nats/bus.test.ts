@@ -212,6 +212,46 @@ describe("in-process specifics", () => {
     http.close();
   });
 
+  test("large handed-over payloads reach WebSocket clients uncopied, whole and in order", async () => {
+    const nats = new NatsServer({ maxPayload: 1024 * 1024 });
+    const http = createServer();
+    attachNatsWebSocket(http, nats, { path: "/nats" });
+    await new Promise<void>((r) => http.listen(0, "127.0.0.1", r));
+    const port = (http.address() as { port: number }).port;
+    const local = nats.connectInProcess({ identity: "gw" });
+    const sizes = [5, 200 * 1024, 17, 16 * 1024, 1024 * 1024, 3, 70 * 1024];
+    const payload = (i: number, n: number) => new Uint8Array(n).fill(0x41 + i);
+    // Through the official client (nats-core over ws): every message arrives intact and in order.
+    const net = await connectBus(`ws://127.0.0.1:${port}/nats`);
+    const got: Uint8Array[] = [];
+    net.subscribe("big.t", { callback: (_e, m) => void got.push(m.data) });
+    await net.flush();
+    // And over a bare WebSocket: one batch (one event-loop turn) is one binary message.
+    const raw = new WebSocket(`ws://127.0.0.1:${port}/nats`);
+    raw.binaryType = "arraybuffer";
+    const frames: Uint8Array[] = [];
+    raw.onmessage = (ev) => void frames.push(new Uint8Array(ev.data as ArrayBuffer));
+    await new Promise((r) => (raw.onopen = r));
+    raw.send(te.encode('CONNECT {"verbose":false,"pedantic":false}\r\nSUB big.t 1\r\nPING\r\n'));
+    await until(() => frames.some((f) => td.decode(f).includes("PONG")));
+    frames.length = 0;
+    sizes.forEach((n, i) => local.publish("big.t", payload(i, n), { transfer: true }));
+    await until(() => got.length === sizes.length && frames.length > 0);
+    assert.deepEqual(got.map((d) => d.length), sizes);
+    got.forEach((d, i) => assert.ok(d.every((b) => b === 0x41 + i), `message ${i} intact`));
+    assert.equal(frames.length, 1, "one WebSocket message for the batch");
+    const text = Buffer.from(frames[0]!).toString("latin1");
+    let expected = "";
+    sizes.forEach((n, i) => (expected += `MSG big.t 1 ${n}\r\n${String.fromCharCode(0x41 + i).repeat(n)}\r\n`));
+    assert.equal(text, expected);
+    raw.close();
+    await net.close();
+    await local.close();
+    await nats.close();
+    http.closeAllConnections();
+    http.close();
+  });
+
   test("upgrades for other paths are left alone", async () => {
     const nats = new NatsServer();
     const http = createServer();
