@@ -9,7 +9,7 @@ import type { Duplex } from "node:stream";
 import { pipeline } from "node:stream";
 import type { Logger } from "../log/index.ts";
 import { ClusterOfflineError, StreamLimitError, type TunnelGateway, type TunnelStream } from "../tunnel/index.ts";
-import { gatewayRequestHeaders, isOwnUser, isUpgradeRequest, requestedImpersonation, responseHeaders, streamKind, type Identity } from "./headers.ts";
+import { gatewayRequestHeaders, hasBody, isOwnUser, isUpgradeRequest, requestedImpersonation, responseHeaders, streamKind, type Identity } from "./headers.ts";
 import { LiveStreams } from "./live.ts";
 import { relay, splice } from "./splice.ts";
 import type { ProxyTarget } from "./path.ts";
@@ -75,7 +75,7 @@ export class KubeProxy {
     this.live = deps.live ?? new LiveStreams();
   }
 
-  async #open(req: IncomingMessage, target: ProxyTarget, upgrade: boolean): Promise<{ stream: TunnelStream; identity: Identity }> {
+  async #open(req: IncomingMessage, target: ProxyTarget, upgrade: boolean, body = true): Promise<{ stream: TunnelStream; identity: Identity }> {
     const identity = await this.#d.authorize({ cluster: target.cluster, token: bearer(req), method: req.method ?? "GET", path: target.upstreamPath });
     checkAsPolicy(req, identity);
     const method = req.method ?? "GET";
@@ -87,6 +87,7 @@ export class KubeProxy {
         headers: gatewayRequestHeaders(req.rawHeaders, identity),
         member: identity.member,
         kind: streamKind(method, target.upstreamPath, target.query, upgrade),
+        body,
       });
     } catch (e) {
       if (e instanceof ClusterOfflineError) throw new ProxyError(503, `Cluster ${target.cluster} is offline: its Ward agent is not connected`, { cause: e });
@@ -121,11 +122,16 @@ export class KubeProxy {
       if (res.headersSent) return void res.destroy();
       writeStatus(res, pe);
     };
-    this.#open(req, target, false).then(
+    // Most requests (every GET) have no body: their open leaves at once, already ended.
+    const withBody = hasBody(req.rawHeaders);
+    if (!withBody) req.resume();
+    this.#open(req, target, false, withBody).then(
       async ({ stream, identity }) => {
         member = identity.member;
         tunnel = stream;
-        relay(req, stream);
+        // A reset fails `head` or tears down the relay below; the event itself needs only a listener.
+        stream.on("error", () => {});
+        if (withBody) relay(req, stream);
         res.once("close", () => stream.destroy()); // the client went away: cancel upstream
         let head;
         try {

@@ -154,3 +154,13 @@ export function streamKind(method: string, upstreamPath: string, query: string, 
   }
   return "request";
 }
+
+/** Whether a request carries a body: a non-zero Content-Length or any Transfer-Encoding (RFC 9112 §6.3). */
+export function hasBody(raw: readonly string[]): boolean {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (name === "transfer-encoding") return true;
+    if (name === "content-length" && raw[i + 1]!.trim() !== "0") return true;
+  }
+  return false;
+}

@@ -11,7 +11,7 @@ import type { Socket } from "node:net";
 import { Pool, type Dispatcher } from "undici";
 import type { Logger } from "../log/index.ts";
 import type { StreamHandler, TunnelStream } from "../tunnel/index.ts";
-import { isUpgradeRequest, MissingIdentityError, upstreamRequestHeaders } from "./headers.ts";
+import { hasBody, isUpgradeRequest, MissingIdentityError, upstreamRequestHeaders } from "./headers.ts";
 import { relay, splice } from "./splice.ts";
 import { kubeStatus } from "./status.ts";
 
@@ -190,12 +190,3 @@ function upgradeExchange(
   req.end();
 }
 
-/** Whether the request carries a body: a non-zero Content-Length or any Transfer-Encoding. */
-function hasBody(raw: readonly string[]): boolean {
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toLowerCase();
-    if (name === "transfer-encoding") return true;
-    if (name === "content-length" && raw[i + 1]!.trim() !== "0") return true;
-  }
-  return false;
-}

@@ -36,6 +36,12 @@ export interface OpenStreamOptions {
   member?: string;
   /** Picks the idle timeout. Default "request". */
   kind?: StreamKind;
+  /**
+   * `false`: the request has no body. The stream's writable side is ended at once and the open
+   * (with its end) is published before `openStream` returns, a turn of the event loop sooner.
+   * Default true: the open waits for the rest of this turn, so a small body written now rides along.
+   */
+  body?: boolean;
 }
 
 interface Entry {
@@ -180,6 +186,11 @@ export class TunnelGateway extends EventEmitter<GatewayEvents> {
     this.#streams.set(id, entry);
     this.#perCluster.set(cluster, nc + 1);
     if (o.member !== undefined) this.#perMember.set(o.member, nm + 1);
+    if (o.body === false) {
+      stream.end(); // its end frame goes to the pending host at once (no write is pending)
+      this.#sendOpen(entry, open, maxPayload);
+      return stream;
+    }
     // Sent once the caller had a chance to write a small body (same event-loop turn).
     setImmediate(() => this.#sendOpen(entry, open, maxPayload));
     return stream;

@@ -438,3 +438,24 @@ test("takeCompleteBody returns null while the body is still coming, and the stre
   assert.equal((await readAll(s)).toString(), "first+rest");
   await p.close();
 });
+
+test("body: false publishes the open with its end before openStream returns", async () => {
+  const p = await pair((s) => {
+    readAll(s).then((b) => {
+      s.respond({ status: 200, headers: [] });
+      s.end(`got ${b.length}`);
+    });
+  });
+  const toAgent: string[] = [];
+  p.hub.dropIf = (subject, data) => {
+    if (subject.startsWith("ward.agent.c1.")) toAgent.push(decodeMessage(data).map((f) => f.type).join("+"));
+    return false;
+  };
+  const s = p.gateway.openStream("c1", { method: "GET", path: "/", body: false });
+  assert.deepEqual(toAgent, ["open+end"], "sent synchronously");
+  assert.equal(s.writableEnded, true);
+  assert.equal((await readAll(s)).toString(), "got 0");
+  await closed(s);
+  assert.equal(s.errored, null);
+  await p.close();
+});
