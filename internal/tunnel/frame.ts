@@ -19,6 +19,7 @@
  *   pong   nonce:u32          (stream 0)
  *   headers := count:u16 { name:(u16 len) value:(u16 len) }*   (latin1, like Node's rawHeaders)
  */
+import { Buffer } from "node:buffer";
 import { FrameError } from "./errors.ts";
 
 export const FRAME_HEADER_SIZE = 13;
@@ -238,7 +239,9 @@ export function packFrames(frames: readonly Frame[], maxPayload: number): Uint8A
       sizes.push(body);
       total += size;
     }
-    const msg = new Uint8Array(total);
+    // Not zero-filled when large (zeroing cost as much as the copy): every byte is written below,
+    // and writeFrame checks each frame's size.
+    const msg = total >= 4096 ? Buffer.allocUnsafeSlow(total) : new Uint8Array(total);
     let off = 0;
     for (let k = i; k < j; k++) off = writeFrame(frames[k]!, msg, off, sizes[k - i]);
     out.push(msg);
