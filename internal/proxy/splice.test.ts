@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { PassThrough, Readable, Writable } from "node:stream";
+import { Duplex, PassThrough, Readable, Writable } from "node:stream";
 import { test } from "node:test";
-import { relay } from "./splice.ts";
+import { corkedPipe, relay, splice } from "./splice.ts";
 
 /** Resolves once the stream has closed (whether or not it errored). */
 const closed = (s: Readable | Writable) => (s.closed ? Promise.resolve() : new Promise<void>((r) => s.once("close", () => r())));
@@ -57,4 +57,53 @@ test("relay: a destination error destroys the source with that error", { timeout
   src.write("x");
   await closed(src);
   assert.equal((src.errored as Error | null)?.message, "socket broke");
+});
+
+test("corkedPipe: the chunks of one turn leave in one write; backpressure pauses and resumes; end follows", { timeout: 5000 }, async () => {
+  const src = new PassThrough();
+  const writes: number[] = [];
+  let open = false;
+  const held: (() => void)[] = [];
+  const done = (cb: () => void) => (open ? setImmediate(cb) : held.push(cb)); // the "socket" drains once opened
+  const dst = new Writable({
+    highWaterMark: 64,
+    writev(chunks, cb) {
+      writes.push(chunks.length);
+      done(cb);
+    },
+    write(_c, _e, cb) {
+      writes.push(1);
+      done(cb);
+    },
+  });
+  corkedPipe(src, dst);
+  for (let i = 0; i < 5; i++) src.write(Buffer.alloc(40, i)); // one turn: 200 bytes, over the 64-byte mark
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(writes, [5], "one write for the turn's five chunks");
+  assert.equal(src.isPaused(), true, "paused while the destination wants a drain");
+  src.end(Buffer.alloc(10, 9));
+  open = true;
+  for (const cb of held.splice(0)) cb();
+  await new Promise((r) => dst.once("finish", r));
+  assert.equal(writes.reduce((a, b) => a + b, 0), 6, "every chunk written once");
+  assert.equal(dst.writableFinished, true);
+});
+
+test("splice: bytes both ways; a socket that closes ends the stream's writable side", { timeout: 5000 }, async () => {
+  const fromClient = new PassThrough();
+  const toClient: Buffer[] = [];
+  const socket = Duplex.from({ readable: fromClient, writable: new Writable({ write(c, _e, cb) { toClient.push(c); cb(); } }) });
+  const toAgent: Buffer[] = [];
+  const fromAgent = new PassThrough();
+  const stream = Duplex.from({ readable: fromAgent, writable: new Writable({ write(c, _e, cb) { toAgent.push(c); cb(); } }) });
+  splice(socket, stream);
+  fromClient.write("stdin");
+  fromAgent.write("stdout-1|");
+  fromAgent.write("stdout-2");
+  await new Promise((r) => setImmediate(r));
+  assert.equal(Buffer.concat(toAgent).toString(), "stdin");
+  assert.equal(Buffer.concat(toClient).toString(), "stdout-1|stdout-2");
+  socket.destroy();
+  await new Promise((r) => setImmediate(r));
+  assert.equal(stream.writableEnded, true);
 });

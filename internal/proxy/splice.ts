@@ -8,10 +8,10 @@ import type { Duplex, Readable, Writable } from "node:stream";
 
 export function splice(socket: Duplex, stream: Duplex): void {
   socket.pipe(stream);
-  stream.pipe(socket);
+  const stop = corkedPipe(stream, socket);
   socket.on("error", () => socket.destroy());
   socket.once("close", () => {
-    stream.unpipe(socket);
+    stop();
     if (!stream.writableEnded) stream.end();
     stream.resume(); // drain what the peer still sends, so the stream can finish cleanly
   });
@@ -19,6 +19,45 @@ export function splice(socket: Duplex, stream: Duplex): void {
   stream.once("close", () => {
     if (!socket.destroyed && !socket.writableEnded) socket.end();
   });
+}
+
+/**
+ * `src.pipe(dst)` for a socket: every chunk `src` emits in one turn of the event loop goes out
+ * in one write (the socket is corked until the turn ends) — a tunnel message carries many 16 KiB
+ * chunks, and a TLS write plus a syscall for each cost more than the bytes. Backpressure is
+ * checked once per turn: `src` pauses while the socket wants a drain. Ends `dst` when `src` ends.
+ * Returns a function that stops it (like `unpipe`).
+ */
+export function corkedPipe(src: Readable, dst: Writable): () => void {
+  let corked = false;
+  const resume = () => src.resume();
+  const flush = () => {
+    corked = false;
+    dst.uncork();
+    if (dst.writableNeedDrain && !dst.destroyed) {
+      src.pause();
+      dst.once("drain", resume);
+    }
+  };
+  const onData = (chunk: Uint8Array) => {
+    if (dst.destroyed || dst.writableEnded) return;
+    if (!corked) {
+      corked = true;
+      dst.cork();
+      process.nextTick(flush);
+    }
+    dst.write(chunk);
+  };
+  const onEnd = () => {
+    if (!dst.destroyed && !dst.writableEnded) dst.end();
+  };
+  src.on("data", onData);
+  src.once("end", onEnd);
+  return () => {
+    src.off("data", onData);
+    src.off("end", onEnd);
+    dst.off("drain", resume);
+  };
 }
 
 /**
