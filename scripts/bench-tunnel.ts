@@ -8,7 +8,12 @@
  * nats-server: upload throughput of one large body through the tunnel vs straight to the local
  * server vs raw NATS publish at the tunnel's message size vs Rancher's remotedialer; 1 KiB
  * request/response latency at concurrency 1 and 64; memory per idle stream and for one stalled
- * stream. Readable rows, then one JSON object as the very last line.
+ * stream; CPU per MiB of every process during the uploads (the throughput limit when all of them share
+ * two cores). Readable rows, then one JSON object as the very last line.
+ *
+ * `--quick` (256 MiB, fewer requests), `--only embedded|nats-server`, `--no-rd`, `--tp` (throughput rows
+ * only), `--window BYTES`, `--profile DIR` (a CPU profile of the tunnel upload for every process);
+ * WARD_BENCH_MIB sets the upload size.
  */
 import { fork, spawn, type ChildProcess } from "node:child_process";
 import http from "node:http";
