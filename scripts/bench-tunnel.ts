@@ -422,8 +422,8 @@ async function main(): Promise<void> {
   const dcpu1 = await cpuOf([sinkProc]);
   const dPerMiB = (i: number) => (dcpu1[i]! - dcpu0[i]!) / 1000 / (bodyBytes / MiB);
   row(`direct            upload ${bodyBytes / MiB} MiB: ${directMiBs.toFixed(0)} MiB/s (CPU per MiB: client ${dPerMiB(0).toFixed(2)} ms, local server ${dPerMiB(1).toFixed(2)} ms)`);
-  const rdMiBs = args.includes("--no-rd") ? 1 : await remotedialerThroughput(sinkPort, bodyBytes);
-  row(`remotedialer      upload ${bodyBytes / MiB} MiB: ${rdMiBs.toFixed(0)} MiB/s (${pct(rdMiBs, directMiBs)} of direct)`);
+  const rdMiBs = args.includes("--no-rd") ? Number.NaN : await remotedialerThroughput(sinkPort, bodyBytes);
+  row(Number.isNaN(rdMiBs) ? "remotedialer      skipped (--no-rd)" : `remotedialer      upload ${bodyBytes / MiB} MiB: ${rdMiBs.toFixed(0)} MiB/s (${pct(rdMiBs, directMiBs)} of direct)`);
   results.direct = { uploadMiBs: round(directMiBs) };
   results.remotedialer = { uploadMiBs: round(rdMiBs), version: "v0.5.1" };
 
@@ -531,7 +531,7 @@ async function main(): Promise<void> {
 }
 
 function pct(a: number, b: number): string {
-  return `${((a / b) * 100).toFixed(0)}%`;
+  return Number.isNaN(b) ? "n/a" : `${((a / b) * 100).toFixed(0)}%`;
 }
 function round(x: number, d = 1): number {
   return +x.toFixed(d);
