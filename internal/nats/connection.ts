@@ -8,7 +8,7 @@ import { CLOSED, ERR, NatsProtocolError, pubViolationText, replyViolationText, s
 import { CompiledPermissions, ResponseGrants } from "./permissions.ts";
 import { classifySubject, isValidQueueName } from "./subject.ts";
 import { Outbound } from "./outbound.ts";
-import { CRLF, errLine, msgLength, msgLineLength, noRespondersHeader, OK, PING, PONG, writeMsg, writeMsgLine } from "./wire.ts";
+import { CRLF, errLine, msgLength, noRespondersHeader, OK, PING, PONG, writeMsg, writeMsgLine } from "./wire.ts";
 import type { Router, RoutedClient, ServerSub } from "./router.ts";
 import type { ConnectOptions, ResolvedOptions } from "./options.ts";
 import type { ServerStats, Transport } from "./transport.ts";
@@ -287,8 +287,7 @@ export class NetConnection implements ClientOpSink, RoutedClient {
     const out = this.#out;
     if (stable && data.length >= BY_REFERENCE_MIN) {
       // A large payload nobody changes any more goes to the socket as it is: no copy.
-      const line = msgLineLength(subject, sub.sid, reply, hdrLen, data.length);
-      out.commit(writeMsgLine(out.room(line), out.end, subject, sub.sid, reply, hdrLen, data.length));
+      out.commit(writeMsgLine(out.room(n - data.length - 2), out.end, subject, sub.sid, reply, hdrLen, data.length));
       out.append(data);
       out.write(CRLF);
     } else {

@@ -62,7 +62,7 @@ function pathOf(url: string | undefined): string {
 const MAX_FRAME = 8 * 1024 * 1024;
 
 /** The header of an unmasked, final, binary WebSocket frame (RFC 6455 §5.2) for `n` payload bytes. */
-export function frameHeader(n: number): Uint8Array {
+function frameHeader(n: number): Uint8Array {
   if (n < 126) return Uint8Array.of(0x82, n);
   if (n < 0x10000) return Uint8Array.of(0x82, 126, n >>> 8, n & 0xff);
   const h = new Uint8Array(10);

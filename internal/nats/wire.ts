@@ -58,11 +58,6 @@ export function writeMsg(
   return pos;
 }
 
-/** Bytes of a MSG/HMSG's control line alone (`msgLength` less the payload and its CRLF). */
-export function msgLineLength(subject: string, sid: string, reply: string | undefined, hdrLen: number, size: number): number {
-  return msgLength(subject, sid, reply, hdrLen, size) - size - 2;
-}
-
 /** Writes a MSG/HMSG's control line, up to and including its CRLF, for a payload of `size` bytes. */
 export function writeMsgLine(
   buf: Uint8Array,

@@ -18,7 +18,7 @@ const TRANSFER = { transfer: true } as const;
  * How long an agent holds a frame hoping to send it with the stream's next one: the accept of a
  * complete request (for the response head), a plain response's head (for its first body bytes).
  */
-export const DEFER_MS = 20;
+const DEFER_MS = 20;
 
 export interface SessionInit {
   bus: Bus;

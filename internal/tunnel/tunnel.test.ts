@@ -10,6 +10,16 @@ import { decodeMessage } from "./frame_decode.ts";
 
 const fast = { pingIntervalMs: 40, pingTimeoutMs: 120 };
 
+/** Every message the hub carries on subjects under `prefix`, as its frame types ("open+data+end"), labelled by `label`. */
+function framesOn(hub: MemoryBus, prefix: string, label: (subject: string) => string = () => ""): string[] {
+  const seen: string[] = [];
+  hub.dropIf = (subject, data) => {
+    if (subject.startsWith(prefix)) seen.push(label(subject) + decodeMessage(data).map((f) => f.type).join("+"));
+    return false;
+  };
+  return seen;
+}
+
 async function pair(handler = echoHandler, opts: Parameters<typeof startPair>[3] = {}) {
   const hub = new MemoryBus(opts.gateway?.maxMessageBytes ? { maxPayload: 64 * 1024 } : {});
   const gwBus = hub.connect();
@@ -313,11 +323,7 @@ test("a small request travels in one message: open, body and end together", asyn
     s.respond({ status: 200, headers: [] });
     readAll(s).then((b) => s.end(b));
   });
-  const toAgent: string[] = [];
-  p.hub.dropIf = (subject, data) => {
-    if (subject.startsWith("ward.agent.c1.")) toAgent.push(`${subject.split(".")[3]}:${decodeMessage(data).map((f) => f.type).join("+")}`);
-    return false;
-  };
+  const toAgent = framesOn(p.hub, "ward.agent.c1.", (subject) => `${subject.split(".")[3]}:`);
   const s = p.gateway.openStream("c1", { method: "POST", path: "/" });
   s.end("x".repeat(1000));
   assert.equal((await readAll(s)).length, 1000);
@@ -334,11 +340,7 @@ test("a complete request's accept rides with the response head: one message each
       s.end("ok");
     }, 2);
   });
-  const toGateway: string[] = [];
-  p.hub.dropIf = (subject, data) => {
-    if (subject.startsWith("ward.gw.c1.s.")) toGateway.push(decodeMessage(data).map((f) => f.type).join("+"));
-    return false;
-  };
+  const toGateway = framesOn(p.hub, "ward.gw.c1.s.");
   const s = p.gateway.openStream("c1", { method: "GET", path: "/" });
   s.end();
   assert.equal((await readAll(s)).toString(), "ok");
@@ -369,11 +371,7 @@ test("a held response head leaves with the first body bytes: one message for hea
     // The body arrives in a later read than the head, as over HTTP/2.
     setTimeout(() => s.end("body"), 3);
   });
-  const toGateway: string[] = [];
-  p.hub.dropIf = (subject, data) => {
-    if (subject.startsWith("ward.gw.c1.s.")) toGateway.push(decodeMessage(data).map((f) => f.type).join("+"));
-    return false;
-  };
+  const toGateway = framesOn(p.hub, "ward.gw.c1.s.");
   const s = p.gateway.openStream("c1", { method: "GET", path: "/" });
   s.end();
   assert.deepEqual((await s.head).headers, ["x-a", "1"]);
@@ -446,11 +444,7 @@ test("body: false publishes the open with its end before openStream returns", as
       s.end(`got ${b.length}`);
     });
   });
-  const toAgent: string[] = [];
-  p.hub.dropIf = (subject, data) => {
-    if (subject.startsWith("ward.agent.c1.")) toAgent.push(decodeMessage(data).map((f) => f.type).join("+"));
-    return false;
-  };
+  const toAgent = framesOn(p.hub, "ward.agent.c1.");
   const s = p.gateway.openStream("c1", { method: "GET", path: "/", body: false });
   assert.deepEqual(toAgent, ["open+end"], "sent synchronously");
   assert.equal(s.writableEnded, true);
