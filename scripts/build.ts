@@ -11,6 +11,7 @@ import { constants, Script } from "node:vm";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { build } from "esbuild";
+import { ensureNodeFlags, NODE_FLAGS } from "../cmd/node_flags.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const dist = join(root, "dist");
@@ -21,6 +22,9 @@ const nodeBin = process.execPath;
 if (!process.versions.node.startsWith("24.")) {
   throw new Error(`Build with Node 24 (run through npm so node_modules/.bin/node is used); this is ${process.version}`);
 }
+// V8 accepts a code cache only from a process with the same flags: the build runs with the ones
+// the executable will run with (cmd/node_flags.ts), and so does the SEA blob's generator.
+ensureNodeFlags();
 const addon = join(dirname(require.resolve("better-sqlite3/package.json")), "prebuilds", "linux-x64.node");
 
 mkdirSync(dist, { recursive: true });
@@ -67,12 +71,13 @@ writeFileSync(
     main: bundle,
     output: blob,
     disableExperimentalSEAWarning: true,
+    execArgv: NODE_FLAGS,
     useSnapshot: false,
     useCodeCache: true,
     assets: { "better_sqlite3.node": addon, "heavy.cjs": heavy, "heavy.cache": heavyCache },
   }),
 );
-execFileSync(nodeBin, ["--experimental-sea-config", seaConfig], { stdio: "inherit" });
+execFileSync(nodeBin, [...NODE_FLAGS, "--experimental-sea-config", seaConfig], { stdio: "inherit" });
 
 // Built beside, renamed into place at the end: a running dist/ward (tests, benchmarks) never sees a half-written file.
 const final = join(dist, "ward");

@@ -3,13 +3,14 @@
  * node_modules, no Node on its PATH), and the same commands under `deno run`.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { start } from "../helpers/process.ts";
 import { VERSION } from "../../internal/version.ts";
+import { NODE_FLAGS } from "../../cmd/node_flags.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 const binary = join(root, "dist", "ward");
@@ -75,3 +76,20 @@ for (const l of launchers()) {
     });
   });
 }
+
+describe("dist/ward runtime", () => {
+  test("runs with the V8 flags of cmd/node_flags.ts, and V8 accepts its code caches", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ward-flags-"));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    // NODE_OPTIONS may extend the executable's execArgv: a preload that reports what the process runs with.
+    const report = join(dir, "report.cjs");
+    writeFileSync(report, 'process.stderr.write("execArgv=" + JSON.stringify(process.execArgv) + "\\n");');
+    const r = spawnSync(binary, ["gateway", "--help"], { env: { PATH: "/usr/bin:/bin", HOME: process.env.HOME, WARD_DEBUG: "1", NODE_OPTIONS: `--require ${report}` }, encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    const m = /^execArgv=(.*)$/m.exec(r.stderr);
+    assert.ok(m, `the preload did not run:\n${r.stderr}`);
+    for (const f of NODE_FLAGS) assert.ok((JSON.parse(m[1]!) as string[]).includes(f), `${f} missing from ${m[1]}`);
+    // A cache made under other flags is rejected (and start-up pays for compiling everything).
+    assert.doesNotMatch(r.stderr, /code cache/i);
+  });
+});
