@@ -52,7 +52,7 @@ const CM_COUNT = 5000;
 const STREAM_BYTES = (quick ? 32 : 256) * MiB;
 const C1_REQUESTS = Number(process.env.WARD_BENCH_C1 ?? (quick ? 400 : 2000));
 const C64_SECONDS = Number(process.env.WARD_BENCH_C64_SECONDS ?? (quick ? 3 : 8));
-const LIST_REPEATS = quick ? 2 : 3;
+const LIST_REPEATS = quick ? 5 : 15;
 const NO_RD = process.argv.includes("--no-rd");
 const ONLY = (() => {
   const i = process.argv.indexOf("--only");
@@ -475,7 +475,33 @@ function appendBigLog(k: KubeEnv, total: number, marker: string): number {
 
 // ------------------------------------------------------------------------------------ main
 
-type Rate = { ms: number; bytes: number; bytesPerSec: number; stalled?: { sentBytes: number; receivedBytes: number } };
+type Rate = {
+  ms: number; bytes: number; bytesPerSec: number; stalled?: { sentBytes: number; receivedBytes: number };
+  /** CPU ms per MiB during the run: the whole machine (every process, kubectl included) and each named process. */
+  cpuPerMiB?: Record<string, number>;
+};
+
+/** Processes whose CPU the streaming rows report (set once they run). */
+const streamPids: Record<string, number | undefined> = {};
+
+/** Busy CPU time of the whole machine so far (every core: user, nice, system, irq, softirq, steal), in ms. */
+function machineBusyMs(): number {
+  const f = readFileSync("/proc/stat", "utf8").split("\n", 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, , , irq, softirq, steal] = f;
+  return ((user! + nice! + system! + irq! + softirq! + steal!) * 1000) / 100;
+}
+
+/** Runs `f` and adds CPU ms per MiB moved, machine-wide and per process in streamPids. */
+async function withCpu(f: () => Promise<Rate>): Promise<Rate> {
+  const before = { machine: machineBusyMs(), ...Object.fromEntries(Object.entries(streamPids).map(([n, pid]) => [n, cpuMs(pid)])) };
+  const r = await f();
+  const mib = r.bytes / MiB;
+  if (!mib || r.stalled) return r;
+  const per = (now: number, then: number) => +((now - then) / mib).toFixed(2);
+  r.cpuPerMiB = { machine: per(machineBusyMs(), before.machine) };
+  for (const [n, pid] of Object.entries(streamPids)) if (pid) r.cpuPerMiB[n] = per(cpuMs(pid), before[n as keyof typeof before]!);
+  return r;
+}
 
 /**
  * Runs each side twice in a palindrome (direct, Ward, peer, peer, Ward, direct: cancels warm-up and
@@ -483,7 +509,7 @@ type Rate = { ms: number; bytes: number; bytesPerSec: number; stalled?: { sentBy
  */
 async function rounds(sides: Target[], run: (t: Target) => Promise<Rate>): Promise<Record<string, Rate>> {
   const runs: Record<string, Rate[]> = {};
-  for (const t of [...sides, ...[...sides].reverse()]) (runs[t.name] ??= []).push(await run(t));
+  for (const t of [...sides, ...[...sides].reverse()]) (runs[t.name] ??= []).push(await withCpu(() => run(t)));
   // A stalled run is the result: a best-of must not hide it.
   const best = (xs: Rate[]) => xs.find((x) => x.stalled) ?? xs.reduce((a, b) => (b.bytesPerSec > a.bytesPerSec ? b : a));
   debug(`rounds ${Object.entries(runs).map(([n, xs]) => `${n} ${xs.map((x) => (x.bytesPerSec / MiB).toFixed(1)).join("/")}`).join(", ")} MiB/s`);
@@ -568,6 +594,7 @@ async function main(): Promise<void> {
   }
   const rd = peer?.target;
   const all = [direct, viaWard, ...(rd ? [rd] : [])];
+  Object.assign(streamPids, { gateway: gw.child.pid, agent: agent.child.pid, apiserver: k.pids["kube-apiserver"], kwok: k.pids.kwok, rdServer: peer?.server.pid, rdAgent: peer?.client.pid });
   const results: Record<string, any> = { quick, streamBytes: STREAM_BYTES, setupSeconds };
   const rows: string[] = [];
   const row = (s: string) => {
@@ -654,6 +681,11 @@ async function main(): Promise<void> {
       rdCols = `  | remotedialer STALLED: no progress for ${STALL_MS / 1000} s after ${(st.receivedBytes / MiB).toFixed(1)} MiB back (${(st.sentBytes / MiB).toFixed(1)} MiB sent)`;
     } else if (r.rd) rdCols = `  | remotedialer ${(r.rd.ms / 1000).toFixed(2)} s ${fmtRate(r.rd.bytesPerSec)}  ratio ${x.rdRatio!.toFixed(2)}  ward/rd ${x.wardVsRd!.toFixed(2)}`;
     row(`${name.padEnd(14)} ${(d.bytes / MiB).toFixed(0)} MiB  direct ${(d.ms / 1000).toFixed(2)} s ${fmtRate(d.bytesPerSec)}  ward ${(w.ms / 1000).toFixed(2)} s ${fmtRate(w.bytesPerSec)}  ratio ${x.ratio.toFixed(2)}  (goal ≥ 0.60: ${x.ratio >= 0.6 ? "met" : "MISSED"})${rdCols}`);
+    // Where the two cores went: a side is CPU-bound when machine ms/MiB × MiB/s ≈ 2,000 ms/s.
+    const cpu = (label: string, c: Record<string, number> | undefined, names: [string, string][]) =>
+      c ? `${label}: machine ${c.machine} (${names.map(([k, n]) => `${n} ${c[k] ?? 0}`).join(", ")})` : `${label}: n/a`;
+    const api: [string, string][] = [["apiserver", "API server"], ["kwok", "kwok"]];
+    row(`${"".padEnd(14)} CPU ms/MiB  ${cpu("direct", d.cpuPerMiB, api)} | ${cpu("ward", w.cpuPerMiB, [["gateway", "gateway"], ["agent", "agent"], ...api])}${r.rd ? ` | ${cpu("remotedialer", r.rd.cpuPerMiB, [["rdServer", "server"], ["rdAgent", "agent"], ...api])}` : ""}`);
   };
 
   // logs -f: the pod's log grows by STREAM_BYTES, then an end marker; every side follows it from the start.
