@@ -1,5 +1,6 @@
 /** SEA replacement of lazy.ts: the heavy bundle rides as an asset with its own V8 code cache. */
 import type { Heavy } from "./lazy.ts";
+import { hasNodeFlags } from "./node_flags.ts";
 
 export async function loadHeavy(): Promise<Heavy> {
   const sea = require("node:sea") as typeof import("node:sea");
@@ -8,7 +9,8 @@ export async function loadHeavy(): Promise<Heavy> {
   const source = sea.getAsset("heavy.cjs", "utf8");
   let cachedData: Buffer | undefined;
   try {
-    cachedData = Buffer.from(sea.getRawAsset("heavy.cache"));
+    // Made under the same V8 flags as this process, or V8 rejects it (see node_flags.ts).
+    cachedData = Buffer.from(sea.getRawAsset(hasNodeFlags() ? "heavy-flags.cache" : "heavy.cache"));
   } catch {
     cachedData = undefined;
   }

@@ -2,6 +2,7 @@
 import type { CommandSpec, FlagSpec, Invocation } from "../internal/cli/command.ts";
 import { VERSION } from "../internal/version.ts";
 import { loadHeavy, type Heavy } from "./lazy.ts";
+import { relaunchWithNodeFlags } from "./node_flags.ts";
 
 const configFlag: FlagSpec = { name: "config", type: "string", value: "FILE", description: "YAML config file (env WARD_CONFIG)" };
 const logLevelFlag: FlagSpec = { name: "log-level", type: "string", value: "LEVEL", description: "debug, info, warn or error (env WARD_LOG_LEVEL; default info)" };
@@ -59,7 +60,10 @@ export const gatewayCommand: CommandSpec = {
       run: async (inv) => (await loadHeavy()).runGatewayBootstrap(inv),
     },
   ],
-  run: async (inv) => (await loadHeavy()).runGateway(inv),
+  run: async (inv) => {
+    relaunchWithNodeFlags();
+    return (await loadHeavy()).runGateway(inv);
+  },
 };
 
 export const agentCommand: CommandSpec = {
@@ -81,7 +85,10 @@ export const agentCommand: CommandSpec = {
     logLevelFlag,
   ],
   examples: ["ward agent --gateway https://ward.example.com --cluster prod --token-file /var/run/ward/join-token"],
-  run: async (inv) => (await loadHeavy()).runAgent(inv),
+  run: async (inv) => {
+    relaunchWithNodeFlags();
+    return (await loadHeavy()).runAgent(inv);
+  },
 };
 
 const gatewayFlag: FlagSpec = { name: "gateway", type: "string", value: "URL", description: "Gateway URL (env WARD_GATEWAY; default the last one logged in to)" };

@@ -1,27 +1,59 @@
-import { spawnSync } from "node:child_process";
-
 /**
- * V8 flags every `ward` process runs with: the single executable's `execArgv` (scripts/build.ts),
- * and the benchmarks that run the code from source pass the same ones.
+ * V8 flags for Ward's long-running roles (`ward gateway`, `ward agent`).
  *
- * Ward's processes are relays: little live JavaScript (a heap of 10–30 MB) and a steady stream of
+ * Those processes are relays: little live JavaScript (a heap of 10–30 MB) and a steady stream of
  * short-lived Buffers (socket reads, tunnel messages, TLS records), whose memory lives outside the
  * V8 heap. With V8's defaults a heap that small gets a tiny old-generation limit, and Buffer bytes
  * allocated since the last full collection count against it: while streaming, a full mark-compact
  * ran every few MiB and took a third of each process's CPU (bench-tunnel, `--trace-gc`). With these
  * flags those Buffers are counted in the global limit, which starts at 128 MiB: they die young and
- * the cheap young-generation collection frees them, and full collections all but stop. The cost is
- * bounded: at most that much garbage before a full collection, as for any heap of that size.
+ * the cheap young-generation collection frees them, and full collections all but stop.
+ *
+ * Any non-default V8 flag also makes V8 reject code caches made without it — Node's own for its
+ * built-in modules among them — which costs a daemon ~60 ms once at start but would cost every
+ * short CLI call (kubectl's credential plugin) 10 ms or more. So the CLI runs without them, and the
+ * two roles replace their own process with one that has them (same pid, stdio and environment).
  */
 export const NODE_FLAGS: readonly string[] = ["--initial-old-space-size=128", "--external-memory-accounted-in-global-limit"];
 
+/** Set in the environment of the relaunched process: it never relaunches again. */
+const RELAUNCHED = "WARD_NODE_FLAGS_RELAUNCHED";
+
+export function hasNodeFlags(execArgv: readonly string[] = process.execArgv): boolean {
+  return NODE_FLAGS.every((f) => execArgv.includes(f));
+}
+
+export interface ProcessShape {
+  execPath: string;
+  execArgv: readonly string[];
+  argv: readonly string[];
+  /** A single executable application: Node options only through its `--node-options=` argument. */
+  sea: boolean;
+}
+
+/** The argv (argv[0] included) that runs this same command with NODE_FLAGS added to its Node options. */
+export function relaunchArgs(p: ProcessShape): string[] {
+  const options = [...NODE_FLAGS, ...p.execArgv.filter((a) => !NODE_FLAGS.includes(a))];
+  if (p.sea) return [p.execPath, `--node-options=${options.map(quoteOption).join(" ")}`, ...p.argv.slice(2)];
+  return [p.execPath, ...options, ...p.argv.slice(1)];
+}
+
+/** Quotes one option for `--node-options` (parsed like NODE_OPTIONS: spaces split, double quotes group). */
+function quoteOption(o: string): string {
+  return /[\s"\\]/.test(o) ? `"${o.replace(/[\\"]/g, "\\$&")}"` : o;
+}
+
+function isSea(): boolean {
+  const sea = process.getBuiltinModule?.("node:sea") as { isSea?: () => boolean } | undefined;
+  return sea?.isSea?.() === true;
+}
+
 /**
- * For scripts that run Ward's code from source in this process (benchmarks, the build): re-runs the
- * script under NODE_FLAGS when it was started without them, and exits with its status. Returns only
- * when the flags are already set; forked children inherit them.
+ * Replaces this process with one running under NODE_FLAGS, unless it already runs with them, was
+ * relaunched once already, or cannot be (Deno, or a Node without `process.execve`). Returns only then.
  */
-export function ensureNodeFlags(): void {
-  if (NODE_FLAGS.every((f) => process.execArgv.includes(f))) return;
-  const r = spawnSync(process.execPath, [...NODE_FLAGS, ...process.execArgv, ...process.argv.slice(1)], { stdio: "inherit" });
-  process.exit(r.status ?? 1);
+export function relaunchWithNodeFlags(): void {
+  if (hasNodeFlags() || process.env[RELAUNCHED] || "Deno" in globalThis || typeof process.execve !== "function") return;
+  const argv = relaunchArgs({ execPath: process.execPath, execArgv: process.execArgv, argv: process.argv, sea: isSea() });
+  process.execve(process.execPath, argv, { ...process.env, [RELAUNCHED]: "1" });
 }

@@ -38,7 +38,6 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parse as parseYaml } from "yaml";
 import { rdBinary } from "./remotedialer-build.ts";
-import { NODE_FLAGS } from "../cmd/node_flags.ts";
 import { startKubeEnv, type KubeEnv } from "../test/helpers/kube-env.ts";
 import { start, type Started } from "../test/helpers/process.ts";
 
@@ -525,7 +524,7 @@ const ratio = (w: number, d: number) => (d ? w / d : 0);
  * NODE_OPTIONS="--cpu-prof --cpu-prof-dir=DIR" profiles gateway and agent alike).
  */
 function startWard(args: string[], opts: Parameters<typeof start>[2] = {}): Started {
-  if (process.env.WARD_BENCH_SOURCE === "1") return start(process.execPath, [...NODE_FLAGS, join(root, "cmd", "ward.ts"), ...args], opts);
+  if (process.env.WARD_BENCH_SOURCE === "1") return start(process.execPath, [join(root, "cmd", "ward.ts"), ...args], opts);
   return start(ward, args, opts);
 }
 

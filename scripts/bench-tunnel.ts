@@ -29,7 +29,7 @@ import { connectBus } from "../internal/nats/index.ts";
 import { TunnelAgent, TunnelGateway, type TunnelStream } from "../internal/tunnel/index.ts";
 import { decodeMessage, tunnelSubjects } from "../internal/tunnel/internal.ts";
 import { tunnelTargets } from "../test/tunnel/harness.ts";
-import { ensureNodeFlags } from "../cmd/node_flags.ts";
+import { relaunchWithNodeFlags } from "../cmd/node_flags.ts";
 
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
@@ -542,8 +542,8 @@ const role = arg("--role");
 if (role === "sink") runSink();
 else if (role === "agent") await runAgent();
 else {
-  // This process holds the gateway and the agent child inherits its flags: both run as `ward` does.
-  ensureNodeFlags();
+  // This process holds the gateway and the agent child inherits its flags: both run as `ward gateway` / `ward agent` do.
+  relaunchWithNodeFlags();
   await main();
   process.exit(0);
 }

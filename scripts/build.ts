@@ -11,12 +11,25 @@ import { constants, Script } from "node:vm";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { build } from "esbuild";
-import { ensureNodeFlags, NODE_FLAGS } from "../cmd/node_flags.ts";
+import { NODE_FLAGS } from "../cmd/node_flags.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const dist = join(root, "dist");
 const require = createRequire(import.meta.url);
 const t0 = Date.now();
+
+/** Writes the heavy bundle's code cache, made in this process (whose V8 flags the cache records). */
+async function writeHeavyCache(source: string, out: string): Promise<void> {
+  const { wrapHeavy } = await import("../cmd/_lazy_sea.ts");
+  const script = new Script(wrapHeavy(readFileSync(source, "utf8")), { filename: "ward-heavy.cjs", importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER });
+  writeFileSync(out, script.createCachedData());
+}
+// `node [flags] scripts/build.ts --heavy-cache BUNDLE OUT`: only that (the build runs it under NODE_FLAGS).
+const cacheArg = process.argv.indexOf("--heavy-cache");
+if (cacheArg >= 0) {
+  await writeHeavyCache(process.argv[cacheArg + 1]!, process.argv[cacheArg + 2]!);
+  process.exit(0);
+}
 
 const nodeBin = process.execPath;
 if (!process.versions.node.startsWith("24.")) {
@@ -24,7 +37,6 @@ if (!process.versions.node.startsWith("24.")) {
 }
 // V8 accepts a code cache only from a process with the same flags: the build runs with the ones
 // the executable will run with (cmd/node_flags.ts), and so does the SEA blob's generator.
-ensureNodeFlags();
 const addon = join(dirname(require.resolve("better-sqlite3/package.json")), "prebuilds", "linux-x64.node");
 
 mkdirSync(dist, { recursive: true });
@@ -59,9 +71,12 @@ const result = await build({
   ],
 });
 writeFileSync(join(dist, "meta.json"), JSON.stringify({ main: result.metafile, heavy: heavyResult.metafile }));
-const { wrapHeavy } = await import("../cmd/_lazy_sea.ts");
+// V8 accepts a code cache only under the flags it was made with: one for the client commands (no
+// Node flags) and one for gateway and agent, which run with NODE_FLAGS (cmd/node_flags.ts).
 const heavyCache = join(dist, "heavy.cache");
-writeFileSync(heavyCache, new Script(wrapHeavy(readFileSync(heavy, "utf8")), { filename: "ward-heavy.cjs", importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER }).createCachedData());
+const heavyFlagsCache = join(dist, "heavy-flags.cache");
+await writeHeavyCache(heavy, heavyCache);
+execFileSync(nodeBin, [...NODE_FLAGS, process.argv[1]!, "--heavy-cache", heavy, heavyFlagsCache], { stdio: "inherit" });
 
 const blob = join(dist, "sea-prep.blob");
 const seaConfig = join(dist, "sea-config.json");
@@ -71,13 +86,17 @@ writeFileSync(
     main: bundle,
     output: blob,
     disableExperimentalSEAWarning: true,
-    execArgv: NODE_FLAGS,
+    // `ward --node-options="…" <command>` adds Node options (gateway and agent relaunch themselves
+    // that way with NODE_FLAGS); NODE_OPTIONS, meant for other Node programs, does not reach ward.
+    execArgvExtension: "cli",
     useSnapshot: false,
-    useCodeCache: true,
-    assets: { "better_sqlite3.node": addon, "heavy.cjs": heavy, "heavy.cache": heavyCache },
+    // The main bundle is a few KiB: its code cache saved nothing measurable (bench-startup), and
+    // under gateway's and agent's V8 flags Node would reject it with a warning at every start.
+    useCodeCache: false,
+    assets: { "better_sqlite3.node": addon, "heavy.cjs": heavy, "heavy.cache": heavyCache, "heavy-flags.cache": heavyFlagsCache },
   }),
 );
-execFileSync(nodeBin, [...NODE_FLAGS, "--experimental-sea-config", seaConfig], { stdio: "inherit" });
+execFileSync(nodeBin, ["--experimental-sea-config", seaConfig], { stdio: "inherit" });
 
 // Built beside, renamed into place at the end: a running dist/ward (tests, benchmarks) never sees a half-written file.
 const final = join(dist, "ward");

@@ -78,18 +78,39 @@ for (const l of launchers()) {
 }
 
 describe("dist/ward runtime", () => {
-  test("runs with the V8 flags of cmd/node_flags.ts, and V8 accepts its code caches", () => {
-    const dir = mkdtempSync(join(tmpdir(), "ward-flags-"));
-    after(() => rmSync(dir, { recursive: true, force: true }));
-    // NODE_OPTIONS may extend the executable's execArgv: a preload that reports what the process runs with.
-    const report = join(dir, "report.cjs");
-    writeFileSync(report, 'process.stderr.write("execArgv=" + JSON.stringify(process.execArgv) + "\\n");');
-    const r = spawnSync(binary, ["gateway", "--help"], { env: { PATH: "/usr/bin:/bin", HOME: process.env.HOME, WARD_DEBUG: "1", NODE_OPTIONS: `--require ${report}` }, encoding: "utf8" });
-    assert.equal(r.status, 0, r.stderr);
-    const m = /^execArgv=(.*)$/m.exec(r.stderr);
-    assert.ok(m, `the preload did not run:\n${r.stderr}`);
-    for (const f of NODE_FLAGS) assert.ok((JSON.parse(m[1]!) as string[]).includes(f), `${f} missing from ${m[1]}`);
-    // A cache made under other flags is rejected (and start-up pays for compiling everything).
-    assert.doesNotMatch(r.stderr, /code cache/i);
+  // `--node-options` adds Node options to the executable: here a preload that reports what each process runs with.
+  const dir = mkdtempSync(join(tmpdir(), "ward-flags-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const report = join(dir, "report.cjs");
+  writeFileSync(report, 'process.stderr.write("runtime=" + JSON.stringify({ pid: process.pid, execArgv: process.execArgv }) + "\\n");');
+  const env = { PATH: "/usr/bin:/bin", HOME: dir, WARD_DEBUG: "1" };
+  const reports = (text: string) => [...text.matchAll(/^runtime=(.*)$/gm)].map((m) => JSON.parse(m[1]!) as { pid: number; execArgv: string[] });
+
+  test("client commands run without the daemons' V8 flags, and V8 accepts their code caches", () => {
+    for (const args of [["--version"], ["cluster", "list"]]) {
+      // `cluster list` loads the heavy bundle (then fails: nobody is signed in here).
+      const r = spawnSync(binary, [`--node-options=--require ${report}`, ...args], { env, encoding: "utf8" });
+      const seen = reports(r.stderr);
+      assert.equal(seen.length, 1, `${args.join(" ")}: one process, not relaunched:\n${r.stderr}`);
+      for (const f of NODE_FLAGS) assert.ok(!seen[0]!.execArgv.includes(f), `${args.join(" ")} runs with ${f}`);
+      assert.doesNotMatch(r.stderr, /code cache/i, `${args.join(" ")}: a code cache was rejected`);
+    }
+  });
+
+  test("gateway relaunches itself (same pid) with NODE_FLAGS and the options it was given, and V8 accepts its code cache", async () => {
+    const data = mkdtempSync(join(dir, "data-"));
+    const gw = start(binary, [`--node-options=--require ${report}`, "gateway", "--plain-http", "--listen", "127.0.0.1:0", "--data-dir", data], { env });
+    try {
+      const [, url] = await gw.waitFor(/"gateway listening".*?"url":"([^"]+)"/, 30_000);
+      assert.equal((await fetch(`${url}/healthz`)).status, 200);
+    } finally {
+      assert.equal(await gw.stop("SIGTERM"), 0, gw.output());
+    }
+    const seen = reports(gw.output());
+    assert.equal(seen.length, 2, gw.output());
+    assert.equal(seen[0]!.pid, gw.child.pid);
+    assert.equal(seen[1]!.pid, gw.child.pid);
+    assert.deepEqual(seen[1]!.execArgv, [...NODE_FLAGS, "--require", report]);
+    assert.doesNotMatch(gw.output(), /code cache/i);
   });
 });
