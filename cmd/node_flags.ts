@@ -6,15 +6,20 @@
  * V8 heap. With V8's defaults a heap that small gets a tiny old-generation limit, and Buffer bytes
  * allocated since the last full collection count against it: while streaming, a full mark-compact
  * ran every few MiB and took a third of each process's CPU (bench-tunnel, `--trace-gc`). With these
- * flags those Buffers are counted in the global limit, which starts at 128 MiB: they die young and
- * the cheap young-generation collection frees them, and full collections all but stop.
+ * flags those Buffers are counted in the global limit, which starts at 64 MiB, so most of them are
+ * freed by the cheap young-generation collection and full collections run far less often.
+ *
+ * The starting limit trades CPU for memory: garbage may grow to about that much before a full
+ * collection. 128 MiB took another 10–15 % off the CPU per MiB but raised the peak RSS of gateway
+ * and agent under bench-proxy's request load by about 130 MiB each; 64 MiB costs a few tens of MiB.
+ * `ward --node-options="--initial-old-space-size=N" gateway` overrides it (later flags win).
  *
  * Any non-default V8 flag also makes V8 reject code caches made without it — Node's own for its
  * built-in modules among them — which costs a daemon ~60 ms once at start but would cost every
  * short CLI call (kubectl's credential plugin) 10 ms or more. So the CLI runs without them, and the
  * two roles replace their own process with one that has them (same pid, stdio and environment).
  */
-export const NODE_FLAGS: readonly string[] = ["--initial-old-space-size=128", "--external-memory-accounted-in-global-limit"];
+export const NODE_FLAGS: readonly string[] = ["--initial-old-space-size=64", "--external-memory-accounted-in-global-limit"];
 
 /** Set in the environment of the relaunched process: it never relaunches again. */
 const RELAUNCHED = "WARD_NODE_FLAGS_RELAUNCHED";
