@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { hasNodeFlags, NODE_FLAGS, relaunchArgs } from "./node_flags.ts";
+import { hasNodeFlags, NODE_FLAGS, relaunchArgs, relaunchWithNodeFlags } from "./node_flags.ts";
 
 const tsx = ["--require", "/app/node_modules/tsx/dist/preflight.cjs", "--import", "file:///app/node_modules/tsx/dist/loader.mjs"];
 
@@ -50,4 +50,16 @@ test("relaunchWithNodeFlags replaces the process once: same pid, the flags set, 
   assert.deepEqual(second.execArgv.slice(0, NODE_FLAGS.length), [...NODE_FLAGS]);
   assert.deepEqual(second.args, ["a b", "--c"]);
   assert.equal(second.keep, "yes");
+});
+
+test("an exec that fails leaves the process running without the flags, with a warning", () => {
+  assert.ok(!hasNodeFlags() && !process.env.WARD_NODE_FLAGS_RELAUNCHED, "the test runner itself runs without the flags");
+  const warnings: string[] = [];
+  let called = 0;
+  relaunchWithNodeFlags(() => {
+    called++;
+    throw Object.assign(new Error("ENOENT: no such file"), { code: "ENOENT" });
+  }, (m) => warnings.push(m));
+  assert.equal(called, 1);
+  assert.match(warnings.join(""), /could not restart with its V8 flags \(ENOENT: no such file\); running without them/);
 });

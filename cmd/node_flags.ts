@@ -55,10 +55,15 @@ function isSea(): boolean {
 
 /**
  * Replaces this process with one running under NODE_FLAGS, unless it already runs with them, was
- * relaunched once already, or cannot be (Deno, or a Node without `process.execve`). Returns only then.
+ * relaunched once already, or cannot be (Deno, or a Node without `process.execve`). Returns only then,
+ * or when the exec itself fails: the role then runs without the flags (slower, not wrong), and says so.
  */
-export function relaunchWithNodeFlags(): void {
-  if (hasNodeFlags() || process.env[RELAUNCHED] || "Deno" in globalThis || typeof process.execve !== "function") return;
+export function relaunchWithNodeFlags(exec: typeof process.execve | undefined = process.execve, warn: (m: string) => void = (m) => void process.stderr.write(m)): void {
+  if (hasNodeFlags() || process.env[RELAUNCHED] || "Deno" in globalThis || typeof exec !== "function") return;
   const argv = relaunchArgs({ execPath: process.execPath, execArgv: process.execArgv, argv: process.argv, sea: isSea() });
-  process.execve(process.execPath, argv, { ...process.env, [RELAUNCHED]: "1" });
+  try {
+    exec(process.execPath, argv, { ...process.env, [RELAUNCHED]: "1" });
+  } catch (e) {
+    warn(`ward: could not restart with its V8 flags (${(e as Error).message}); running without them\n`);
+  }
 }
