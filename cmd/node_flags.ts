@@ -10,7 +10,7 @@
  * freed by the cheap young-generation collection and full collections run far less often.
  *
  * The starting limit trades CPU for memory: garbage may grow to about that much before a full
- * collection. 128 MiB took another 10–15 % off the CPU per MiB but raised the peak RSS of gateway
+ * collection. 128 MiB took about 20 % more off the CPU per MiB but raised the peak RSS of gateway
  * and agent under bench-proxy's request load by about 130 MiB each; 64 MiB costs a few tens of MiB.
  * `ward --node-options="--initial-old-space-size=N" gateway` overrides it (later flags win).
  *
