@@ -35,8 +35,6 @@ const nodeBin = process.execPath;
 if (!process.versions.node.startsWith("24.")) {
   throw new Error(`Build with Node 24 (run through npm so node_modules/.bin/node is used); this is ${process.version}`);
 }
-// V8 accepts a code cache only from a process with the same flags: the build runs with the ones
-// the executable will run with (cmd/node_flags.ts), and so does the SEA blob's generator.
 const addon = join(dirname(require.resolve("better-sqlite3/package.json")), "prebuilds", "linux-x64.node");
 
 mkdirSync(dist, { recursive: true });
