@@ -13,7 +13,8 @@
  *   - `logs -f` stdout throughput (the pod's CRI log, followed from the start until an end marker);
  *   - exec stdout throughput (`kubectl exec … -- head -c N /dev/zero`, newest kubectl);
  *   - port-forward throughput (`kubectl port-forward` to the pod's echo server, bytes pumped and read back);
- *   - peak RSS (VmHWM) of the gateway and agent processes.
+ *   - peak RSS (VmHWM) of the gateway and agent processes, for the whole run and for each phase
+ *     (the kernel's peak reset between phases).
  * The same rows also run through a Rancher-style peer built from Go modules (scripts/remotedialer,
  * the tunnel benchmark's harness in its `kubeproxy` mode): Go `httputil.ReverseProxy` over
  * `rancher/remotedialer` v0.5.1 — HTTPS front (HTTP/1.1) → WebSocket tunnel over TLS → the agent side
@@ -456,6 +457,16 @@ function peakRss(pid: number | undefined): { hwmKiB: number; rssKiB: number } {
   }
 }
 
+/** Resets a process's peak RSS (VmHWM) to its current RSS (Linux: clear_refs 5). */
+function resetPeakRss(pid: number | undefined): void {
+  if (!pid) return;
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, "5");
+  } catch {
+    // Not permitted here: the peaks then run from the start.
+  }
+}
+
 /** Appends `total` bytes of CRI-format log lines (1 KiB of payload each) plus an end marker. */
 function appendBigLog(k: KubeEnv, total: number, marker: string): number {
   const payload = "y".repeat(1023);
@@ -611,6 +622,19 @@ async function main(): Promise<void> {
   // the goals use. Ward's path costs the API server one more check (the agent's impersonation).
   const c1: Record<string, { p50: number; p99: number }> = {};
   const c64: Record<string, { p50: number; p99: number; rps: number; count: number }> = {};
+  // Peak RSS per phase: each phase's peak since the previous one ended.
+  const phasePeaks: Record<string, Record<string, number>> = {};
+  const peakPids = () => ({ gateway: gw!.child.pid, agent: agent!.child.pid, rdServer: peer?.server.pid, rdAgent: peer?.client.pid });
+  const markPhase = (name: string) => {
+    phasePeaks[name] = {};
+    for (const [n, pid] of Object.entries(peakPids())) {
+      if (!pid) continue;
+      phasePeaks[name]![n] = +(peakRss(pid).hwmKiB / 1024).toFixed(1);
+      resetPeakRss(pid);
+    }
+  };
+  for (const pid of Object.values(peakPids())) resetPeakRss(pid);
+
   if (wanted("small")) {
     const crb = await req(direct, "POST", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", {
       apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding", metadata: { name: "bench-direct-user" },
@@ -655,6 +679,7 @@ async function main(): Promise<void> {
 
   // LIST of 5,000 ConfigMaps.
   const list: Record<string, { ms: number; bytes: number; bytesPerSec: number }> = {};
+  if (wanted("small")) markPhase("small GET");
   if (wanted("list")) {
     const tc = Date.now();
     await createConfigMaps(direct);
@@ -688,16 +713,20 @@ async function main(): Promise<void> {
   };
 
   // logs -f: the pod's log grows by STREAM_BYTES, then an end marker; every side follows it from the start.
+  if (wanted("list")) markPhase("LIST");
   if (wanted("logs")) {
     const marker = `bench-end-${Date.now()}`;
     appendBigLog(k, STREAM_BYTES, marker);
     streamRow("logs -f", await rounds(all, (t) => logsFollow(t, k, marker)));
   }
 
+  if (wanted("logs")) markPhase("logs -f");
+
   // exec stdout and port-forward, through the newest kubectl.
   const kubectlBin = k.kubectl.newest;
   if (wanted("exec") || wanted("port-forward")) for (const t of all) await execThroughput(kubectlBin, t.kubeconfig!, k, 1024); // warm caches
   if (wanted("exec")) streamRow("exec stdout", await rounds(all, (t) => execThroughput(kubectlBin, t.kubeconfig!, k, STREAM_BYTES)));
+  if (wanted("exec")) markPhase("exec");
   // The echo makes port-forward traffic flow both ways at once. remotedialer can stall on that (its
   // per-connection pause/resume state is one flag for both directions): a stall is the peer's result
   // for this row, not a failure of the benchmark, and it is not retried.
@@ -714,13 +743,23 @@ async function main(): Promise<void> {
       return rdStall;
     }
   }));
+  if (wanted("port-forward")) markPhase("port-forward");
   results.streaming = streaming;
 
-  const rss: Record<string, { hwmKiB: number; rssKiB: number }> = { gateway: peakRss(gw.child.pid), agent: peakRss(agent.child.pid) };
-  if (peer) Object.assign(rss, { rdServer: peakRss(peer.server.pid), rdAgent: peakRss(peer.client.pid) });
+  // The whole run's peak: the highest of the phases' (each phase reset the kernel's).
+  const overall = (name: string, pid: number | undefined) => {
+    const now = peakRss(pid);
+    const phases = Object.values(phasePeaks).map((p) => (p[name] ?? 0) * 1024);
+    return { hwmKiB: Math.max(now.hwmKiB, ...phases), rssKiB: now.rssKiB };
+  };
+  const rss: Record<string, { hwmKiB: number; rssKiB: number }> = {};
+  for (const [n, pid] of Object.entries(peakPids())) if (pid) rss[n] = overall(n, pid);
   results.rss = rss;
   const mib = (x: { hwmKiB: number; rssKiB: number }) => `${(x.hwmKiB / 1024).toFixed(1)} MiB (now ${(x.rssKiB / 1024).toFixed(1)})`;
   row(`peak RSS  gateway ${mib(rss.gateway!)}  agent ${mib(rss.agent!)}${peer ? `  | remotedialer server ${mib(rss.rdServer!)}  agent ${mib(rss.rdAgent!)}` : ""}`);
+  results.peakRssByPhaseMiB = phasePeaks;
+  const phaseCol = (p: Record<string, number>) => `gateway ${p.gateway} agent ${p.agent}${peer ? ` (peer ${p.rdServer} / ${p.rdAgent})` : ""}`;
+  row(`peak RSS by phase (MiB)  ${Object.entries(phasePeaks).map(([n, p]) => `${n}: ${phaseCol(p)}`).join("  | ")}`);
   const auth = `Go httputil.ReverseProxy over rancher/remotedialer ${RD_VERSION}; HTTPS front (HTTP/1.1), tunnel over wss, TLS to the API server with the admin bearer token + Impersonate-User ward:${BENCH_EMAIL} (same identity as Ward's agent)`;
   if (rd) {
     row(`remotedialer peer: ${auth}`);
