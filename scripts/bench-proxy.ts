@@ -491,8 +491,10 @@ type Rate = {
   cpuPerMiB?: Record<string, number>;
 };
 
-/** Processes whose CPU the streaming rows report (set once they run). */
-const streamPids: Record<string, number | undefined> = {};
+/** The processes whose CPU and memory the benchmark reports (set once they run). */
+const pids: Record<string, number | undefined> = {};
+/** Those whose peak RSS is reported: Ward's and the peer's. */
+const PROXY_PROCESSES = ["gateway", "agent", "rdServer", "rdAgent"] as const;
 
 /** Busy CPU time of the whole machine so far (every core: user, nice, system, irq, softirq, steal), in ms. */
 function machineBusyMs(): number {
@@ -501,15 +503,15 @@ function machineBusyMs(): number {
   return ((user! + nice! + system! + irq! + softirq! + steal!) * 1000) / 100;
 }
 
-/** Runs `f` and adds CPU ms per MiB moved, machine-wide and per process in streamPids. */
+/** Runs `f` and adds CPU ms per MiB moved, machine-wide and per process in `pids`. */
 async function withCpu(f: () => Promise<Rate>): Promise<Rate> {
-  const before = { machine: machineBusyMs(), ...Object.fromEntries(Object.entries(streamPids).map(([n, pid]) => [n, cpuMs(pid)])) };
+  const before = { machine: machineBusyMs(), ...Object.fromEntries(Object.entries(pids).map(([n, pid]) => [n, cpuMs(pid)])) };
   const r = await f();
   const mib = r.bytes / MiB;
   if (!mib || r.stalled) return r;
   const per = (now: number, then: number) => +((now - then) / mib).toFixed(2);
   r.cpuPerMiB = { machine: per(machineBusyMs(), before.machine) };
-  for (const [n, pid] of Object.entries(streamPids)) if (pid) r.cpuPerMiB[n] = per(cpuMs(pid), before[n as keyof typeof before]!);
+  for (const [n, pid] of Object.entries(pids)) if (pid) r.cpuPerMiB[n] = per(cpuMs(pid), before[n as keyof typeof before]!);
   return r;
 }
 
@@ -604,7 +606,7 @@ async function main(): Promise<void> {
   }
   const rd = peer?.target;
   const all = [direct, viaWard, ...(rd ? [rd] : [])];
-  Object.assign(streamPids, { gateway: gw.child.pid, agent: agent.child.pid, apiserver: k.pids["kube-apiserver"], kwok: k.pids.kwok, rdServer: peer?.server.pid, rdAgent: peer?.client.pid });
+  Object.assign(pids, { gateway: gw.child.pid, agent: agent.child.pid, apiserver: k.pids["kube-apiserver"], kwok: k.pids.kwok, rdServer: peer?.server.pid, rdAgent: peer?.client.pid });
   const results: Record<string, any> = { quick, streamBytes: STREAM_BYTES, setupSeconds };
   const rows: string[] = [];
   const row = (s: string) => {
@@ -624,16 +626,16 @@ async function main(): Promise<void> {
   const c64: Record<string, { p50: number; p99: number; rps: number; count: number }> = {};
   // Peak RSS per phase: each phase's peak since the previous one ended.
   const phasePeaks: Record<string, Record<string, number>> = {};
-  const peakPids = () => ({ gateway: gw!.child.pid, agent: agent!.child.pid, rdServer: peer?.server.pid, rdAgent: peer?.client.pid });
   const markPhase = (name: string) => {
     phasePeaks[name] = {};
-    for (const [n, pid] of Object.entries(peakPids())) {
+    for (const n of PROXY_PROCESSES) {
+      const pid = pids[n];
       if (!pid) continue;
       phasePeaks[name]![n] = +(peakRss(pid).hwmKiB / 1024).toFixed(1);
       resetPeakRss(pid);
     }
   };
-  for (const pid of Object.values(peakPids())) resetPeakRss(pid);
+  for (const n of PROXY_PROCESSES) resetPeakRss(pids[n]);
 
   if (wanted("small")) {
     const crb = await req(direct, "POST", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", {
@@ -648,10 +650,9 @@ async function main(): Promise<void> {
     // latency on a machine where client, proxy and API server share two cores.
     const cpu: Record<string, Record<string, number>> = { c1: {}, c64: {} };
     const cpuOf = async <T>(phase: "c1" | "c64", t: Target, f: () => Promise<T>, count: (r: T) => number): Promise<T> => {
-      const pids = { gateway: gw!.child.pid, agent: agent!.child.pid, apiserver: k.pids["kube-apiserver"], rdServer: peer?.server.pid, rdAgent: peer?.client.pid };
       const before = Object.fromEntries(Object.entries(pids).map(([n, pid]) => [n, cpuMs(pid)]));
       const r = await f();
-      const per = (n: keyof typeof pids) => Math.round(((cpuMs(pids[n]) - before[n]!) / count(r)) * 1000);
+      const per = (n: string) => Math.round(((cpuMs(pids[n]) - before[n]!) / count(r)) * 1000);
       cpu[phase]![`apiserver_${t.name}`] = per("apiserver");
       if (t.name === "ward") Object.assign(cpu[phase]!, { gateway: per("gateway"), agent: per("agent") });
       if (t.name === "rd") Object.assign(cpu[phase]!, { rdServer: per("rdServer"), rdAgent: per("rdAgent") });
@@ -753,7 +754,7 @@ async function main(): Promise<void> {
     return { hwmKiB: Math.max(now.hwmKiB, ...phases), rssKiB: now.rssKiB };
   };
   const rss: Record<string, { hwmKiB: number; rssKiB: number }> = {};
-  for (const [n, pid] of Object.entries(peakPids())) if (pid) rss[n] = overall(n, pid);
+  for (const n of PROXY_PROCESSES) if (pids[n]) rss[n] = overall(n, pids[n]);
   results.rss = rss;
   const mib = (x: { hwmKiB: number; rssKiB: number }) => `${(x.hwmKiB / 1024).toFixed(1)} MiB (now ${(x.rssKiB / 1024).toFixed(1)})`;
   row(`peak RSS  gateway ${mib(rss.gateway!)}  agent ${mib(rss.agent!)}${peer ? `  | remotedialer server ${mib(rss.rdServer!)}  agent ${mib(rss.rdAgent!)}` : ""}`);

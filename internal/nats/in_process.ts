@@ -188,7 +188,7 @@ export class InProcessConnection implements Bus, RoutedClient {
 
   // ---- RoutedClient ----
 
-  deliver(sub: ServerSub, subject: string, reply: string | undefined, hdrLen: number, data: Uint8Array, _stable = true): boolean {
+  deliver(sub: ServerSub, subject: string, reply: string | undefined, hdrLen: number, data: Uint8Array): boolean {
     if (this.#closed) return false;
     const s = sub as InProcessSubscription;
     // A small message cut from a big network read would pin that whole read in memory while
