@@ -503,15 +503,24 @@ function machineBusyMs(): number {
   return ((user! + nice! + system! + irq! + softirq! + steal!) * 1000) / 100;
 }
 
+/** Starts measuring CPU: the returned function gives the ms used since, by the machine and by each running process in `pids`. */
+function cpuMeter(): () => Record<string, number> {
+  const running = () => Object.entries(pids).filter((e): e is [string, number] => e[1] !== undefined);
+  const before = new Map([["machine", machineBusyMs()], ...running().map(([n, pid]) => [n, cpuMs(pid)] as [string, number])]);
+  return () => {
+    const used: Record<string, number> = { machine: machineBusyMs() - before.get("machine")! };
+    for (const [n, pid] of running()) used[n] = cpuMs(pid) - (before.get(n) ?? 0);
+    return used;
+  };
+}
+
 /** Runs `f` and adds CPU ms per MiB moved, machine-wide and per process in `pids`. */
 async function withCpu(f: () => Promise<Rate>): Promise<Rate> {
-  const before = { machine: machineBusyMs(), ...Object.fromEntries(Object.entries(pids).map(([n, pid]) => [n, cpuMs(pid)])) };
+  const used = cpuMeter();
   const r = await f();
   const mib = r.bytes / MiB;
   if (!mib || r.stalled) return r;
-  const per = (now: number, then: number) => +((now - then) / mib).toFixed(2);
-  r.cpuPerMiB = { machine: per(machineBusyMs(), before.machine) };
-  for (const [n, pid] of Object.entries(pids)) if (pid) r.cpuPerMiB[n] = per(cpuMs(pid), before[n as keyof typeof before]!);
+  r.cpuPerMiB = Object.fromEntries(Object.entries(used()).map(([n, ms]) => [n, +(ms / mib).toFixed(2)]));
   return r;
 }
 
@@ -650,9 +659,10 @@ async function main(): Promise<void> {
     // latency on a machine where client, proxy and API server share two cores.
     const cpu: Record<string, Record<string, number>> = { c1: {}, c64: {} };
     const cpuOf = async <T>(phase: "c1" | "c64", t: Target, f: () => Promise<T>, count: (r: T) => number): Promise<T> => {
-      const before = Object.fromEntries(Object.entries(pids).map(([n, pid]) => [n, cpuMs(pid)]));
+      const meter = cpuMeter();
       const r = await f();
-      const per = (n: string) => Math.round(((cpuMs(pids[n]) - before[n]!) / count(r)) * 1000);
+      const used = meter();
+      const per = (n: string) => Math.round(((used[n] ?? 0) / count(r)) * 1000);
       cpu[phase]![`apiserver_${t.name}`] = per("apiserver");
       if (t.name === "ward") Object.assign(cpu[phase]!, { gateway: per("gateway"), agent: per("agent") });
       if (t.name === "rd") Object.assign(cpu[phase]!, { rdServer: per("rdServer"), rdAgent: per("rdAgent") });

@@ -9,7 +9,7 @@ import { test } from "node:test";
 import { loadTls } from "../gateway/tls.ts";
 import { silentLogger } from "../log/index.ts";
 import { MemoryBus } from "../tunnel/_memory_bus.ts";
-import { waitFor } from "../tunnel/_test_util.ts";
+import { startPair } from "../tunnel/_test_util.ts";
 import { TunnelAgent, TunnelGateway } from "../tunnel/index.ts";
 import { gatewayRequestHeaders } from "./headers.ts";
 import { createUpstreamHandler } from "./upstream.ts";
@@ -69,14 +69,9 @@ test("plain requests (with and without a body) reach the API server over HTTP/1.
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   t.after(() => server.close());
   const hub = new MemoryBus();
-  const gw = await TunnelGateway.start(hub.connect());
-  const agent = new TunnelAgent(hub.connect(), { cluster: "c1" });
-  await agent.serve(createUpstreamHandler({ server: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, ca: tls.cert, userPrefix: "ward:", logger: silentLogger }));
-  t.after(async () => {
-    await agent.close();
-    await gw.close();
-  });
-  await waitFor(() => gw.isOnline("c1"), 5000, "agent presence");
+  const pair = await startPair(hub.connect(), hub.connect(), createUpstreamHandler({ server: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, ca: tls.cert, userPrefix: "ward:", logger: silentLogger }));
+  t.after(() => pair.close());
+  const gw = pair.gateway;
 
   const identity = { member: "m1", user: "dev@example.com", groups: [] };
   const exchange = async (method: string, path: string, kind: "request" | "watch", body?: Buffer) => {
