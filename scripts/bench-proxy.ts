@@ -4,11 +4,14 @@
  * Brings up the real kube-env (etcd + kube-apiserver + kwok), the built `dist/ward gateway` and
  * `dist/ward agent`, a member with a cluster-admin grant and its minted kubeconfig, then measures side
  * by side in one run, through Ward vs straight to the API server with the same client:
- *   - small GET (/api/v1/namespaces/default) p50/p99 at concurrency 1 and 64, requests/s at 64, and
- *     CPU per request of the gateway, the agent and the API server (node:https with a keep-alive
- *     agent). Direct runs twice: as a plain user whose cluster-admin comes from an RBAC binding —
- *     like the member's through Ward, so the API server authorizes the same way; the goals use this
- *     baseline — and as the kube-env admin (system:masters, never authorized by RBAC), shown beside it;
+ *   - small GET (/api/v1/namespaces/default) p50/p99 at concurrency 1 (every side interleaved request
+ *     by request) and 64, requests/s at 64, and CPU per request of the gateway, the agent and the API
+ *     server (node:https with a keep-alive agent). Direct runs twice: as a plain user whose
+ *     cluster-admin comes from an RBAC binding — like the member's through Ward, so the API server
+ *     authorizes the same way; the goals use this baseline — and as the kube-env admin
+ *     (system:masters, never authorized by RBAC), shown beside it. The same rows run through the Node
+ *     floor (scripts/bench-floor.ts): two minimal Node HTTPS hops chained like gateway and agent, the
+ *     least any design with two Node processes on the path adds on this machine;
  *   - LIST of 5,000 ConfigMaps (time, bytes/s);
  *   - `logs -f` stdout throughput (the pod's CRI log, followed from the start until an end marker);
  *   - exec stdout throughput (`kubectl exec … -- head -c N /dev/zero`, newest kubectl);
@@ -92,7 +95,7 @@ for (const sig of ["SIGINT", "SIGTERM"] as const) {
 // ------------------------------------------------------------------------------------ HTTP client
 
 interface Target {
-  name: "direct" | "user" | "ward" | "rd";
+  name: "direct" | "user" | "ward" | "rd" | "floor";
   host: string;
   port: number;
   /** Path prefix before the Kubernetes API path ("" direct, "/api/v1/clusters/<c>/k8s" through Ward). */
@@ -149,18 +152,28 @@ function getCount(t: Target, path: string): Promise<{ status: number; bytes: num
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
-async function smallGetC1(t: Target): Promise<{ p50: number; p99: number }> {
+/**
+ * Small GETs at concurrency 1, the sides interleaved request by request (one each, in turn), so that
+ * whatever the machine does meanwhile falls on every side alike.
+ */
+async function smallGetC1(sides: Target[]): Promise<Record<string, { p50: number; p99: number }>> {
   const path = "/api/v1/namespaces/default";
-  for (let i = 0; i < 50; i++) await req(t, "GET", path);
-  const lat: number[] = [];
+  for (const t of sides) for (let i = 0; i < 50; i++) await req(t, "GET", path);
+  const lat = new Map(sides.map((t) => [t, [] as number[]]));
   for (let i = 0; i < C1_REQUESTS; i++) {
-    const t0 = performance.now();
-    const r = await req(t, "GET", path);
-    lat.push(performance.now() - t0);
-    if (r.status !== 200) throw new Error(`${t.name} GET ${path}: ${r.status} ${r.text}`);
+    for (const t of sides) {
+      const t0 = performance.now();
+      const r = await req(t, "GET", path);
+      lat.get(t)!.push(performance.now() - t0);
+      if (r.status !== 200) throw new Error(`${t.name} GET ${path}: ${r.status} ${r.text}`);
+    }
   }
-  lat.sort((a, b) => a - b);
-  return { p50: pct(lat, 50), p99: pct(lat, 99) };
+  const out: Record<string, { p50: number; p99: number }> = {};
+  for (const [t, l] of lat) {
+    l.sort((a, b) => a - b);
+    out[t.name] = { p50: pct(l, 50), p99: pct(l, 99) };
+  }
+  return out;
 }
 
 async function smallGetC64(t: Target): Promise<{ p50: number; p99: number; rps: number; count: number }> {
@@ -352,14 +365,15 @@ async function portForwardThroughput(kubectl: string, kubeconfig: string, k: Kub
 
 // ------------------------------------------------------------------- Rancher-style peer (Go harness)
 
-async function startGo(bin: string, args: string[], ready: RegExp): Promise<{ proc: ChildProcess; match: RegExpExecArray }> {
+/** Starts a helper process (the peer's Go binary, the Node floor) and waits for its ready line on stdout. */
+async function startHelper(bin: string, args: string[], ready: RegExp): Promise<{ proc: ChildProcess; match: RegExpExecArray }> {
   const proc = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
   children.add(proc);
   proc.once("exit", () => children.delete(proc));
   let err = "";
   proc.stderr!.on("data", (c: Buffer) => {
     err = (err + c.toString()).slice(-4000);
-    debug(`rdbench ${args[0]}: ${c.toString().trimEnd()}`);
+    debug(`${bin} ${args[0]}: ${c.toString().trimEnd()}`);
   });
   let out = "";
   for await (const c of proc.stdout!) {
@@ -384,12 +398,12 @@ async function startPeer(k: KubeEnv, workDir: string): Promise<Peer> {
   const bin = rdBinary(log);
   const frontToken = randomBytes(24).toString("hex");
   const apiHost = new URL(k.apiServer).host;
-  const server = await startGo(bin, [
+  const server = await startHelper(bin, [
     "kubeproxy", "-listen", "127.0.0.1:0", "-target", apiHost, "-ca", k.caFile, "-tls-cert", k.servingCertFile, "-tls-key", k.servingKeyFile,
     "-upstream-token", k.adminToken, "-impersonate", `ward:${BENCH_EMAIL}`, "-front-token", frontToken,
   ], /LISTEN (\S+)/);
   const addr = server.match[1]!;
-  const client = await startGo(bin, ["client", "-server", `wss://${addr}/connect`, "-ca", k.caFile], /CONNECTING/);
+  const client = await startHelper(bin, ["client", "-server", `wss://${addr}/connect`, "-ca", k.caFile], /CONNECTING/);
   const ca = readFileSync(k.caFile);
   await eventually("the remotedialer agent to connect", () => new Promise<boolean>((r) => {
     https.get(`https://${addr}/ready`, { ca }, (res) => (res.resume(), r(res.statusCode === 200))).on("error", () => r(false));
@@ -416,6 +430,29 @@ current-context: rd
   const t = target("rd", `https://${addr}/k8s`, ca, frontToken);
   t.kubeconfig = kubeconfig;
   return { target: t, server: server.proc, client: client.proc };
+}
+
+// ------------------------------------------------------------------------------------ Node floor
+
+/**
+ * The Node floor (scripts/bench-floor.ts): two minimal Node HTTPS hops chained as Ward's gateway and
+ * agent are, the back one impersonating the same user with the admin token. It does no work of its
+ * own, so what it adds over direct is what two Node processes on the path cost here.
+ */
+async function startFloor(k: KubeEnv): Promise<{ target: Target; front: ChildProcess; back: ChildProcess }> {
+  const script = join(root, "scripts", "bench-floor.ts");
+  const tls = ["--tls-cert", k.servingCertFile, "--tls-key", k.servingKeyFile];
+  const backToken = randomBytes(24).toString("hex");
+  const frontToken = randomBytes(24).toString("hex");
+  const back = await startHelper(process.execPath, [
+    script, ...tls, "--front-token", backToken,
+    "--upstream", k.apiServer, "--upstream-ca", k.caFile, "--upstream-token", k.adminToken, "--impersonate", `ward:${BENCH_EMAIL}`,
+  ], /LISTEN (\S+)/);
+  const front = await startHelper(process.execPath, [
+    script, ...tls, "--front-token", frontToken,
+    "--upstream", `https://${back.match[1]}`, "--upstream-ca", k.caFile, "--upstream-token", backToken,
+  ], /LISTEN (\S+)/);
+  return { target: target("floor", `https://${front.match[1]}`, readFileSync(k.caFile), frontToken), front: front.proc, back: back.proc };
 }
 
 // ------------------------------------------------------------------------------------ Ward set-up
@@ -540,6 +577,9 @@ async function rounds(sides: Target[], run: (t: Target) => Promise<Rate>): Promi
 const fmtMs = (v: number) => `${v.toFixed(3)} ms`;
 const fmtRate = (v: number) => `${(v / MiB).toFixed(1)} MiB/s`;
 const ratio = (w: number, d: number) => (d ? w / d : 0);
+/** A comparison's columns in a latency row: its value, what it adds over direct, and Ward against it. */
+const peerLat = (label: string, short: string, v: number | undefined, d: number, w: number) =>
+  v === undefined ? "" : `  | ${label} ${fmtMs(v)}  added ${fmtMs(v - d)}  ward/${short} ${ratio(w, v).toFixed(2)}`;
 
 /**
  * `dist/ward`, or with WARD_BENCH_SOURCE=1 `node cmd/ward.ts` (readable names in a profile:
@@ -623,7 +663,7 @@ async function main(): Promise<void> {
     console.log(s);
   };
   /** The peer's columns for a row: its value, what it adds over direct (or its ratio), and Ward against it. */
-  const rdLat = (v: number | undefined, d: number, w: number) => (v === undefined ? "" : `  | remotedialer ${fmtMs(v)}  added ${fmtMs(v - d)}  ward/rd ${ratio(w, v).toFixed(2)}`);
+  const rdLat = (v: number | undefined, d: number, w: number) => peerLat("remotedialer", "rd", v, d, w);
   const rdRate = (v: number | undefined, d: number, w: number, fmt: (x: number) => string) => (v === undefined ? "" : `  | remotedialer ${fmt(v)}  ratio ${ratio(v, d).toFixed(2)}  ward/rd ${ratio(w, v).toFixed(2)}`);
   const benchStart = Date.now();
 
@@ -654,22 +694,34 @@ async function main(): Promise<void> {
     });
     if (crb.status !== 201 && crb.status !== 409) throw new Error(`bind ${k.userName}: ${crb.status} ${crb.text}`);
     const user = target("user", k.apiServer, readFileSync(k.caFile), k.userToken);
-    const sides = [user, direct, viaWard, ...(rd ? [rd] : [])];
-    // CPU per request (utime + stime) of Ward's processes and of the API server: steadier than
-    // latency on a machine where client, proxy and API server share two cores.
+    const floor = await startFloor(k);
+    Object.assign(pids, { floorFront: floor.front.pid, floorBack: floor.back.pid });
+    const sides = [user, direct, viaWard, ...(rd ? [rd] : []), floor.target];
+    // CPU per request (utime + stime) of the proxies' processes and of the API server: steadier than
+    // latency on a machine where client, proxy and API server share two cores. At c=1 the sides run
+    // interleaved, so the API server's figure is their average; at c=64 each side runs alone.
     const cpu: Record<string, Record<string, number>> = { c1: {}, c64: {} };
-    const cpuOf = async <T>(phase: "c1" | "c64", t: Target, f: () => Promise<T>, count: (r: T) => number): Promise<T> => {
-      const meter = cpuMeter();
-      const r = await f();
-      const used = meter();
-      const per = (n: string) => Math.round(((used[n] ?? 0) / count(r)) * 1000);
-      cpu[phase]![`apiserver_${t.name}`] = per("apiserver");
-      if (t.name === "ward") Object.assign(cpu[phase]!, { gateway: per("gateway"), agent: per("agent") });
-      if (t.name === "rd") Object.assign(cpu[phase]!, { rdServer: per("rdServer"), rdAgent: per("rdAgent") });
-      return r;
+    const proxyCpu = (phase: "c1" | "c64", names: string[], used: Record<string, number>, count: number) => {
+      for (const n of names) cpu[phase]![n] = Math.round(((used[n] ?? 0) / count) * 1000);
     };
-    for (const t of sides) c1[t.name] = await cpuOf("c1", t, () => smallGetC1(t), () => C1_REQUESTS);
-    for (const t of sides) c64[t.name] = await cpuOf("c64", t, () => smallGetC64(t), (r) => r.count);
+    const PROXIES = ["gateway", "agent", "rdServer", "rdAgent", "floorFront", "floorBack"];
+    const meter1 = cpuMeter();
+    Object.assign(c1, await smallGetC1(sides));
+    const used1 = meter1();
+    proxyCpu("c1", PROXIES, used1, C1_REQUESTS);
+    cpu.c1!.apiserver = Math.round(((used1.apiserver ?? 0) / (C1_REQUESTS * sides.length)) * 1000);
+    for (const t of sides) {
+      const meter = cpuMeter();
+      const r = await smallGetC64(t);
+      const used = meter();
+      c64[t.name] = r;
+      cpu.c64![`apiserver_${t.name}`] = Math.round(((used.apiserver ?? 0) / r.count) * 1000);
+      const own = { ward: ["gateway", "agent"], rd: ["rdServer", "rdAgent"], floor: ["floorFront", "floorBack"] }[t.name as string];
+      if (own) proxyCpu("c64", own, used, r.count);
+    }
+    for (const p of [floor.front, floor.back]) p.kill("SIGTERM");
+    delete pids.floorFront;
+    delete pids.floorBack;
     const base = "user";
     const addedP50 = c1.ward!.p50 - c1[base]!.p50;
     const addedP99 = c1.ward!.p99 - c1[base]!.p99;
@@ -677,18 +729,21 @@ async function main(): Promise<void> {
     const rpsRatioMasters = ratio(c64.ward!.rps, c64.direct!.rps);
     results.smallGet = { baseline: `direct as ${k.userName} (RBAC cluster-admin)`, c1, c64, addedP50Ms: addedP50, addedP99Ms: addedP99, rpsRatio, rpsRatioVsSystemMasters: rpsRatioMasters, cpuPerRequestUs: cpu };
     const dLat = (x: Record<string, { p50: number; p99: number }>, q: "p50" | "p99") => `direct ${fmtMs(x[base]![q])} (system:masters ${fmtMs(x.direct![q])})`;
-    row(`small GET c=1   p50  ${dLat(c1, "p50")}  ward ${fmtMs(c1.ward!.p50)}  added ${fmtMs(addedP50)}  (goal ≤ 0.5 ms: ${addedP50 <= 0.5 ? "met" : "MISSED"})${rdLat(c1.rd?.p50, c1[base]!.p50, c1.ward!.p50)}`);
-    row(`small GET c=1   p99  ${dLat(c1, "p99")}  ward ${fmtMs(c1.ward!.p99)}  added ${fmtMs(addedP99)}  (goal ≤ 2 ms: ${addedP99 <= 2 ? "met" : "MISSED"})${rdLat(c1.rd?.p99, c1[base]!.p99, c1.ward!.p99)}`);
-    row(`small GET c=64  p50  ${dLat(c64, "p50")}  ward ${fmtMs(c64.ward!.p50)}  ratio ${ratio(c64.ward!.p50, c64[base]!.p50).toFixed(2)}${rdLat(c64.rd?.p50, c64[base]!.p50, c64.ward!.p50)}`);
-    row(`small GET c=64  p99  ${dLat(c64, "p99")}  ward ${fmtMs(c64.ward!.p99)}  ratio ${ratio(c64.ward!.p99, c64[base]!.p99).toFixed(2)}${rdLat(c64.rd?.p99, c64[base]!.p99, c64.ward!.p99)}`);
-    row(`small GET c=64  req/s direct ${c64[base]!.rps.toFixed(0)} (system:masters ${c64.direct!.rps.toFixed(0)}, ward/that ${rpsRatioMasters.toFixed(2)})  ward ${c64.ward!.rps.toFixed(0)}  ratio ${rpsRatio.toFixed(2)}  (goal ≥ 0.80: ${rpsRatio >= 0.8 ? "met" : "MISSED"})${rdRate(c64.rd?.rps, c64[base]!.rps, c64.ward!.rps, (x) => x.toFixed(0))}`);
-    const api = (ph: "c1" | "c64") => `${rd ? `remotedialer server ${cpu[ph]!.rdServer} µs  agent ${cpu[ph]!.rdAgent} µs  | ` : ""}API server ${cpu[ph]!.apiserver_user} µs direct (${cpu[ph]!.apiserver_direct} system:masters), ${cpu[ph]!.apiserver_ward} through Ward${rd ? `, ${cpu[ph]!.apiserver_rd} through remotedialer` : ""}`;
+    const others = (x: Record<string, { p50: number; p99: number }>, q: "p50" | "p99") =>
+      rdLat(x.rd?.[q], x[base]![q], x.ward![q]) + peerLat("Node floor", "floor", x.floor![q], x[base]![q], x.ward![q]);
+    row(`small GET c=1   p50  ${dLat(c1, "p50")}  ward ${fmtMs(c1.ward!.p50)}  added ${fmtMs(addedP50)}  (goal ≤ 0.5 ms: ${addedP50 <= 0.5 ? "met" : "MISSED"})${others(c1, "p50")}`);
+    row(`small GET c=1   p99  ${dLat(c1, "p99")}  ward ${fmtMs(c1.ward!.p99)}  added ${fmtMs(addedP99)}  (goal ≤ 2 ms: ${addedP99 <= 2 ? "met" : "MISSED"})${others(c1, "p99")}`);
+    row(`small GET c=64  p50  ${dLat(c64, "p50")}  ward ${fmtMs(c64.ward!.p50)}  ratio ${ratio(c64.ward!.p50, c64[base]!.p50).toFixed(2)}${others(c64, "p50")}`);
+    row(`small GET c=64  p99  ${dLat(c64, "p99")}  ward ${fmtMs(c64.ward!.p99)}  ratio ${ratio(c64.ward!.p99, c64[base]!.p99).toFixed(2)}${others(c64, "p99")}`);
+    const floorRate = `  | Node floor ${c64.floor!.rps.toFixed(0)}  ratio ${ratio(c64.floor!.rps, c64[base]!.rps).toFixed(2)}  ward/floor ${ratio(c64.ward!.rps, c64.floor!.rps).toFixed(2)}`;
+    row(`small GET c=64  req/s direct ${c64[base]!.rps.toFixed(0)} (system:masters ${c64.direct!.rps.toFixed(0)}, ward/that ${rpsRatioMasters.toFixed(2)})  ward ${c64.ward!.rps.toFixed(0)}  ratio ${rpsRatio.toFixed(2)}  (goal ≥ 0.80: ${rpsRatio >= 0.8 ? "met" : "MISSED"})${rdRate(c64.rd?.rps, c64[base]!.rps, c64.ward!.rps, (x) => x.toFixed(0))}${floorRate}`);
     // At c=1 every process in the chain waits between requests, and on this VM the same work then costs
     // several times its c=64 CPU (README: what was ruled out). Background work is not the cause: idle,
     // gateway and agent use about 1 ms of CPU a second.
-    for (const ph of ["c1", "c64"] as const) {
-      row(`small GET CPU/request ${ph === "c1" ? "c=1 " : "c=64"}  gateway ${cpu[ph]!.gateway} µs  agent ${cpu[ph]!.agent} µs  | ${api(ph)}`);
-    }
+    const perProxy = (ph: "c1" | "c64") =>
+      `gateway ${cpu[ph]!.gateway} µs  agent ${cpu[ph]!.agent} µs  | ${rd ? `remotedialer server ${cpu[ph]!.rdServer} µs  agent ${cpu[ph]!.rdAgent} µs  | ` : ""}Node floor front ${cpu[ph]!.floorFront} µs  back ${cpu[ph]!.floorBack} µs`;
+    row(`small GET CPU/request c=1   ${perProxy("c1")}  | API server ${cpu.c1!.apiserver} µs (all sides, interleaved)`);
+    row(`small GET CPU/request c=64  ${perProxy("c64")}  | API server ${cpu.c64!.apiserver_user} µs direct (${cpu.c64!.apiserver_direct} system:masters), ${cpu.c64!.apiserver_ward} through Ward${rd ? `, ${cpu.c64!.apiserver_rd} through remotedialer` : ""}, ${cpu.c64!.apiserver_floor} through the floor`);
     user.agent.destroy();
   }
 
