@@ -9,15 +9,13 @@
  *     server (node:https with a keep-alive agent). Direct runs twice: as a plain user whose
  *     cluster-admin comes from an RBAC binding — like the member's through Ward, so the API server
  *     authorizes the same way; the goals use this baseline — and as the kube-env admin
- *     (system:masters, never authorized by RBAC), shown beside it. The same rows run through the Node
- *     floor (scripts/bench-floor.ts): two minimal Node HTTPS hops chained like gateway and agent, the
- *     least any design with two Node processes on the path adds on this machine;
+ *     (system:masters, never authorized by RBAC), shown beside it;
  *   - LIST of 5,000 ConfigMaps (time, bytes/s);
  *   - `logs -f` stdout throughput (the pod's CRI log, followed from the start until an end marker);
  *   - exec stdout throughput (`kubectl exec … -- head -c N /dev/zero`, newest kubectl);
  *   - port-forward throughput (`kubectl port-forward` to the pod's echo server, bytes pumped and read back);
- *   - peak RSS (VmHWM) of the gateway and agent processes, for the whole run and for each phase
- *     (the kernel's peak reset between phases).
+ *   - peak RSS (VmHWM) of the gateway and agent processes (and the peer's and the floor's), for the
+ *     whole run and for each phase (the kernel's peak reset between phases).
  * The same rows also run through a Rancher-style peer built from Go modules (scripts/remotedialer,
  * the tunnel benchmark's harness in its `kubeproxy` mode): Go `httputil.ReverseProxy` over
  * `rancher/remotedialer` v0.5.1 — HTTPS front (HTTP/1.1) → WebSocket tunnel over TLS → the agent side
@@ -25,7 +23,11 @@
  * impersonating the same user Ward's agent impersonates (`ward:bench@example.com`), so the API server
  * does the same authorization work on both paths. `--no-rd` skips it; when Go cannot build it, the
  * rows say so and the benchmark goes on.
- * Streaming rows run direct, Ward, peer, peer, Ward, direct and keep each side's best run.
+ * Every row also runs through the Node floor (scripts/bench-floor.ts): two minimal Node HTTPS hops
+ * chained like gateway and agent (undici pool for requests, raw socket pipes for upgrades), the back
+ * one impersonating the same user — the least any design with two Node processes on the path adds on
+ * this machine.
+ * Streaming rows run direct, Ward, peer, floor, floor, peer, Ward, direct and keep each side's best run.
  * `--only small,list,logs,exec,port-forward` runs just those rows; WARD_BENCH_C1 (requests at c=1) and
  * WARD_BENCH_C64_SECONDS override the small-GET run lengths (for profiling one of them); WARD_BENCH_SOURCE=1
  * runs gateway and agent from source (`node cmd/ward.ts`) for readable CPU profiles.
@@ -439,7 +441,7 @@ current-context: rd
  * agent are, the back one impersonating the same user with the admin token. It does no work of its
  * own, so what it adds over direct is what two Node processes on the path cost here.
  */
-async function startFloor(k: KubeEnv): Promise<{ target: Target; front: ChildProcess; back: ChildProcess }> {
+async function startFloor(k: KubeEnv, workDir: string): Promise<{ target: Target; front: ChildProcess; back: ChildProcess }> {
   const script = join(root, "scripts", "bench-floor.ts");
   const tls = ["--tls-cert", k.servingCertFile, "--tls-key", k.servingKeyFile];
   const backToken = randomBytes(24).toString("hex");
@@ -452,7 +454,15 @@ async function startFloor(k: KubeEnv): Promise<{ target: Target; front: ChildPro
     script, ...tls, "--front-token", frontToken,
     "--upstream", `https://${back.match[1]}`, "--upstream-ca", k.caFile, "--upstream-token", backToken,
   ], /LISTEN (\S+)/);
-  return { target: target("floor", `https://${front.match[1]}`, readFileSync(k.caFile), frontToken), front: front.proc, back: back.proc };
+  const t = target("floor", `https://${front.match[1]}`, readFileSync(k.caFile), frontToken);
+  t.kubeconfig = join(workDir, "floor.kubeconfig");
+  writeFileSync(t.kubeconfig, JSON.stringify({
+    apiVersion: "v1", kind: "Config", "current-context": "floor",
+    clusters: [{ name: "floor", cluster: { server: `https://${front.match[1]}`, "certificate-authority": k.caFile } }],
+    users: [{ name: "floor", user: { token: frontToken } }],
+    contexts: [{ name: "floor", context: { cluster: "floor", user: "floor" } }],
+  }), { mode: 0o600 });
+  return { target: t, front: front.proc, back: back.proc };
 }
 
 // ------------------------------------------------------------------------------------ Ward set-up
@@ -530,8 +540,8 @@ type Rate = {
 
 /** The processes whose CPU and memory the benchmark reports (set once they run). */
 const pids: Record<string, number | undefined> = {};
-/** Those whose peak RSS is reported: Ward's and the peer's. */
-const PROXY_PROCESSES = ["gateway", "agent", "rdServer", "rdAgent"] as const;
+/** Those whose peak RSS is reported: Ward's, the peer's and the Node floor's. */
+const PROXY_PROCESSES = ["gateway", "agent", "rdServer", "rdAgent", "floorFront", "floorBack"] as const;
 
 /** Busy CPU time of the whole machine so far (every core: user, nice, system, irq, softirq, steal), in ms. */
 function machineBusyMs(): number {
@@ -562,8 +572,8 @@ async function withCpu(f: () => Promise<Rate>): Promise<Rate> {
 }
 
 /**
- * Runs each side twice in a palindrome (direct, Ward, peer, peer, Ward, direct: cancels warm-up and
- * ordering effects) and keeps each side's best run.
+ * Runs each side twice in a palindrome (direct, Ward, peer, floor, floor, peer, Ward, direct: cancels
+ * warm-up and ordering effects) and keeps each side's best run.
  */
 async function rounds(sides: Target[], run: (t: Target) => Promise<Rate>): Promise<Record<string, Rate>> {
   const runs: Record<string, Rate[]> = {};
@@ -654,8 +664,13 @@ async function main(): Promise<void> {
     }
   }
   const rd = peer?.target;
-  const all = [direct, viaWard, ...(rd ? [rd] : [])];
-  Object.assign(pids, { gateway: gw.child.pid, agent: agent.child.pid, apiserver: k.pids["kube-apiserver"], kwok: k.pids.kwok, rdServer: peer?.server.pid, rdAgent: peer?.client.pid });
+  const floor = await startFloor(k, dir);
+  log(`Node floor up (${floor.target.host}:${floor.target.port})`);
+  const all = [direct, viaWard, ...(rd ? [rd] : []), floor.target];
+  Object.assign(pids, {
+    gateway: gw.child.pid, agent: agent.child.pid, apiserver: k.pids["kube-apiserver"], kwok: k.pids.kwok,
+    rdServer: peer?.server.pid, rdAgent: peer?.client.pid, floorFront: floor.front.pid, floorBack: floor.back.pid,
+  });
   const results: Record<string, any> = { quick, streamBytes: STREAM_BYTES, setupSeconds };
   const rows: string[] = [];
   const row = (s: string) => {
@@ -694,8 +709,6 @@ async function main(): Promise<void> {
     });
     if (crb.status !== 201 && crb.status !== 409) throw new Error(`bind ${k.userName}: ${crb.status} ${crb.text}`);
     const user = target("user", k.apiServer, readFileSync(k.caFile), k.userToken);
-    const floor = await startFloor(k);
-    Object.assign(pids, { floorFront: floor.front.pid, floorBack: floor.back.pid });
     const sides = [user, direct, viaWard, ...(rd ? [rd] : []), floor.target];
     // CPU per request (utime + stime) of the proxies' processes and of the API server: steadier than
     // latency on a machine where client, proxy and API server share two cores. At c=1 the sides run
@@ -719,9 +732,6 @@ async function main(): Promise<void> {
       const own = { ward: ["gateway", "agent"], rd: ["rdServer", "rdAgent"], floor: ["floorFront", "floorBack"] }[t.name as string];
       if (own) proxyCpu("c64", own, used, r.count);
     }
-    for (const p of [floor.front, floor.back]) p.kill("SIGTERM");
-    delete pids.floorFront;
-    delete pids.floorBack;
     const base = "user";
     const addedP50 = c1.ward!.p50 - c1[base]!.p50;
     const addedP99 = c1.ward!.p99 - c1[base]!.p99;
@@ -757,11 +767,12 @@ async function main(): Promise<void> {
     for (const t of all) list[t.name] = await listConfigMaps(t);
     const listRatio = ratio(list.ward!.bytesPerSec, list.direct!.bytesPerSec);
     results.list = { count: CM_COUNT, ...list, ratio: listRatio };
-    const rdList = list.rd ? `  | remotedialer ${fmtMs(list.rd.ms)} ${fmtRate(list.rd.bytesPerSec)}  ratio ${ratio(list.rd.bytesPerSec, list.direct!.bytesPerSec).toFixed(2)}  ward/rd ${ratio(list.ward!.bytesPerSec, list.rd.bytesPerSec).toFixed(2)}` : "";
-    row(`LIST ${CM_COUNT} ConfigMaps (${(list.direct!.bytes / MiB).toFixed(1)} MiB)  direct ${fmtMs(list.direct!.ms)} ${fmtRate(list.direct!.bytesPerSec)}  ward ${fmtMs(list.ward!.ms)} ${fmtRate(list.ward!.bytesPerSec)}  ratio ${listRatio.toFixed(2)}${rdList}`);
+    const listCols = (label: string, short: string, x: { ms: number; bytesPerSec: number } | undefined) =>
+      x ? `  | ${label} ${fmtMs(x.ms)} ${fmtRate(x.bytesPerSec)}  ratio ${ratio(x.bytesPerSec, list.direct!.bytesPerSec).toFixed(2)}  ward/${short} ${ratio(list.ward!.bytesPerSec, x.bytesPerSec).toFixed(2)}` : "";
+    row(`LIST ${CM_COUNT} ConfigMaps (${(list.direct!.bytes / MiB).toFixed(1)} MiB)  direct ${fmtMs(list.direct!.ms)} ${fmtRate(list.direct!.bytesPerSec)}  ward ${fmtMs(list.ward!.ms)} ${fmtRate(list.ward!.bytesPerSec)}  ratio ${listRatio.toFixed(2)}${listCols("remotedialer", "rd", list.rd)}${listCols("Node floor", "floor", list.floor)}`);
   }
 
-  type Stream = { direct: Rate; ward: Rate; ratio: number; rd?: Rate; rdRatio?: number; wardVsRd?: number | null };
+  type Stream = { direct: Rate; ward: Rate; ratio: number; rd?: Rate; rdRatio?: number; wardVsRd?: number | null; floor?: Rate; floorRatio?: number; wardVsFloor?: number };
   const streaming: Record<string, Stream> = {};
   const streamRow = (name: string, r: Record<string, Rate>) => {
     const d = r.direct!;
@@ -774,12 +785,17 @@ async function main(): Promise<void> {
       const st = r.rd.stalled;
       rdCols = `  | remotedialer STALLED: no progress for ${STALL_MS / 1000} s after ${(st.receivedBytes / MiB).toFixed(1)} MiB back (${(st.sentBytes / MiB).toFixed(1)} MiB sent)`;
     } else if (r.rd) rdCols = `  | remotedialer ${(r.rd.ms / 1000).toFixed(2)} s ${fmtRate(r.rd.bytesPerSec)}  ratio ${x.rdRatio!.toFixed(2)}  ward/rd ${x.wardVsRd!.toFixed(2)}`;
-    row(`${name.padEnd(14)} ${(d.bytes / MiB).toFixed(0)} MiB  direct ${(d.ms / 1000).toFixed(2)} s ${fmtRate(d.bytesPerSec)}  ward ${(w.ms / 1000).toFixed(2)} s ${fmtRate(w.bytesPerSec)}  ratio ${x.ratio.toFixed(2)}  (goal ≥ 0.60: ${x.ratio >= 0.6 ? "met" : "MISSED"})${rdCols}`);
+    let floorCols = "";
+    if (r.floor) {
+      Object.assign(x, { floor: r.floor, floorRatio: ratio(r.floor.bytesPerSec, d.bytesPerSec), wardVsFloor: ratio(w.bytesPerSec, r.floor.bytesPerSec) });
+      floorCols = `  | Node floor ${(r.floor.ms / 1000).toFixed(2)} s ${fmtRate(r.floor.bytesPerSec)}  ratio ${x.floorRatio!.toFixed(2)}  ward/floor ${x.wardVsFloor!.toFixed(2)}`;
+    }
+    row(`${name.padEnd(14)} ${(d.bytes / MiB).toFixed(0)} MiB  direct ${(d.ms / 1000).toFixed(2)} s ${fmtRate(d.bytesPerSec)}  ward ${(w.ms / 1000).toFixed(2)} s ${fmtRate(w.bytesPerSec)}  ratio ${x.ratio.toFixed(2)}  (goal ≥ 0.60: ${x.ratio >= 0.6 ? "met" : "MISSED"})${rdCols}${floorCols}`);
     // Where the two cores went: a side is CPU-bound when machine ms/MiB × MiB/s ≈ 2,000 ms/s.
     const cpu = (label: string, c: Record<string, number> | undefined, names: [string, string][]) =>
       c ? `${label}: machine ${c.machine} (${names.map(([k, n]) => `${n} ${c[k] ?? 0}`).join(", ")})` : `${label}: n/a`;
     const api: [string, string][] = [["apiserver", "API server"], ["kwok", "kwok"]];
-    row(`${"".padEnd(14)} CPU ms/MiB  ${cpu("direct", d.cpuPerMiB, api)} | ${cpu("ward", w.cpuPerMiB, [["gateway", "gateway"], ["agent", "agent"], ...api])}${r.rd ? ` | ${cpu("remotedialer", r.rd.cpuPerMiB, [["rdServer", "server"], ["rdAgent", "agent"], ...api])}` : ""}`);
+    row(`${"".padEnd(14)} CPU ms/MiB  ${cpu("direct", d.cpuPerMiB, api)} | ${cpu("ward", w.cpuPerMiB, [["gateway", "gateway"], ["agent", "agent"], ...api])}${r.rd ? ` | ${cpu("remotedialer", r.rd.cpuPerMiB, [["rdServer", "server"], ["rdAgent", "agent"], ...api])}` : ""}${r.floor ? ` | ${cpu("floor", r.floor.cpuPerMiB, [["floorFront", "front"], ["floorBack", "back"], ...api])}` : ""}`);
   };
 
   // logs -f: the pod's log grows by STREAM_BYTES, then an end marker; every side follows it from the start.
@@ -826,9 +842,9 @@ async function main(): Promise<void> {
   for (const n of PROXY_PROCESSES) if (pids[n]) rss[n] = overall(n, pids[n]);
   results.rss = rss;
   const mib = (x: { hwmKiB: number; rssKiB: number }) => `${(x.hwmKiB / 1024).toFixed(1)} MiB (now ${(x.rssKiB / 1024).toFixed(1)})`;
-  row(`peak RSS  gateway ${mib(rss.gateway!)}  agent ${mib(rss.agent!)}${peer ? `  | remotedialer server ${mib(rss.rdServer!)}  agent ${mib(rss.rdAgent!)}` : ""}`);
+  row(`peak RSS  gateway ${mib(rss.gateway!)}  agent ${mib(rss.agent!)}${peer ? `  | remotedialer server ${mib(rss.rdServer!)}  agent ${mib(rss.rdAgent!)}` : ""}  | Node floor front ${mib(rss.floorFront!)}  back ${mib(rss.floorBack!)}`);
   results.peakRssByPhaseMiB = phasePeaks;
-  const phaseCol = (p: Record<string, number>) => `gateway ${p.gateway} agent ${p.agent}${peer ? ` (peer ${p.rdServer} / ${p.rdAgent})` : ""}`;
+  const phaseCol = (p: Record<string, number>) => `gateway ${p.gateway} agent ${p.agent}${peer ? ` (peer ${p.rdServer} / ${p.rdAgent})` : ""} (floor ${p.floorFront} / ${p.floorBack})`;
   row(`peak RSS by phase (MiB)  ${Object.entries(phasePeaks).map(([n, p]) => `${n}: ${phaseCol(p)}`).join("  | ")}`);
   const auth = `Go httputil.ReverseProxy over rancher/remotedialer ${RD_VERSION}; HTTPS front (HTTP/1.1), tunnel over wss, TLS to the API server with the admin bearer token + Impersonate-User ward:${BENCH_EMAIL} (same identity as Ward's agent)`;
   if (rd) {
