@@ -590,6 +590,9 @@ const ratio = (w: number, d: number) => (d ? w / d : 0);
 /** A comparison's columns in a latency row: its value, what it adds over direct, and Ward against it. */
 const peerLat = (label: string, short: string, v: number | undefined, d: number, w: number) =>
   v === undefined ? "" : `  | ${label} ${fmtMs(v)}  added ${fmtMs(v - d)}  ward/${short} ${ratio(w, v).toFixed(2)}`;
+/** The same in a rate row: its value, its ratio to direct, and Ward against it. */
+const peerRate = (label: string, short: string, v: number | undefined, d: number, w: number) =>
+  v === undefined ? "" : `  | ${label} ${v.toFixed(0)}  ratio ${ratio(v, d).toFixed(2)}  ward/${short} ${ratio(w, v).toFixed(2)}`;
 
 /**
  * `dist/ward`, or with WARD_BENCH_SOURCE=1 `node cmd/ward.ts` (readable names in a profile:
@@ -677,9 +680,6 @@ async function main(): Promise<void> {
     rows.push(s);
     console.log(s);
   };
-  /** The peer's columns for a row: its value, what it adds over direct (or its ratio), and Ward against it. */
-  const rdLat = (v: number | undefined, d: number, w: number) => peerLat("remotedialer", "rd", v, d, w);
-  const rdRate = (v: number | undefined, d: number, w: number, fmt: (x: number) => string) => (v === undefined ? "" : `  | remotedialer ${fmt(v)}  ratio ${ratio(v, d).toFixed(2)}  ward/rd ${ratio(w, v).toFixed(2)}`);
   const benchStart = Date.now();
 
   // Small GET at concurrency 1 and 64. Two direct baselines: the kube-env admin (system:masters, which
@@ -717,11 +717,10 @@ async function main(): Promise<void> {
     const proxyCpu = (phase: "c1" | "c64", names: string[], used: Record<string, number>, count: number) => {
       for (const n of names) cpu[phase]![n] = Math.round(((used[n] ?? 0) / count) * 1000);
     };
-    const PROXIES = ["gateway", "agent", "rdServer", "rdAgent", "floorFront", "floorBack"];
     const meter1 = cpuMeter();
     Object.assign(c1, await smallGetC1(sides));
     const used1 = meter1();
-    proxyCpu("c1", PROXIES, used1, C1_REQUESTS);
+    proxyCpu("c1", [...PROXY_PROCESSES], used1, C1_REQUESTS);
     cpu.c1!.apiserver = Math.round(((used1.apiserver ?? 0) / (C1_REQUESTS * sides.length)) * 1000);
     for (const t of sides) {
       const meter = cpuMeter();
@@ -740,13 +739,12 @@ async function main(): Promise<void> {
     results.smallGet = { baseline: `direct as ${k.userName} (RBAC cluster-admin)`, c1, c64, addedP50Ms: addedP50, addedP99Ms: addedP99, rpsRatio, rpsRatioVsSystemMasters: rpsRatioMasters, cpuPerRequestUs: cpu };
     const dLat = (x: Record<string, { p50: number; p99: number }>, q: "p50" | "p99") => `direct ${fmtMs(x[base]![q])} (system:masters ${fmtMs(x.direct![q])})`;
     const others = (x: Record<string, { p50: number; p99: number }>, q: "p50" | "p99") =>
-      rdLat(x.rd?.[q], x[base]![q], x.ward![q]) + peerLat("Node floor", "floor", x.floor![q], x[base]![q], x.ward![q]);
+      peerLat("remotedialer", "rd", x.rd?.[q], x[base]![q], x.ward![q]) + peerLat("Node floor", "floor", x.floor![q], x[base]![q], x.ward![q]);
     row(`small GET c=1   p50  ${dLat(c1, "p50")}  ward ${fmtMs(c1.ward!.p50)}  added ${fmtMs(addedP50)}  (goal ≤ 0.5 ms: ${addedP50 <= 0.5 ? "met" : "MISSED"})${others(c1, "p50")}`);
     row(`small GET c=1   p99  ${dLat(c1, "p99")}  ward ${fmtMs(c1.ward!.p99)}  added ${fmtMs(addedP99)}  (goal ≤ 2 ms: ${addedP99 <= 2 ? "met" : "MISSED"})${others(c1, "p99")}`);
     row(`small GET c=64  p50  ${dLat(c64, "p50")}  ward ${fmtMs(c64.ward!.p50)}  ratio ${ratio(c64.ward!.p50, c64[base]!.p50).toFixed(2)}${others(c64, "p50")}`);
     row(`small GET c=64  p99  ${dLat(c64, "p99")}  ward ${fmtMs(c64.ward!.p99)}  ratio ${ratio(c64.ward!.p99, c64[base]!.p99).toFixed(2)}${others(c64, "p99")}`);
-    const floorRate = `  | Node floor ${c64.floor!.rps.toFixed(0)}  ratio ${ratio(c64.floor!.rps, c64[base]!.rps).toFixed(2)}  ward/floor ${ratio(c64.ward!.rps, c64.floor!.rps).toFixed(2)}`;
-    row(`small GET c=64  req/s direct ${c64[base]!.rps.toFixed(0)} (system:masters ${c64.direct!.rps.toFixed(0)}, ward/that ${rpsRatioMasters.toFixed(2)})  ward ${c64.ward!.rps.toFixed(0)}  ratio ${rpsRatio.toFixed(2)}  (goal ≥ 0.80: ${rpsRatio >= 0.8 ? "met" : "MISSED"})${rdRate(c64.rd?.rps, c64[base]!.rps, c64.ward!.rps, (x) => x.toFixed(0))}${floorRate}`);
+    row(`small GET c=64  req/s direct ${c64[base]!.rps.toFixed(0)} (system:masters ${c64.direct!.rps.toFixed(0)}, ward/that ${rpsRatioMasters.toFixed(2)})  ward ${c64.ward!.rps.toFixed(0)}  ratio ${rpsRatio.toFixed(2)}  (goal ≥ 0.80: ${rpsRatio >= 0.8 ? "met" : "MISSED"})${peerRate("remotedialer", "rd", c64.rd?.rps, c64[base]!.rps, c64.ward!.rps)}${peerRate("Node floor", "floor", c64.floor!.rps, c64[base]!.rps, c64.ward!.rps)}`);
     // At c=1 every process in the chain waits between requests, and on this VM the same work then costs
     // several times its c=64 CPU (README: what was ruled out). Background work is not the cause: idle,
     // gateway and agent use about 1 ms of CPU a second.
@@ -867,6 +865,20 @@ async function main(): Promise<void> {
     row(`remotedialer peer: ${rdNote}`);
     results.remotedialer = { skipped: rdNote };
   }
+  const floorAbout = `two minimal Node ${process.versions.node} HTTPS hops (scripts/bench-floor.ts): undici keep-alive pool for requests, raw socket pipes for upgrades; the back one with the admin bearer token + Impersonate-User ward:${BENCH_EMAIL}`;
+  row(`Node floor: ${floorAbout}`);
+  const ranSmall = c1.floor !== undefined && c64.floor !== undefined;
+  results.floor = {
+    about: floorAbout,
+    ...(ranSmall ? { addedP50Ms: c1.floor!.p50 - c1.user!.p50, addedP99Ms: c1.floor!.p99 - c1.user!.p99, rpsRatio: ratio(c64.floor!.rps, c64.user!.rps) } : {}),
+    ...(list.floor ? { listRatio: ratio(list.floor.bytesPerSec, list.direct!.bytesPerSec) } : {}),
+    streaming: Object.fromEntries(Object.entries(streaming).map(([n, x]) => [n, x.floorRatio])),
+    wardVsFloor: {
+      ...(ranSmall ? { p50C1: ratio(c1.ward!.p50, c1.floor!.p50), p99C1: ratio(c1.ward!.p99, c1.floor!.p99), rpsC64: ratio(c64.ward!.rps, c64.floor!.rps) } : {}),
+      ...(list.floor ? { list: ratio(list.ward!.bytesPerSec, list.floor.bytesPerSec) } : {}),
+      streaming: Object.fromEntries(Object.entries(streaming).map(([n, x]) => [n, x.wardVsFloor])),
+    },
+  };
   const sg = results.smallGet as { addedP50Ms: number; addedP99Ms: number; rpsRatio: number } | undefined;
   results.goals = {
     ...(sg ? {
