@@ -4,8 +4,8 @@
  * Brings up the real kube-env (etcd + kube-apiserver + kwok), the built `dist/ward gateway` and
  * `dist/ward agent`, a member with a cluster-admin grant and its minted kubeconfig, then measures side
  * by side in one run, through Ward vs straight to the API server with the same client:
- *   - small GET (/api/v1/namespaces/default) p50/p99 at concurrency 1 (every side interleaved request
- *     by request) and 64, requests/s at 64, and CPU per request of the gateway, the agent and the API
+ *   - small GET (/api/v1/namespaces/default) p50/p99 at concurrency 1 (each proxy interleaved with
+ *     direct request by request) and 64, requests/s at 64, and CPU per request of the gateway, the agent and the API
  *     server (node:https with a keep-alive agent). Direct runs twice: as a plain user whose
  *     cluster-admin comes from an RBAC binding — like the member's through Ward, so the API server
  *     authorizes the same way; the goals use this baseline — and as the kube-env admin
@@ -156,7 +156,7 @@ const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, 
 
 /**
  * Small GETs at concurrency 1, the sides interleaved request by request (one each, in turn), so that
- * whatever the machine does meanwhile falls on every side alike.
+ * whatever the machine does meanwhile falls on each of them alike.
  */
 async function smallGetC1(sides: Target[]): Promise<Record<string, { p50: number; p99: number }>> {
   const path = "/api/v1/namespaces/default";
@@ -687,6 +687,8 @@ async function main(): Promise<void> {
   // comes from an RBAC binding, as the member's does through Ward: the like-for-like baseline, which
   // the goals use. Ward's path costs the API server one more check (the agent's impersonation).
   const c1: Record<string, { p50: number; p99: number }> = {};
+  /** Direct (the RBAC user) as measured beside each proxy at c=1: what that proxy's added latency is against. */
+  const c1Base: Record<string, { p50: number; p99: number }> = {};
   const c64: Record<string, { p50: number; p99: number; rps: number; count: number }> = {};
   // Peak RSS per phase: each phase's peak since the previous one ended.
   const phasePeaks: Record<string, Record<string, number>> = {};
@@ -711,46 +713,59 @@ async function main(): Promise<void> {
     const user = target("user", k.apiServer, readFileSync(k.caFile), k.userToken);
     const sides = [user, direct, viaWard, ...(rd ? [rd] : []), floor.target];
     // CPU per request (utime + stime) of the proxies' processes and of the API server: steadier than
-    // latency on a machine where client, proxy and API server share two cores. At c=1 the sides run
-    // interleaved, so the API server's figure is their average; at c=64 each side runs alone.
+    // latency on a machine where client, proxy and API server share two cores. At c=1 direct and Ward
+    // run interleaved, so the API server's figure is their average; at c=64 each side runs alone.
     const cpu: Record<string, Record<string, number>> = { c1: {}, c64: {} };
     const proxyCpu = (phase: "c1" | "c64", names: string[], used: Record<string, number>, count: number) => {
       for (const n of names) cpu[phase]![n] = Math.round(((used[n] ?? 0) / count) * 1000);
     };
-    const meter1 = cpuMeter();
-    Object.assign(c1, await smallGetC1(sides));
-    const used1 = meter1();
-    proxyCpu("c1", [...PROXY_PROCESSES], used1, C1_REQUESTS);
-    cpu.c1!.apiserver = Math.round(((used1.apiserver ?? 0) / (C1_REQUESTS * sides.length)) * 1000);
+    // c=1: each proxy interleaved with direct alone (Ward with both direct baselines). With every side
+    // in one rotation, each chain's processes would also evict the others' caches on two shared cores
+    // (the Node floor's added latency measured about twice its alone figure that way).
+    const own: Record<string, string[]> = { ward: ["gateway", "agent"], rd: ["rdServer", "rdAgent"], floor: ["floorFront", "floorBack"] };
+    for (const group of [[user, direct, viaWard], ...(rd ? [[user, rd]] : []), [user, floor.target]]) {
+      const side = group.at(-1)!.name;
+      const meter = cpuMeter();
+      const r = await smallGetC1(group);
+      const used = meter();
+      c1Base[side] = r.user!;
+      if (side === "ward") {
+        Object.assign(c1, r);
+        cpu.c1!.apiserver = Math.round(((used.apiserver ?? 0) / (C1_REQUESTS * group.length)) * 1000);
+      } else c1[side] = r[side]!;
+      proxyCpu("c1", own[side]!, used, C1_REQUESTS);
+    }
     for (const t of sides) {
       const meter = cpuMeter();
       const r = await smallGetC64(t);
       const used = meter();
       c64[t.name] = r;
       cpu.c64![`apiserver_${t.name}`] = Math.round(((used.apiserver ?? 0) / r.count) * 1000);
-      const own = { ward: ["gateway", "agent"], rd: ["rdServer", "rdAgent"], floor: ["floorFront", "floorBack"] }[t.name as string];
-      if (own) proxyCpu("c64", own, used, r.count);
+      if (own[t.name]) proxyCpu("c64", own[t.name]!, used, r.count);
     }
     const base = "user";
     const addedP50 = c1.ward!.p50 - c1[base]!.p50;
     const addedP99 = c1.ward!.p99 - c1[base]!.p99;
     const rpsRatio = ratio(c64.ward!.rps, c64[base]!.rps);
     const rpsRatioMasters = ratio(c64.ward!.rps, c64.direct!.rps);
-    results.smallGet = { baseline: `direct as ${k.userName} (RBAC cluster-admin)`, c1, c64, addedP50Ms: addedP50, addedP99Ms: addedP99, rpsRatio, rpsRatioVsSystemMasters: rpsRatioMasters, cpuPerRequestUs: cpu };
+    results.smallGet = { baseline: `direct as ${k.userName} (RBAC cluster-admin)`, c1, c1DirectBeside: c1Base, c64, addedP50Ms: addedP50, addedP99Ms: addedP99, rpsRatio, rpsRatioVsSystemMasters: rpsRatioMasters, cpuPerRequestUs: cpu };
     const dLat = (x: Record<string, { p50: number; p99: number }>, q: "p50" | "p99") => `direct ${fmtMs(x[base]![q])} (system:masters ${fmtMs(x.direct![q])})`;
-    const others = (x: Record<string, { p50: number; p99: number }>, q: "p50" | "p99") =>
-      peerLat("remotedialer", "rd", x.rd?.[q], x[base]![q], x.ward![q]) + peerLat("Node floor", "floor", x.floor![q], x[base]![q], x.ward![q]);
-    row(`small GET c=1   p50  ${dLat(c1, "p50")}  ward ${fmtMs(c1.ward!.p50)}  added ${fmtMs(addedP50)}  (goal ≤ 0.5 ms: ${addedP50 <= 0.5 ? "met" : "MISSED"})${others(c1, "p50")}`);
-    row(`small GET c=1   p99  ${dLat(c1, "p99")}  ward ${fmtMs(c1.ward!.p99)}  added ${fmtMs(addedP99)}  (goal ≤ 2 ms: ${addedP99 <= 2 ? "met" : "MISSED"})${others(c1, "p99")}`);
-    row(`small GET c=64  p50  ${dLat(c64, "p50")}  ward ${fmtMs(c64.ward!.p50)}  ratio ${ratio(c64.ward!.p50, c64[base]!.p50).toFixed(2)}${others(c64, "p50")}`);
-    row(`small GET c=64  p99  ${dLat(c64, "p99")}  ward ${fmtMs(c64.ward!.p99)}  ratio ${ratio(c64.ward!.p99, c64[base]!.p99).toFixed(2)}${others(c64, "p99")}`);
+    // The peer's and the floor's columns, each against the direct figure measured beside it.
+    type Lat = Record<string, { p50: number; p99: number } | undefined>;
+    const others = (x: Lat, bases: Lat, q: "p50" | "p99") =>
+      peerLat("remotedialer", "rd", x.rd?.[q], bases.rd?.[q] ?? 0, x.ward![q]) + peerLat("Node floor", "floor", x.floor?.[q], bases.floor?.[q] ?? 0, x.ward![q]);
+    const c64Bases = { rd: c64[base], floor: c64[base] };
+    row(`small GET c=1   p50  ${dLat(c1, "p50")}  ward ${fmtMs(c1.ward!.p50)}  added ${fmtMs(addedP50)}  (goal ≤ 0.5 ms: ${addedP50 <= 0.5 ? "met" : "MISSED"})${others(c1, c1Base, "p50")}`);
+    row(`small GET c=1   p99  ${dLat(c1, "p99")}  ward ${fmtMs(c1.ward!.p99)}  added ${fmtMs(addedP99)}  (goal ≤ 2 ms: ${addedP99 <= 2 ? "met" : "MISSED"})${others(c1, c1Base, "p99")}`);
+    row(`small GET c=64  p50  ${dLat(c64, "p50")}  ward ${fmtMs(c64.ward!.p50)}  ratio ${ratio(c64.ward!.p50, c64[base]!.p50).toFixed(2)}${others(c64, c64Bases, "p50")}`);
+    row(`small GET c=64  p99  ${dLat(c64, "p99")}  ward ${fmtMs(c64.ward!.p99)}  ratio ${ratio(c64.ward!.p99, c64[base]!.p99).toFixed(2)}${others(c64, c64Bases, "p99")}`);
     row(`small GET c=64  req/s direct ${c64[base]!.rps.toFixed(0)} (system:masters ${c64.direct!.rps.toFixed(0)}, ward/that ${rpsRatioMasters.toFixed(2)})  ward ${c64.ward!.rps.toFixed(0)}  ratio ${rpsRatio.toFixed(2)}  (goal ≥ 0.80: ${rpsRatio >= 0.8 ? "met" : "MISSED"})${peerRate("remotedialer", "rd", c64.rd?.rps, c64[base]!.rps, c64.ward!.rps)}${peerRate("Node floor", "floor", c64.floor!.rps, c64[base]!.rps, c64.ward!.rps)}`);
     // At c=1 every process in the chain waits between requests, and on this VM the same work then costs
     // several times its c=64 CPU (README: what was ruled out). Background work is not the cause: idle,
     // gateway and agent use about 1 ms of CPU a second.
     const perProxy = (ph: "c1" | "c64") =>
       `gateway ${cpu[ph]!.gateway} µs  agent ${cpu[ph]!.agent} µs  | ${rd ? `remotedialer server ${cpu[ph]!.rdServer} µs  agent ${cpu[ph]!.rdAgent} µs  | ` : ""}Node floor front ${cpu[ph]!.floorFront} µs  back ${cpu[ph]!.floorBack} µs`;
-    row(`small GET CPU/request c=1   ${perProxy("c1")}  | API server ${cpu.c1!.apiserver} µs (all sides, interleaved)`);
+    row(`small GET CPU/request c=1   ${perProxy("c1")}  | API server ${cpu.c1!.apiserver} µs (direct and Ward, interleaved)`);
     row(`small GET CPU/request c=64  ${perProxy("c64")}  | API server ${cpu.c64!.apiserver_user} µs direct (${cpu.c64!.apiserver_direct} system:masters), ${cpu.c64!.apiserver_ward} through Ward${rd ? `, ${cpu.c64!.apiserver_rd} through remotedialer` : ""}, ${cpu.c64!.apiserver_floor} through the floor`);
     user.agent.destroy();
   }
@@ -849,7 +864,7 @@ async function main(): Promise<void> {
     row(`remotedialer peer: ${auth}`);
     // Against the same direct baseline as Ward's rows (the RBAC user).
     const ranSmall = c1.rd !== undefined && c64.rd !== undefined;
-    const small = ranSmall ? { addedP50Ms: c1.rd!.p50 - c1.user!.p50, addedP99Ms: c1.rd!.p99 - c1.user!.p99, rpsRatio: ratio(c64.rd!.rps, c64.user!.rps) } : {};
+    const small = ranSmall ? { addedP50Ms: c1.rd!.p50 - c1Base.rd!.p50, addedP99Ms: c1.rd!.p99 - c1Base.rd!.p99, rpsRatio: ratio(c64.rd!.rps, c64.user!.rps) } : {};
     const smallVs = ranSmall ? { p50C1: ratio(c1.ward!.p50, c1.rd!.p50), p99C1: ratio(c1.ward!.p99, c1.rd!.p99), rpsC64: ratio(c64.ward!.rps, c64.rd!.rps) } : {};
     results.remotedialer = {
       version: RD_VERSION, auth, ...small,
@@ -870,7 +885,7 @@ async function main(): Promise<void> {
   const ranSmall = c1.floor !== undefined && c64.floor !== undefined;
   results.floor = {
     about: floorAbout,
-    ...(ranSmall ? { addedP50Ms: c1.floor!.p50 - c1.user!.p50, addedP99Ms: c1.floor!.p99 - c1.user!.p99, rpsRatio: ratio(c64.floor!.rps, c64.user!.rps) } : {}),
+    ...(ranSmall ? { addedP50Ms: c1.floor!.p50 - c1Base.floor!.p50, addedP99Ms: c1.floor!.p99 - c1Base.floor!.p99, rpsRatio: ratio(c64.floor!.rps, c64.user!.rps) } : {}),
     ...(list.floor ? { listRatio: ratio(list.floor.bytesPerSec, list.direct!.bytesPerSec) } : {}),
     streaming: Object.fromEntries(Object.entries(streaming).map(([n, x]) => [n, x.floorRatio])),
     wardVsFloor: {
