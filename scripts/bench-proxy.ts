@@ -585,11 +585,15 @@ async function rounds(sides: Target[], run: (t: Target) => Promise<Rate>): Promi
 }
 
 const fmtMs = (v: number) => `${v.toFixed(3)} ms`;
+const fmtSecs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const fmtRate = (v: number) => `${(v / MiB).toFixed(1)} MiB/s`;
 const ratio = (w: number, d: number) => (d ? w / d : 0);
 /** A comparison's columns in a latency row: its value, what it adds over direct, and Ward against it. */
 const peerLat = (label: string, short: string, v: number | undefined, d: number, w: number) =>
   v === undefined ? "" : `  | ${label} ${fmtMs(v)}  added ${fmtMs(v - d)}  ward/${short} ${ratio(w, v).toFixed(2)}`;
+/** The same in a throughput row: its time, its rate, its ratio to direct, and Ward against it. */
+const peerThroughput = (label: string, short: string, x: { ms: number; bytesPerSec: number } | undefined, d: { bytesPerSec: number }, w: { bytesPerSec: number }, time: (ms: number) => string) =>
+  x === undefined ? "" : `  | ${label} ${time(x.ms)} ${fmtRate(x.bytesPerSec)}  ratio ${ratio(x.bytesPerSec, d.bytesPerSec).toFixed(2)}  ward/${short} ${ratio(w.bytesPerSec, x.bytesPerSec).toFixed(2)}`;
 /** The same in a rate row: its value, its ratio to direct, and Ward against it. */
 const peerRate = (label: string, short: string, v: number | undefined, d: number, w: number) =>
   v === undefined ? "" : `  | ${label} ${v.toFixed(0)}  ratio ${ratio(v, d).toFixed(2)}  ward/${short} ${ratio(w, v).toFixed(2)}`;
@@ -780,9 +784,7 @@ async function main(): Promise<void> {
     for (const t of all) list[t.name] = await listConfigMaps(t);
     const listRatio = ratio(list.ward!.bytesPerSec, list.direct!.bytesPerSec);
     results.list = { count: CM_COUNT, ...list, ratio: listRatio };
-    const listCols = (label: string, short: string, x: { ms: number; bytesPerSec: number } | undefined) =>
-      x ? `  | ${label} ${fmtMs(x.ms)} ${fmtRate(x.bytesPerSec)}  ratio ${ratio(x.bytesPerSec, list.direct!.bytesPerSec).toFixed(2)}  ward/${short} ${ratio(list.ward!.bytesPerSec, x.bytesPerSec).toFixed(2)}` : "";
-    row(`LIST ${CM_COUNT} ConfigMaps (${(list.direct!.bytes / MiB).toFixed(1)} MiB)  direct ${fmtMs(list.direct!.ms)} ${fmtRate(list.direct!.bytesPerSec)}  ward ${fmtMs(list.ward!.ms)} ${fmtRate(list.ward!.bytesPerSec)}  ratio ${listRatio.toFixed(2)}${listCols("remotedialer", "rd", list.rd)}${listCols("Node floor", "floor", list.floor)}`);
+    row(`LIST ${CM_COUNT} ConfigMaps (${(list.direct!.bytes / MiB).toFixed(1)} MiB)  direct ${fmtMs(list.direct!.ms)} ${fmtRate(list.direct!.bytesPerSec)}  ward ${fmtMs(list.ward!.ms)} ${fmtRate(list.ward!.bytesPerSec)}  ratio ${listRatio.toFixed(2)}${peerThroughput("remotedialer", "rd", list.rd, list.direct!, list.ward!, fmtMs)}${peerThroughput("Node floor", "floor", list.floor, list.direct!, list.ward!, fmtMs)}`);
   }
 
   type Stream = { direct: Rate; ward: Rate; ratio: number; rd?: Rate; rdRatio?: number; wardVsRd?: number | null; floor?: Rate; floorRatio?: number; wardVsFloor?: number };
@@ -792,18 +794,14 @@ async function main(): Promise<void> {
     const w = r.ward!;
     const x: Stream = { direct: d, ward: w, ratio: ratio(w.bytesPerSec, d.bytesPerSec) };
     if (r.rd) Object.assign(x, { rd: r.rd, rdRatio: ratio(r.rd.bytesPerSec, d.bytesPerSec), wardVsRd: r.rd.stalled ? null : ratio(w.bytesPerSec, r.rd.bytesPerSec) });
+    if (r.floor) Object.assign(x, { floor: r.floor, floorRatio: ratio(r.floor.bytesPerSec, d.bytesPerSec), wardVsFloor: ratio(w.bytesPerSec, r.floor.bytesPerSec) });
     streaming[name] = x;
-    let rdCols = "";
-    if (r.rd?.stalled) {
-      const st = r.rd.stalled;
-      rdCols = `  | remotedialer STALLED: no progress for ${STALL_MS / 1000} s after ${(st.receivedBytes / MiB).toFixed(1)} MiB back (${(st.sentBytes / MiB).toFixed(1)} MiB sent)`;
-    } else if (r.rd) rdCols = `  | remotedialer ${(r.rd.ms / 1000).toFixed(2)} s ${fmtRate(r.rd.bytesPerSec)}  ratio ${x.rdRatio!.toFixed(2)}  ward/rd ${x.wardVsRd!.toFixed(2)}`;
-    let floorCols = "";
-    if (r.floor) {
-      Object.assign(x, { floor: r.floor, floorRatio: ratio(r.floor.bytesPerSec, d.bytesPerSec), wardVsFloor: ratio(w.bytesPerSec, r.floor.bytesPerSec) });
-      floorCols = `  | Node floor ${(r.floor.ms / 1000).toFixed(2)} s ${fmtRate(r.floor.bytesPerSec)}  ratio ${x.floorRatio!.toFixed(2)}  ward/floor ${x.wardVsFloor!.toFixed(2)}`;
-    }
-    row(`${name.padEnd(14)} ${(d.bytes / MiB).toFixed(0)} MiB  direct ${(d.ms / 1000).toFixed(2)} s ${fmtRate(d.bytesPerSec)}  ward ${(w.ms / 1000).toFixed(2)} s ${fmtRate(w.bytesPerSec)}  ratio ${x.ratio.toFixed(2)}  (goal ≥ 0.60: ${x.ratio >= 0.6 ? "met" : "MISSED"})${rdCols}${floorCols}`);
+    const st = r.rd?.stalled;
+    const rdCols = st
+      ? `  | remotedialer STALLED: no progress for ${STALL_MS / 1000} s after ${(st.receivedBytes / MiB).toFixed(1)} MiB back (${(st.sentBytes / MiB).toFixed(1)} MiB sent)`
+      : peerThroughput("remotedialer", "rd", r.rd, d, w, fmtSecs);
+    const floorCols = peerThroughput("Node floor", "floor", r.floor, d, w, fmtSecs);
+    row(`${name.padEnd(14)} ${(d.bytes / MiB).toFixed(0)} MiB  direct ${fmtSecs(d.ms)} ${fmtRate(d.bytesPerSec)}  ward ${fmtSecs(w.ms)} ${fmtRate(w.bytesPerSec)}  ratio ${x.ratio.toFixed(2)}  (goal ≥ 0.60: ${x.ratio >= 0.6 ? "met" : "MISSED"})${rdCols}${floorCols}`);
     // Where the two cores went: a side is CPU-bound when machine ms/MiB × MiB/s ≈ 2,000 ms/s.
     const cpu = (label: string, c: Record<string, number> | undefined, names: [string, string][]) =>
       c ? `${label}: machine ${c.machine} (${names.map(([k, n]) => `${n} ${c[k] ?? 0}`).join(", ")})` : `${label}: n/a`;
