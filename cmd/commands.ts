@@ -205,6 +205,17 @@ const clusterCommand: CommandSpec = {
       ],
     },
     {
+      name: "rotate-join",
+      summary: "Replace the cluster's agent join credential (admins); the old one stops working at once",
+      description:
+        "Issues a new join credential for the cluster's agent and refuses the old one from now on: agents\n" +
+        "connected with it are disconnected until they are restarted with the new one. Printed once on stdout,\n" +
+        "or written to --token-file (0600).",
+      flags: [clusterFlag, { name: "token-file", type: "string", value: "FILE", description: "Write the new credential here instead of stdout" }, { name: "yes", type: "boolean", description: "Confirm" }, ...connection],
+      examples: ["ward cluster rotate-join --cluster prod --yes --token-file join-token"],
+      run: client("rotateJoin"),
+    },
+    {
       name: "tokens",
       summary: "Credentials issued for a cluster: list, revoke",
       subcommands: [

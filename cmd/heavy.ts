@@ -30,6 +30,7 @@ export const client = {
   accessRevokeAll: from(access, (m) => m.runAccessRevokeAll),
   tokensList: from(access, (m) => m.runTokensList),
   tokensRevoke: from(access, (m) => m.runTokensRevoke),
+  rotateJoin: from(access, (m) => m.runRotateJoin),
   robotCreate: from(admin, (m) => m.runRobotCreate),
   robotList: from(admin, (m) => m.runRobotList),
   robotTokenCreate: from(admin, (m) => m.runRobotTokenCreate),

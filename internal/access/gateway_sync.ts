@@ -1,7 +1,13 @@
 /**
  * The gateway's side of grant reconciliation: answers agents' hellos with the cluster's desired
- * grants, pushes changes, records per-grant status, and tracks which clusters have an agent
- * (a cluster is offline after three missed hellos or an explicit bye).
+ * grants, pushes changes, and records per-grant status. Whether a cluster is online comes from one
+ * source, the tunnel's presence (agent heartbeats), which the proxy uses too.
+ *
+ * Agents are untrusted input here: a connection may publish hellos and status reports as fast as it
+ * likes. Work is coalesced per cluster — at most one store operation chain runs per cluster, a
+ * flood of hellos becomes one desired-state push, only the latest status report (each is a full
+ * snapshot of the agent's last reconcile) is kept — so one cluster's agent cannot queue unbounded
+ * work or delay another cluster or the API.
  */
 import type { Bus, BusSubscription } from "../bus/index.ts";
 import { isValidClusterId } from "../bus/index.ts";
@@ -12,124 +18,158 @@ import type { AccessService } from "./service.ts";
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
+/** A hello is a few dozen bytes: anything larger is not one. */
+const MAX_HELLO_BYTES = 1024;
+/** Grant results kept from one status report. */
+const MAX_STATUS_RESULTS = 10_000;
+
+/** Where presence comes from (the tunnel gateway). */
+export interface PresenceSource {
+  on(event: "online" | "offline", listener: (cluster: string) => void): unknown;
+  off(event: "online" | "offline", listener: (cluster: string) => void): unknown;
+}
+
 export interface AccessSyncOptions {
   logger?: Logger;
   now?: () => number;
-  /** How often offline clusters are detected; default 1 s. */
-  sweepMs?: number;
+  /** `last_seen_at` is written at most this often per cluster; default 10 s. */
+  seenWriteMs?: number;
 }
 
-/** Cluster → time after which it counts as offline. */
-export class ClusterPresence {
-  #until = new Map<string, number>();
-  isOnline(cluster: string): boolean {
-    return this.#until.has(cluster);
-  }
-  /** Returns true when the cluster just came online. */
-  seen(cluster: string, until: number): boolean {
-    const fresh = !this.#until.has(cluster);
-    this.#until.set(cluster, until);
-    return fresh;
-  }
-  /** Returns true when the cluster was online. */
-  gone(cluster: string): boolean {
-    return this.#until.delete(cluster);
-  }
-  expired(now: number): string[] {
-    return [...this.#until].filter(([, t]) => now > t).map(([c]) => c);
-  }
+/** Work waiting for one cluster; flags and the latest report, never a queue. */
+interface ClusterWork {
+  running: boolean;
+  online: boolean | undefined;
+  push: boolean;
+  seen: boolean;
+  status: Uint8Array | undefined;
 }
 
 export class AccessSync {
-  readonly presence: ClusterPresence;
   #bus: Bus;
   #access: AccessService;
+  #presence: PresenceSource;
   #log: Logger;
   #now: () => number;
+  #seenWriteMs: number;
   #subs: BusSubscription[] = [];
-  #timer: ReturnType<typeof setInterval> | undefined;
-  #onChange = (cluster: string) => void this.pushDesired(cluster);
-  /** Serialises the work per cluster so status and presence updates apply in arrival order. */
-  #queues = new Map<string, Promise<void>>();
+  #work = new Map<string, ClusterWork>();
+  #seenAt = new Map<string, number>();
+  #closed = false;
+  /** Messages dropped before any work (not a hello, oversized, unknown cluster). */
+  dropped = 0;
+  #onChange = (cluster: string) => this.#kick(cluster, (w) => (w.push = true));
+  #onOnline = (cluster: string) => this.#kick(cluster, (w) => (w.online = true));
+  #onOffline = (cluster: string) => this.#kick(cluster, (w) => (w.online = false));
 
-  constructor(bus: Bus, access: AccessService, presence: ClusterPresence, opts: AccessSyncOptions = {}) {
+  constructor(bus: Bus, access: AccessService, presence: PresenceSource, opts: AccessSyncOptions = {}) {
     this.#bus = bus;
     this.#access = access;
-    this.presence = presence;
+    this.#presence = presence;
     this.#log = opts.logger ?? silentLogger;
     this.#now = opts.now ?? Date.now;
+    this.#seenWriteMs = opts.seenWriteMs ?? 10_000;
     this.#subs.push(
-      bus.subscribe(accessSubjects.allHello, { callback: (err, msg) => !err && this.#enqueue(msg.subject, (c) => this.#onHello(c, msg.data)) }),
-      bus.subscribe(accessSubjects.allStatus, { callback: (err, msg) => !err && this.#enqueue(msg.subject, (c) => this.#onStatus(c, msg.data)) }),
-      bus.subscribe(accessSubjects.allBye, { callback: (err, msg) => !err && this.#enqueue(msg.subject, (c) => this.#offline(c)) }),
+      bus.subscribe(accessSubjects.allHello, { callback: (err, msg) => !err && this.#onHello(msg.subject, msg.data) }),
+      bus.subscribe(accessSubjects.allStatus, { callback: (err, msg) => !err && this.#onStatus(msg.subject, msg.data) }),
     );
     access.events.on("grantsChanged", this.#onChange);
-    this.#timer = setInterval(() => {
-      for (const c of this.presence.expired(this.#now())) this.#enqueue(`ward.gw.${c}.x`, (cl) => this.#offline(cl));
-    }, opts.sweepMs ?? 1000);
-    this.#timer.unref();
+    presence.on("online", this.#onOnline);
+    presence.on("offline", this.#onOffline);
   }
 
-  #enqueue(subject: string, fn: (cluster: string) => Promise<void>): void {
-    const cluster = subject.split(".")[2] ?? "";
-    if (!isValidClusterId(cluster)) return;
-    const prev = this.#queues.get(cluster) ?? Promise.resolve();
-    const next = prev.then(() => fn(cluster)).catch((err) => this.#log.warn("access sync failed", { cluster, err }));
-    this.#queues.set(cluster, next);
-    void next.then(() => {
-      if (this.#queues.get(cluster) === next) this.#queues.delete(cluster);
-    });
+  #onHello(subject: string, data: Uint8Array): void {
+    const cluster = clusterOf(subject);
+    if (!cluster || data.length > MAX_HELLO_BYTES) return void this.dropped++;
+    this.#kick(cluster, (w) => ((w.push = true), (w.seen = true)));
   }
 
-  async #onHello(cluster: string, data: Uint8Array): Promise<void> {
-    let intervalMs = 30_000;
-    try {
-      const o = JSON.parse(dec.decode(data)) as { intervalMs?: unknown };
-      if (typeof o.intervalMs === "number" && o.intervalMs >= 100 && o.intervalMs <= 600_000) intervalMs = o.intervalMs;
-    } catch {
-      return;
+  #onStatus(subject: string, data: Uint8Array): void {
+    const cluster = clusterOf(subject);
+    if (!cluster) return void this.dropped++;
+    this.#kick(cluster, (w) => (w.status = data));
+  }
+
+  /** Records work for a cluster and starts its worker unless one runs (it picks the work up). */
+  #kick(cluster: string, mark: (w: ClusterWork) => void): void {
+    if (this.#closed) return;
+    let w = this.#work.get(cluster);
+    if (!w) this.#work.set(cluster, (w = { running: false, online: undefined, push: false, seen: false, status: undefined }));
+    mark(w);
+    if (!w.running) {
+      w.running = true;
+      void this.#drain(cluster, w);
     }
-    if (!(await this.#access.getCluster(cluster))) return;
-    const fresh = this.presence.seen(cluster, this.#now() + 3 * intervalMs + 1000);
+  }
+
+  async #drain(cluster: string, w: ClusterWork): Promise<void> {
+    // Let the rest of this turn's messages coalesce into this run.
+    await new Promise((r) => setImmediate(r));
+    while (!this.#closed && (w.online !== undefined || w.push || w.seen || w.status)) {
+      const { online, push, seen, status } = w;
+      w.online = undefined;
+      w.push = w.seen = false;
+      w.status = undefined;
+      try {
+        // Only clusters the store knows (cached): a hello for a deleted cluster does no work.
+        if (!(await this.#access.clusterExists(cluster))) continue;
+        if (online !== undefined) {
+          this.#log.info(online ? "agent online" : "agent offline", { cluster });
+          await this.#access.setClusterOnline(cluster, online);
+        }
+        if (status) await this.#recordStatus(cluster, status);
+        if (seen) await this.#markSeen(cluster);
+        if (push) await this.pushDesired(cluster);
+      } catch (err) {
+        this.#log.warn("access sync failed", { cluster, err });
+      }
+    }
+    w.running = false;
+    if (this.#work.get(cluster) === w) this.#work.delete(cluster);
+  }
+
+  async #markSeen(cluster: string): Promise<void> {
+    const now = this.#now();
+    if (now - (this.#seenAt.get(cluster) ?? -Infinity) < this.#seenWriteMs) return;
+    this.#seenAt.set(cluster, now);
     await this.#access.markSeen(cluster);
-    if (fresh) {
-      this.#log.info("agent online", { cluster });
-      await this.#access.setClusterOnline(cluster, true);
-    }
-    await this.pushDesired(cluster);
   }
 
-  async #onStatus(cluster: string, data: Uint8Array): Promise<void> {
+  async #recordStatus(cluster: string, data: Uint8Array): Promise<void> {
     let msg: StatusReportMsg;
     try {
       msg = JSON.parse(dec.decode(data)) as StatusReportMsg;
     } catch {
-      return;
+      return void this.dropped++;
     }
-    if (!Array.isArray(msg.results)) return;
+    if (!msg || !Array.isArray(msg.results)) return void this.dropped++;
     const results = msg.results
+      .slice(0, MAX_STATUS_RESULTS)
       .filter((r) => r && typeof r.id === "string" && (r.status === "applied" || r.status === "failed"))
-      .slice(0, 10_000)
       .map((r) => ({ id: r.id, status: r.status, error: typeof r.error === "string" ? r.error : null }));
     await this.#access.setGrantStatus(cluster, results);
   }
 
-  async #offline(cluster: string): Promise<void> {
-    if (!this.presence.gone(cluster)) return;
-    this.#log.info("agent offline", { cluster });
-    await this.#access.setClusterOnline(cluster, false);
-  }
-
-  /** Sends the cluster's live grants to its agents (no-op while it is offline). */
+  /**
+   * Sends the cluster's live grants to its agents. Not gated on presence: an agent says hello and
+   * reconciles before it serves kubectl traffic (and so before it counts as online).
+   */
   async pushDesired(cluster: string): Promise<void> {
-    if (!this.presence.isOnline(cluster)) return;
     const msg: DesiredStateMsg = { v: 1, grants: await this.#access.desiredGrants(cluster) };
     this.#bus.publish(accessSubjects.desired(cluster), enc.encode(JSON.stringify(msg)));
   }
 
   close(): void {
-    clearInterval(this.#timer);
+    this.#closed = true;
     for (const s of this.#subs) s.unsubscribe();
     this.#access.events.off("grantsChanged", this.#onChange);
+    this.#presence.off("online", this.#onOnline);
+    this.#presence.off("offline", this.#onOffline);
   }
+}
+
+/** The cluster id of `ward.gw.<cluster>.…`, or undefined when it is not a valid one. */
+function clusterOf(subject: string): string | undefined {
+  const cluster = subject.split(".", 3)[2] ?? "";
+  return isValidClusterId(cluster) ? cluster : undefined;
 }

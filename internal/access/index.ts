@@ -12,4 +12,4 @@ export type {
   AccessSettings, ApiTokenInfo, AuthContext, Cluster, DesiredGrant, Grant, GrantStatusUpdate, Member, RevocationEvent, TokenContext,
 } from "./types.ts";
 export { accessSubjects, type AgentHello, type DesiredStateMsg, type StatusReportMsg } from "./protocol.ts";
-export { AccessSync, ClusterPresence, type AccessSyncOptions } from "./gateway_sync.ts";
+export { AccessSync, type AccessSyncOptions, type PresenceSource } from "./gateway_sync.ts";

@@ -10,13 +10,10 @@ import type { DesiredGrant, GrantStatusUpdate } from "./types.ts";
 export const accessSubjects = {
   hello: (cluster: string) => subjects.toGateway(cluster, "access", "hello"),
   status: (cluster: string) => subjects.toGateway(cluster, "access", "status"),
-  /** Agent → gateway when it stops: the cluster is offline at once. */
-  bye: (cluster: string) => subjects.toGateway(cluster, "access", "bye"),
   desired: (cluster: string) => subjects.toAgent(cluster, "access", "desired"),
   /** Gateway-side wildcards (cluster = `*`). */
   allHello: "ward.gw.*.access.hello",
   allStatus: "ward.gw.*.access.status",
-  allBye: "ward.gw.*.access.bye",
 };
 
 export interface AgentHello {

@@ -40,6 +40,10 @@ export interface AccessEvents {
   revoked: [RevocationEvent];
   /** The set of live grants of a cluster changed: push it to the agent. */
   grantsChanged: [string];
+  /** The access feature was switched off: every proxied stream ends. */
+  disabled: [];
+  /** A cluster's agent join credential was replaced: its connected agents must be disconnected. */
+  agentCredentialRotated: [string];
 }
 
 interface ClusterState {
@@ -66,6 +70,11 @@ export class AccessService {
   #clusters = new BoundedCache<string, ClusterState | null>();
   #grants = new BoundedCache<string, Grant[]>();
   #tokens = new BoundedCache<string, TokenState | null>(50_000);
+  /** Grant expiry: grants that lapsed up to here have been announced. */
+  #expiryCheckedAt: number;
+  #expiryTimer: ReturnType<typeof setTimeout> | undefined;
+  #nextExpiry = Infinity;
+  #expiryTimerOn = false;
 
   constructor(opts: AccessServiceOptions) {
     this.#db = opts.db;
@@ -74,6 +83,67 @@ export class AccessService {
     this.issuer = opts.issuer ?? "ward";
     this.#limiter = opts.rateLimiter ?? new RateLimiter({ now: this.#now });
     this.#online = opts.isClusterOnline ?? (() => false);
+    this.#expiryCheckedAt = this.#now();
+  }
+
+  // ---- grant expiry ----------------------------------------------------------------------
+
+  /**
+   * Announces grant expiries as they happen: an expired grant is a revocation (its live streams
+   * close, its bindings go). The gateway turns this on; tests move the clock and call
+   * `checkExpiries()` themselves.
+   */
+  startExpiryTimer(): void {
+    this.#expiryTimerOn = true;
+    void this.#scheduleExpiry();
+  }
+
+  stopExpiryTimer(): void {
+    this.#expiryTimerOn = false;
+    clearTimeout(this.#expiryTimer);
+    this.#nextExpiry = Infinity;
+  }
+
+  /** Emits `revoked` (grant-expired) and `grantsChanged` for grants that lapsed since the last check. */
+  async checkExpiries(): Promise<number> {
+    const now = this.#now();
+    const from = this.#iso(this.#expiryCheckedAt);
+    this.#expiryCheckedAt = now;
+    const rows = await this.#db
+      .selectFrom("grants")
+      .select(["id", "cluster_id", "member_id"])
+      .where("expires_at", ">", from)
+      .where("expires_at", "<=", this.#iso(now))
+      .execute();
+    const clusters = new Set<string>();
+    for (const g of rows) {
+      this.#grants.delete(grantKey(g.cluster_id, g.member_id));
+      this.events.emit("revoked", { clusterId: g.cluster_id, memberId: g.member_id, grantId: g.id, reason: "grant-expired" });
+      clusters.add(g.cluster_id);
+    }
+    for (const c of clusters) this.events.emit("grantsChanged", c);
+    return rows.length;
+  }
+
+  async #scheduleExpiry(soonest?: number): Promise<void> {
+    if (!this.#expiryTimerOn) return;
+    if (soonest !== undefined && soonest >= this.#nextExpiry) return;
+    let next = soonest;
+    if (next === undefined) {
+      const r = await this.#db.selectFrom("grants").select((eb) => eb.fn.min("expires_at").as("next")).where("expires_at", ">", this.#iso()).executeTakeFirst();
+      next = r?.next ? Date.parse(r.next) : Infinity;
+    }
+    clearTimeout(this.#expiryTimer);
+    this.#nextExpiry = next;
+    // Re-checked at least every minute (a clock that jumps, a grant written by another gateway).
+    const wait = Math.max(0, Math.min(next - this.#now(), 60_000));
+    this.#expiryTimer = setTimeout(() => {
+      this.#nextExpiry = Infinity;
+      void this.checkExpiries()
+        .catch(() => {})
+        .then(() => this.#scheduleExpiry());
+    }, wait);
+    this.#expiryTimer.unref?.();
   }
 
   #iso(ms = this.#now()): string {
@@ -116,8 +186,11 @@ export class AccessService {
         .onConflict((oc) => oc.column("key").doUpdateSet({ value, updated_at: at }))
         .execute();
     }
+    const wasEnabled = this.#settings?.enabled ?? true;
     this.#settings = undefined;
-    return this.settings();
+    const s = await this.settings();
+    if (wasEnabled && !s.enabled) this.events.emit("disabled");
+    return s;
   }
 
   async requireEnabled(): Promise<void> {
@@ -343,15 +416,36 @@ export class AccessService {
     return r ? toCluster(r) : null;
   }
 
-  async listClusters(_actor: AuthContext): Promise<Cluster[]> {
+  /** Admins see every cluster; members only those they hold a live grant on. */
+  async listClusters(actor: AuthContext): Promise<Cluster[]> {
+    if (actor.member.role !== "admin") return (await this.myClusters(actor)).map((c) => c.cluster);
     const rows = await this.#db.selectFrom("clusters").selectAll().orderBy("id").execute();
     return rows.map(toCluster);
+  }
+
+  /**
+   * Replaces a cluster's agent join credential (returned once). The old one is refused from now
+   * on, and the agents connected with it are disconnected (`agentCredentialRotated`).
+   */
+  async rotateJoinCredential(actor: AuthContext, clusterId: string): Promise<{ joinToken: string }> {
+    requireAdmin(actor);
+    const id = isClusterIdLike(clusterId) ? clusterId : undefined;
+    const joinToken = newSecret("wardj_");
+    const r = id === undefined ? undefined : await this.#db.updateTable("clusters").set({ agent_credential_hash: hashSecret(joinToken) }).where("id", "=", id).executeTakeFirst();
+    if (!r || Number(r.numUpdatedRows) === 0) throw new AccessError("NotFound", `No cluster ${clusterId}`);
+    this.events.emit("agentCredentialRotated", clusterId);
+    return { joinToken };
   }
 
   /** Checks an agent's join credential (constant-time on the hash). */
   async authenticateAgent(clusterId: string, credential: string): Promise<boolean> {
     const r = await this.#db.selectFrom("clusters").select("agent_credential_hash").where("id", "=", clusterId).executeTakeFirst();
     return !!r && secretMatches(credential, r.agent_credential_hash);
+  }
+
+  /** Whether the cluster exists (cached, like the verifier's view of it). */
+  async clusterExists(clusterId: string): Promise<boolean> {
+    return isClusterIdLike(clusterId) && (await this.#clusterState(clusterId)) !== null;
   }
 
   async markSeen(clusterId: string): Promise<void> {
@@ -367,10 +461,17 @@ export class AccessService {
     return s;
   }
 
-  /** The cluster, which must exist and support access. */
-  async #accessCluster(id: string): Promise<ClusterState> {
+  /**
+   * The cluster, which must exist and support access. With an actor who is not an admin, it must
+   * also be one they hold a live grant on, and an unknown cluster and one they may not reach get
+   * the same answer (no existence oracle).
+   */
+  async #accessCluster(id: string, actor?: AuthContext): Promise<ClusterState> {
     const c = isClusterIdLike(id) ? await this.#clusterState(id) : null;
-    if (!c) throw new AccessError("NotFound", `No cluster ${id}`);
+    const hidden = !!c && actor !== undefined && actor.member.role !== "admin" && (await this.liveGrants(id, actor.member.id)).length === 0;
+    if (!c || hidden) {
+      throw new AccessError("NotFound", actor && actor.member.role !== "admin" ? `No cluster ${id} that you can access: 'ward cluster list' shows yours, an admin can grant you access` : `No cluster ${id}`);
+    }
     if (c.sandbox) throw new AccessError("SandboxCluster", `Cluster ${id} is a sandbox cluster: sandbox clusters do not support access grants or tokens`);
     return c;
   }
@@ -422,13 +523,14 @@ export class AccessService {
     }
     this.#grants.delete(grantKey(clusterId, member.id));
     this.events.emit("grantsChanged", clusterId);
+    if (expires_at !== null) void this.#scheduleExpiry(Date.parse(expires_at));
     const row = await this.#db.selectFrom("grants").selectAll().where("id", "=", id).executeTakeFirstOrThrow();
     return { grant: toGrant(row), created: !existing };
   }
 
   /** Admins see every grant of the cluster; members see their own. */
   async listGrants(actor: AuthContext, clusterId: string): Promise<Grant[]> {
-    await this.#accessCluster(clusterId);
+    await this.#accessCluster(clusterId, actor);
     let q = this.#db.selectFrom("grants").selectAll().where("cluster_id", "=", clusterId);
     if (actor.member.role !== "admin") q = q.where("member_id", "=", actor.member.id);
     return (await q.orderBy("created_at").orderBy("id").execute()).map(toGrant);
@@ -441,7 +543,7 @@ export class AccessService {
     if (!g) throw new AccessError("NotFound", `No grant ${grantId} on cluster ${clusterId}`);
     await this.#db.deleteFrom("grants").where("id", "=", grantId).execute();
     this.#grants.delete(grantKey(clusterId, g.member_id));
-    this.events.emit("revoked", { clusterId, memberId: g.member_id, reason: "grant-deleted" });
+    this.events.emit("revoked", { clusterId, memberId: g.member_id, grantId, reason: "grant-deleted" });
     this.events.emit("grantsChanged", clusterId);
   }
 
@@ -550,7 +652,7 @@ export class AccessService {
     opts: { kind?: "k8s-token" | "kubeconfig"; lifetimeSeconds?: unknown } = {},
   ): Promise<{ token: string; expiresAt: string; jti: string }> {
     await this.requireEnabled();
-    const cluster = await this.#accessCluster(clusterId);
+    const cluster = await this.#accessCluster(clusterId, actor);
     const member = await this.#member(actor.member.id);
     if (!member || member.status !== "active") throw new AccessError("MemberDisabled", "This member is disabled: ask an admin");
     const grants = await this.liveGrants(clusterId, member.id);
@@ -586,7 +688,7 @@ export class AccessService {
   }
 
   async listIssuedTokens(actor: AuthContext, clusterId: string): Promise<{ id: string; member_id: string; kind: string; issued_at: string; expires_at: string; revoked_at: string | null }[]> {
-    await this.#accessCluster(clusterId);
+    await this.#accessCluster(clusterId, actor);
     let q = this.#db.selectFrom("issued_tokens").select(["id", "member_id", "kind", "issued_at", "expires_at", "revoked_at"]).where("cluster_id", "=", clusterId);
     if (actor.member.role !== "admin") q = q.where("member_id", "=", actor.member.id);
     return q.orderBy("issued_at").execute();
@@ -594,11 +696,11 @@ export class AccessService {
 
   async revokeToken(actor: AuthContext, clusterId: string, jti: string): Promise<void> {
     const t = await this.#db.selectFrom("issued_tokens").select(["member_id"]).where("id", "=", jti).where("cluster_id", "=", clusterId).executeTakeFirst();
-    if (!t) throw new AccessError("NotFound", `No token ${jti} on cluster ${clusterId}`);
-    if (actor.member.role !== "admin" && actor.member.id !== t.member_id) throw new AccessError("Forbidden", "Only admins can revoke other members' tokens");
+    // Another member's token looks exactly like a missing one to a member.
+    if (!t || (actor.member.role !== "admin" && actor.member.id !== t.member_id)) throw new AccessError("NotFound", `No token ${jti} on cluster ${clusterId}`);
     await this.#db.updateTable("issued_tokens").set({ revoked_at: this.#iso() }).where("id", "=", jti).where("revoked_at", "is", null).execute();
     this.#tokens.delete(jti);
-    this.events.emit("revoked", { clusterId, memberId: t.member_id, reason: "revoke-all" });
+    this.events.emit("revoked", { clusterId, memberId: t.member_id, tokenId: jti, reason: "token-revoked" });
   }
 
   async #tokenState(jti: string): Promise<TokenState | null> {
@@ -637,6 +739,7 @@ export class AccessService {
    * audience, active member, live grant, generation, not revoked. Throws `TokenRejectedError`.
    */
   async verifyToken(token: string, clusterId: string): Promise<TokenContext> {
+    await this.requireEnabled();
     const claims = await this.#verifiedClaims(token, clusterId);
     const cluster = await this.#clusterState(clusterId);
     if (!cluster) throw new TokenRejectedError("unknown cluster");

@@ -65,12 +65,19 @@ export interface TokenContext {
   grants: Grant[];
 }
 
-/** Emitted when access is taken away; the proxy closes matching live streams. */
+/**
+ * Emitted when access is taken away; the proxy closes exactly the live streams it authorized:
+ * those of one token (`tokenId`), of one grant (`grantId`), of one member, or of the whole cluster.
+ */
 export interface RevocationEvent {
   clusterId: string;
   /** Absent: every member of the cluster. */
   memberId?: string;
-  reason: "grant-deleted" | "revoke-all" | "member-disabled";
+  /** Only the streams opened with this k8s token. */
+  tokenId?: string;
+  /** Only the streams this grant authorized (deleted or expired). */
+  grantId?: string;
+  reason: "grant-deleted" | "grant-expired" | "token-revoked" | "revoke-all" | "member-disabled";
 }
 
 /** A live grant as the agent needs it. */

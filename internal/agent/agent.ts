@@ -64,6 +64,8 @@ export class Agent {
   #log: Logger;
   #nc: BusConnection | undefined;
   #stopped = false;
+  /** Stops serving kubectl streams on the current connection (its presence says "down"). */
+  #stopStreams: (() => Promise<void>) | undefined;
   #desired: DesiredGrant[] | undefined;
   #running: Promise<void> | undefined;
   #again = false;
@@ -162,6 +164,7 @@ export class Agent {
     }
     if (first === "timeout") this.#log.warn("no desired state from the gateway yet: serving kubectl traffic anyway", { waitedMs: this.#o.firstReconcileTimeoutMs });
     const stopStreams = this.#o.serveStreams ? await this.#o.serveStreams(nc) : undefined;
+    this.#stopStreams = stopStreams;
     const resyncTimer = setInterval(() => this.reconcile(), this.#o.resyncMs);
     this.#connected = true;
     try {
@@ -170,6 +173,7 @@ export class Agent {
       this.#connected = false;
       clearInterval(helloTimer);
       clearInterval(resyncTimer);
+      this.#stopStreams = undefined;
       await stopStreams?.().catch(() => {});
     }
   }
@@ -233,19 +237,19 @@ export class Agent {
     });
   }
 
-  /** Says goodbye (the gateway marks the cluster offline at once) and disconnects. */
+  /**
+   * Stops serving kubectl streams, which tells the gateways this agent is gone (its presence says
+   * "down": the cluster is offline at once when it was the last one), and disconnects.
+   */
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#expiryTimer);
     this.#wake?.();
     const nc = this.#nc;
     if (nc) {
-      try {
-        nc.publish(accessSubjects.bye(this.#o.cluster), enc.encode(JSON.stringify({ v: 1, agent: this.id })));
-        await nc.flush();
-      } catch {
-        // already gone
-      }
+      const stopStreams = this.#stopStreams;
+      this.#stopStreams = undefined;
+      await stopStreams?.().catch(() => {});
       await nc.close();
     }
     await this.#running;

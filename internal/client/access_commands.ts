@@ -156,3 +156,23 @@ export async function runTokensRevoke(inv: Invocation): Promise<number> {
   inv.io.err(`Revoked token ${id} on ${cluster}.\n`);
   return 0;
 }
+
+/**
+ * `ward cluster rotate-join`: a new agent join credential for the cluster. The old one is refused at
+ * once and the agents connected with it are disconnected: put the new one where the agent reads it.
+ */
+export async function runRotateJoin(inv: Invocation): Promise<number> {
+  const cluster = requireCluster(inv);
+  if (inv.flags.yes !== true) throw new UsageError(`rotate-join disconnects the agents of ${cluster} until they get the new credential: add --yes to confirm`, inv.path);
+  const r = await api<{ join_token: string }>(credentialsFor(inv), `/api/v1/clusters/${cluster}/rotate-join`, { method: "POST", json: {} });
+  const file = str(inv.flags, "token-file");
+  if (file) {
+    const { writeFileSync } = await import("node:fs");
+    writeFileSync(file, r.join_token + "\n", { mode: 0o600 });
+    inv.io.err(`Rotated the join credential of ${cluster}; the new one is in ${file}. Its agents were disconnected: restart them with it.\n`);
+  } else {
+    inv.io.out(r.join_token + "\n");
+    inv.io.err(`Rotated the join credential of ${cluster} (above, shown once). Its agents were disconnected: restart them with it.\n`);
+  }
+  return 0;
+}

@@ -83,6 +83,12 @@ export function accessRoutes(opts: AccessRoutesOptions): Hono<Env> {
     opts.logger.info("cluster created", { cluster: cluster.id, by: c.get("auth").member.id });
     return c.json({ cluster, join_token: joinToken }, 201);
   });
+  api.post("/clusters/:cluster_id/rotate-join", async (c) => {
+    const cluster = c.req.param("cluster_id");
+    const { joinToken } = await access.rotateJoinCredential(c.get("auth"), cluster);
+    opts.logger.info("agent join credential rotated", { cluster, by: c.get("auth").member.id });
+    return c.json({ join_token: joinToken });
+  });
   api.get("/members", async (c) => c.json({ members: await access.listMembers(c.get("auth")) }));
   api.post("/members", async (c) => {
     const { member, apiToken } = await access.createMember(c.get("auth"), await body(c));

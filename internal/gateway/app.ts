@@ -1,5 +1,6 @@
 /** The gateway's HTTP routes (hono). Handlers are small; the areas they call do the work. */
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import type { AccessService } from "../access/index.ts";
 import type { Logger } from "../log/index.ts";
 import type { Bootstrap, CliSessions, DeviceFlow, OidcLogin, PortalSessions } from "../auth/index.ts";
@@ -33,8 +34,25 @@ export interface AppDeps {
   isClusterOnline?: (clusterId: string) => boolean;
 }
 
+/**
+ * Request bodies are bounded while they stream in, before any handler or authentication reads
+ * them: sign-in forms and tokens are small, JSON API objects are too. (The kubectl proxy path is not
+ * here: its bodies stream through the tunnel under per-stream flow control.)
+ */
+export const AUTH_BODY_MAX_BYTES = 16 * 1024;
+export const API_BODY_MAX_BYTES = 64 * 1024;
+
+function bodyTooLarge(c: Context, limit: number, oauth: boolean): Response {
+  // The rest of the body is not read: the connection closes after this answer.
+  c.header("Connection", "close");
+  const message = `Request body too large: at most ${limit / 1024} KiB`;
+  return oauth ? c.json({ error: "invalid_request", error_description: message }, 413) : c.json({ error: message, reason: "RequestTooLarge" }, 413);
+}
+
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
+  app.use("/api/v1/auth/*", bodyLimit({ maxSize: AUTH_BODY_MAX_BYTES, onError: (c) => bodyTooLarge(c, AUTH_BODY_MAX_BYTES, true) }));
+  app.use("*", bodyLimit({ maxSize: API_BODY_MAX_BYTES, onError: (c) => bodyTooLarge(c, API_BODY_MAX_BYTES, false) }));
 
   app.get("/healthz", (c) => c.json({ status: "ok", version: VERSION }));
 

@@ -43,7 +43,10 @@ export function clientIp(c: Context): string {
 
 export function authRoutes(opts: AuthRoutesOptions): Hono {
   const api = new Hono();
-  const startLimiter = new RateLimiter({ burst: 20, perMinute: 20, ...(opts.now ? { now: opts.now } : {}) });
+  const clock = opts.now ? { now: opts.now } : {};
+  const startLimiter = new RateLimiter({ burst: 20, perMinute: 20, ...clock });
+  // Per client address: a device-login poll every 5 s and refreshes fit easily; guessing does not.
+  const tokenLimiter = new RateLimiter({ burst: 30, perMinute: 60, ...clock });
 
   api.onError((err, c) => {
     if (err instanceof AuthError) {
@@ -65,6 +68,8 @@ export function authRoutes(opts: AuthRoutesOptions): Hono {
   });
 
   api.post("/token", async (c) => {
+    const wait = tokenLimiter.take(clientIp(c));
+    if (wait) throw new AuthError("rate_limited", `Too many token requests from this address: try again in ${wait} s`, { retryAfter: wait });
     const p = await params(c);
     c.header("Cache-Control", "no-store");
     switch (p["grant_type"]) {
@@ -83,6 +88,8 @@ export function authRoutes(opts: AuthRoutesOptions): Hono {
   });
 
   api.post("/logout", async (c) => {
+    const wait = tokenLimiter.take(clientIp(c));
+    if (wait) throw new AuthError("rate_limited", `Too many requests from this address: try again in ${wait} s`, { retryAfter: wait });
     const p = await params(c);
     if (!p["refresh_token"]) throw new AuthError("invalid_request", "refresh_token is required");
     await opts.sessions.revoke(p["refresh_token"]);

@@ -6,7 +6,9 @@ import { test } from "node:test";
 import { Agent } from "../agent/index.ts";
 import type { KubeBinding, RbacApi } from "../agent/index.ts";
 import { silentLogger } from "../log/index.ts";
+import type { Bus } from "../bus/index.ts";
 import { connectBus } from "../nats/index.ts";
+import { TunnelAgent } from "../tunnel/index.ts";
 import { startGateway } from "./index.ts";
 
 async function eventually(fn: () => Promise<boolean>, ms = 5000): Promise<void> {
@@ -59,13 +61,20 @@ test("gateway ↔ agent over /nats: grants go to the agent, statuses come back, 
       (await (await fetch(gw.url + path, { method, headers: { authorization: `Bearer ${admin}` }, body: body === undefined ? undefined : JSON.stringify(body) })).json()) as Record<string, any>;
     const { join_token } = await call("POST", "/api/v1/clusters", { id: "c1" });
     const me = (await call("GET", "/api/v1/me")).member;
-    agent = new Agent({ gateway: gw.url, cluster: "c1", credential: join_token, rbac, helloMs: 200, resyncMs: 60_000 });
+    // Presence comes from the tunnel: the agent serves (no) kubectl streams, as `ward agent` does.
+    const serveStreams = async (nc: Bus) => {
+      const t = new TunnelAgent(nc, { cluster: "c1" });
+      await t.serve((s) => void s.destroy());
+      return () => t.close();
+    };
+    agent = new Agent({ gateway: gw.url, cluster: "c1", credential: join_token, rbac, helloMs: 200, resyncMs: 60_000, serveStreams });
     const running = agent.run();
     const status = async (id: string) => ((await call("GET", "/api/v1/clusters/c1/access/grants")).grants as { id: string; status: string; error: string }[]).find((g) => g.id === id);
     // The first grant may be created before the agent's hello: it ends up applied either way.
     const g1 = (await call("POST", "/api/v1/clusters/c1/access/grants", { member_id: me.id, role: "view" })).grant;
     await eventually(async () => (await status(g1.id))?.status === "applied");
     assert.deepEqual(created, ["ward:admin@ward.local"]);
+    await eventually(async () => gw.tunnel.isOnline("c1"));
     const g2 = (await call("POST", "/api/v1/clusters/c1/access/grants", { member_id: me.id, role: "edit", namespace: "ns1" })).grant;
     assert.equal(g2.status, "pending");
     await eventually(async () => (await status(g2.id))?.status === "failed");

@@ -8,17 +8,18 @@ import type { AddressInfo, Socket } from "node:net";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { getRequestListener } from "@hono/node-server";
-import { AccessService, AccessSync, ClusterPresence, SigningKeys } from "../access/index.ts";
+import { AccessError, AccessService, AccessSync, SigningKeys } from "../access/index.ts";
 import { subjects, isValidClusterId } from "../bus/index.ts";
-import { NatsServer, attachNatsWebSocket, type Authenticator } from "../nats/index.ts";
+import { NatsServer, createNatsUpgradeHandler, type Authenticator } from "../nats/index.ts";
 import { openStore, type Store } from "../store/index.ts";
 import type { Logger } from "../log/index.ts";
-import { KubeProxy, parseProxyPath, PROXY_PREFIX, ProxyError, statusResponseBytes, writeStatus } from "../proxy/index.ts";
+import { KubeProxy, parseProxyPath, ProxyError, writeStatus } from "../proxy/index.ts";
 import { TunnelGateway } from "../tunnel/index.ts";
 import { TokenRejectedError } from "../access/index.ts";
 import { Bootstrap, CliSessions, DeviceFlow, OidcLogin, PortalSessions } from "../auth/index.ts";
 import { createApp } from "./app.ts";
 import { loadTls } from "./tls.ts";
+import { upgradeDispatcher } from "./upgrade_dispatch.ts";
 
 export interface GatewayOptions {
   host: string;
@@ -72,8 +73,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   log.info("store ready", { dialect: store.dialect });
 
   const keys = await SigningKeys.load(store.db);
-  const presence = new ClusterPresence();
-  const access = new AccessService({ db: store.db, keys, isClusterOnline: (c) => presence.isOnline(c) });
+  // One presence source for everything (the proxy, grant status, `ward cluster list`): the tunnel's.
+  let tunnel: TunnelGateway | undefined;
+  const isClusterOnline = (c: string) => tunnel?.isOnline(c) ?? false;
+  const access = new AccessService({ db: store.db, keys, isClusterOnline });
   const boot = await access.bootstrapAdmin(opts.bootstrapAdminEmail);
   if (boot) {
     const file = join(opts.dataDir, "admin-token");
@@ -96,30 +99,45 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   };
   const nats = new NatsServer({ authenticator, logger: log.child({ area: "nats" }) });
   const bus = nats.connectInProcess({ identity: "gateway" });
-  const sync = new AccessSync(bus, access, presence, { logger: log.child({ area: "access" }) });
+  const gatewayTunnel = (tunnel = await TunnelGateway.start(bus, { logger: log.child({ area: "tunnel" }) }));
+  const sync = new AccessSync(bus, access, gatewayTunnel, { logger: log.child({ area: "access" }) });
 
-  const tunnel = await TunnelGateway.start(bus, { logger: log.child({ area: "tunnel" }) });
+  const proxyLog = log.child({ area: "proxy" });
   const proxy = new KubeProxy({
-    tunnel,
-    logger: log.child({ area: "proxy" }),
+    tunnel: gatewayTunnel,
+    logger: proxyLog,
     authorize: async ({ cluster, token }) => {
       if (!token) throw new ProxyError(401, "Unauthorized: no token; get a kubeconfig with 'ward cluster kubeconfig add'");
       try {
         const ctx = await access.verifyToken(token, cluster);
-        return { member: ctx.member.id, user: ctx.member.email, groups: [] };
+        const grants = ctx.grants.map((g) => ({ id: g.id, role: g.role, scope: g.scope, namespace: g.namespace, expiresAt: g.expires_at === null ? null : Date.parse(g.expires_at) }));
+        return { member: ctx.member.id, user: ctx.member.email, groups: [], authority: { tokenId: ctx.jti, grants } };
       } catch (e) {
+        if (e instanceof AccessError && e.reason === "FeatureDisabled") throw new ProxyError(404, "Not found", { cause: e });
         if (!(e instanceof TokenRejectedError)) throw e;
-        log.info("token rejected", { cluster, why: e.message });
+        // The reason goes to the log (never the token); the client gets the plain 401.
+        proxyLog.info("token rejected", { cluster, reason: e.detail });
         throw new ProxyError(401, "Unauthorized: the token is not valid for this cluster (expired, revoked, or access removed); get a new one with 'ward cluster kubeconfig add'");
       }
     },
   });
   access.events.on("revoked", (ev) => {
-    const n = proxy.live.close(ev.clusterId, ev.memberId, "Access revoked");
-    if (n) log.info("closed live streams after revocation", { cluster: ev.clusterId, member: ev.memberId, streams: n });
+    const n = proxy.live.revoke({ cluster: ev.clusterId, member: ev.memberId, tokenId: ev.tokenId, grantId: ev.grantId }, `Access revoked (${ev.reason})`);
+    if (n) log.info("closed live streams after revocation", { cluster: ev.clusterId, member: ev.memberId, token: ev.tokenId, grant: ev.grantId, reason: ev.reason, streams: n });
   });
+  access.events.on("disabled", () => {
+    const n = proxy.live.closeAll("The access feature was switched off");
+    log.info("access feature switched off: closed every live stream", { streams: n });
+  });
+  access.events.on("agentCredentialRotated", (cluster) => {
+    const n = nats.disconnectIdentity(`agent:${cluster}`);
+    log.info("agent join credential rotated: disconnected its agents", { cluster, connections: n });
+  });
+  access.startExpiryTimer();
 
-  const tls = opts.plainHttp ? undefined : await loadTls({ certFile: opts.tlsCertFile, keyFile: opts.tlsKeyFile, dataDir: opts.dataDir, hosts: [opts.host, "localhost", "127.0.0.1"] });
+  const publicHost = opts.publicUrl ? new URL(opts.publicUrl).hostname.replace(/^\[(.*)\]$/, "$1") : undefined;
+  const tlsHosts = [...new Set([opts.host, "localhost", "127.0.0.1", ...(publicHost ? [publicHost] : [])])];
+  const tls = opts.plainHttp ? undefined : await loadTls({ certFile: opts.tlsCertFile, keyFile: opts.tlsKeyFile, dataDir: opts.dataDir, hosts: tlsHosts });
   const caPem = tls?.caFile ? tls.cert.toString() : undefined;
 
   let url = "";
@@ -143,7 +161,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     readiness: [{ name: "store", check: () => store.ping() }],
     access,
     auth,
-    isClusterOnline: (c) => presence.isOnline(c),
+    isClusterOnline,
     publicUrl,
   });
   const honoListener = getRequestListener(app.fetch);
@@ -158,18 +176,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     else void honoListener(req, res);
   };
   const server: Server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, onRequest) : createHttpServer(onRequest);
-  const ws = attachNatsWebSocket(server, nats, { path: "/nats" });
-  server.on("upgrade", (req: IncomingMessage, socket, head: Buffer) => {
-    const path = req.url ?? "/";
-    if (path === "/nats" || path.startsWith("/nats?")) return; // the NATS endpoint's
-    try {
-      const target = path.startsWith(PROXY_PREFIX) ? parseProxyPath(path) : null;
-      if (!target) return void socket.end(statusResponseBytes(new ProxyError(404, "Not found")));
-      proxy.handleUpgrade(req, socket, head, target);
-    } catch (e) {
-      socket.end(statusResponseBytes(e instanceof ProxyError ? e : new ProxyError(400, "Bad request")));
-    }
-  });
+  const ws = createNatsUpgradeHandler(nats);
+  server.on("upgrade", upgradeDispatcher({ nats: ws.handleUpgrade, proxy: (req, socket, head, target) => proxy.handleUpgrade(req, socket, head, target) }));
   const sockets = new Set<Socket>();
   server.on("connection", (s) => {
     sockets.add(s);
@@ -186,7 +194,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     });
   } catch (e) {
     sync.close();
-    await tunnel.close();
+    access.stopExpiryTimer();
+    await gatewayTunnel.close();
     await nats.close();
     await store.close();
     throw new Error(`Cannot listen on ${opts.host}:${opts.port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
@@ -203,16 +212,17 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     server,
     access,
     nats,
-    tunnel,
+    tunnel: gatewayTunnel,
     proxy,
     caFile: tls?.caFile,
     bootstrapCode,
     close() {
       closing ??= (async () => {
         const done = new Promise<void>((resolve) => server.close(() => resolve()));
-        ws.detach();
+        ws.close();
         sync.close();
-        await tunnel.close();
+        access.stopExpiryTimer();
+        await gatewayTunnel.close();
         await nats.close();
         server.closeIdleConnections();
         const timer = setTimeout(() => {

@@ -10,7 +10,7 @@ import { pipeline } from "node:stream";
 import type { Logger } from "../log/index.ts";
 import { ClusterOfflineError, StreamLimitError, type TunnelGateway, type TunnelStream } from "../tunnel/index.ts";
 import { gatewayRequestHeaders, hasBody, isOwnUser, isUpgradeRequest, requestedImpersonation, responseHeaders, streamKind, type Identity } from "./headers.ts";
-import { LiveStreams } from "./live.ts";
+import { LiveStreams, requestNamespace, type StreamAuthority } from "./live.ts";
 import { relay, splice } from "./splice.ts";
 import type { ProxyTarget } from "./path.ts";
 import { ProxyError, statusResponseBytes, writeStatus } from "./status.ts";
@@ -23,8 +23,11 @@ export interface AuthRequest {
   path: string;
 }
 
-/** Resolves the caller's identity for this cluster, or throws a ProxyError (401/403/404/429). */
-export type Authorize = (req: AuthRequest) => Promise<Identity>;
+/**
+ * Resolves the caller's identity for this cluster, or throws a ProxyError (401/403/404/429). The
+ * token id and grants that allowed it, when given, let a revocation close exactly this stream.
+ */
+export type Authorize = (req: AuthRequest) => Promise<Identity & { authority?: Omit<StreamAuthority, "namespace"> }>;
 
 export interface ExchangeRecord {
   cluster: string;
@@ -76,7 +79,7 @@ export class KubeProxy {
   }
 
   async #open(req: IncomingMessage, target: ProxyTarget, upgrade: boolean, body = true): Promise<{ stream: TunnelStream; identity: Identity }> {
-    const identity = await this.#d.authorize({ cluster: target.cluster, token: bearer(req), method: req.method ?? "GET", path: target.upstreamPath });
+    const { authority, ...identity } = await this.#d.authorize({ cluster: target.cluster, token: bearer(req), method: req.method ?? "GET", path: target.upstreamPath });
     checkAsPolicy(req, identity);
     const method = req.method ?? "GET";
     let stream: TunnelStream;
@@ -94,7 +97,7 @@ export class KubeProxy {
       if (e instanceof StreamLimitError) throw new ProxyError(429, e.message, { retryAfterSeconds: 1, cause: e });
       throw e;
     }
-    this.live.add(target.cluster, identity.member, stream);
+    this.live.add(target.cluster, identity.member, stream, authority && { ...authority, namespace: requestNamespace(target.upstreamPath) });
     return { stream, identity };
   }
 
@@ -160,7 +163,9 @@ export class KubeProxy {
       const pe = this.#fail(err, target);
       socket.end(statusResponseBytes(pe));
     };
-    if (!isUpgradeRequest(req.rawHeaders)) return refuse(new ProxyError(400, "Bad upgrade request"));
+    if (!isUpgradeRequest(req.rawHeaders)) {
+      return refuse(new ProxyError(400, "Bad upgrade request: only WebSocket and SPDY/3.1 upgrades (exec, attach, port-forward) are relayed"));
+    }
     this.#open(req, target, true).then(async ({ stream }) => {
       const early = () => stream.destroy(); // the client left before the upgrade answer
       socket.once("close", early);

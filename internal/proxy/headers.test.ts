@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
-  isOwnUser,
+  isOwnUser, isUpgradeRequest, requestedUpgrade,
   gatewayRequestHeaders, IDENTITY_HEADER, MissingIdentityError, responseHeaders, streamKind, upstreamRequestHeaders, type Identity,
 } from "./headers.ts";
 
@@ -82,4 +82,28 @@ test("kubectl --as may name the caller by email or by the mapped Kubernetes user
   for (const bad of ["admin", "system:admin", "ward:admin@example.com", "xdev@example.com", ":dev@example.com", "a b:dev@example.com", "ward:ward:dev@example.comx", "Dev@example.com"]) {
     assert.equal(isOwnUser(bad, me), false, bad);
   }
+});
+
+test("only WebSocket and SPDY/3.1 upgrades are relayed", () => {
+  const ask = (...h: string[]) => ["Host", "x", ...h];
+  const relayed: string[][] = [
+    ask("Connection", "Upgrade", "Upgrade", "websocket"),
+    ask("connection", "keep-alive, upgrade", "UPGRADE", "WebSocket"),
+    ask("Connection", "Upgrade", "Upgrade", "SPDY/3.1"),
+  ];
+  const refused: string[][] = [
+    ask("Connection", "Upgrade", "Upgrade", "h2c"),
+    ask("Connection", "Upgrade", "Upgrade", "HTTP/2"),
+    ask("Connection", "Upgrade", "Upgrade", "made-up"),
+    ask("Connection", "Upgrade", "Upgrade", "websocket, h2c"),
+    ask("Connection", "Upgrade", "Upgrade", "websocket", "Upgrade", "websocket"),
+    ask("Connection", "Upgrade", "Upgrade", "SPDY/3"),
+    ask("Connection", "Upgrade", "Upgrade", ""),
+    ask("Upgrade", "websocket"), // Connection does not name it
+  ];
+  for (const h of relayed) assert.equal(isUpgradeRequest(h), true, h.join(" "));
+  for (const h of refused) assert.equal(isUpgradeRequest(h), false, h.join(" "));
+  assert.equal(requestedUpgrade(ask("Upgrade", "websocket")), null);
+  assert.equal(requestedUpgrade(ask("Connection", "upgrade", "Upgrade", "h2c")), "h2c");
+  assert.equal(requestedUpgrade(ask("Connection", "upgrade", "Upgrade", "a, b")), "");
 });

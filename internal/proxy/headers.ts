@@ -41,11 +41,25 @@ function connectionNamed(raw: RawHeaders): Set<string> {
   return named;
 }
 
-/** True when the request asks for a protocol upgrade (Connection: upgrade + an Upgrade header). */
+/** The upgrades relayed to the API server: kubectl's streaming protocols, nothing else (no h2c). */
+const RELAYED_UPGRADES = new Set(["websocket", "spdy/3.1"]);
+
+/**
+ * The protocol a request asks to upgrade to (lower case): null when it asks for none (no Upgrade
+ * header, or Connection does not name it), "" when the ask is malformed (several Upgrade headers or
+ * protocols, an empty value).
+ */
+export function requestedUpgrade(raw: RawHeaders): string | null {
+  const values: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === "upgrade") values.push(raw[i + 1]!.trim().toLowerCase());
+  if (values.length === 0 || !connectionNamed(raw).has("upgrade")) return null;
+  return values.length === 1 && /^[!#$%&'*+.^_`|~0-9a-z/-]+$/.test(values[0]!) ? values[0]! : "";
+}
+
+/** True when the request asks for an upgrade the proxy relays: WebSocket or SPDY/3.1. */
 export function isUpgradeRequest(raw: RawHeaders): boolean {
-  let upgrade = false;
-  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === "upgrade" && raw[i + 1]) upgrade = true;
-  return upgrade && connectionNamed(raw).has("upgrade");
+  const u = requestedUpgrade(raw);
+  return u !== null && RELAYED_UPGRADES.has(u);
 }
 
 /**

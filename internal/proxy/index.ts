@@ -2,7 +2,7 @@
 export { KubeProxy, type Authorize, type AuthRequest, type ExchangeRecord, type ProxyDeps } from "./handler.ts";
 export { createUpstreamHandler, type UpstreamOptions } from "./upstream.ts";
 export { parseProxyPath, PROXY_PREFIX, type ProxyTarget } from "./path.ts";
-export { LiveStreams } from "./live.ts";
+export { LiveStreams, requestNamespace, type AuthorizingGrant, type Revocation, type StreamAuthority } from "./live.ts";
 export {
   gatewayRequestHeaders, upstreamRequestHeaders, responseHeaders, streamKind, isUpgradeRequest, requestedImpersonation,
   MissingIdentityError, IDENTITY_HEADER, type Identity,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { PassThrough } from "node:stream";
 import { test } from "node:test";
-import { LiveStreams } from "./live.ts";
+import { LiveStreams, requestNamespace } from "./live.ts";
 
 test("close() ends only the member's streams on that cluster, and never raises an uncaught error", async () => {
   const live = new LiveStreams();
@@ -22,4 +22,73 @@ test("close() ends only the member's streams on that cluster, and never raises a
   assert.equal(live.close("c", undefined, "revoke-all"), 1);
   await new Promise((r) => setImmediate(r));
   assert.equal(live.count(), 1);
+});
+
+const grant = (id: string, role: string, namespace: string | null, expiresAt: number | null = null) =>
+  ({ id, role, scope: namespace === null ? "cluster" as const : "namespace" as const, namespace, expiresAt });
+
+test("revoke() by token closes only the streams opened with that token", async () => {
+  const live = new LiveStreams();
+  const g = [grant("g1", "view", null)];
+  const t1 = new PassThrough();
+  const t2 = new PassThrough();
+  live.add("c", "alice", t1, { tokenId: "k1", grants: g, namespace: "a" });
+  live.add("c", "alice", t2, { tokenId: "k2", grants: g, namespace: "a" });
+  assert.equal(live.revoke({ cluster: "c", member: "alice", tokenId: "k2" }, "revoked"), 1);
+  await new Promise((r) => setImmediate(r));
+  assert.ok(t2.destroyed && !t1.destroyed);
+});
+
+test("revoke() by grant closes the streams that grant alone authorized", async () => {
+  const live = new LiveStreams();
+  const grants = [grant("ga", "edit", "a"), grant("gb", "edit", "b"), grant("gv", "view", null)];
+  const streams = {
+    inA: new PassThrough(), // covered by ga (edit) and gv (view, weaker)
+    inB: new PassThrough(), // covered by gb and gv
+    cluster: new PassThrough(), // cluster-level: only gv covers it
+  };
+  live.add("c", "alice", streams.inA, { tokenId: "k", grants, namespace: "a" });
+  live.add("c", "alice", streams.inB, { tokenId: "k", grants, namespace: "b" });
+  live.add("c", "alice", streams.cluster, { tokenId: "k", grants, namespace: null });
+  // ga goes: the view grant left is weaker, so what ga allowed in "a" is no longer certain.
+  assert.equal(live.revoke({ cluster: "c", member: "alice", grantId: "ga" }, "gone"), 1);
+  await new Promise((r) => setImmediate(r));
+  assert.ok(streams.inA.destroyed && !streams.inB.destroyed && !streams.cluster.destroyed);
+});
+
+test("revoke() by grant keeps a stream another live grant of at least the same role covers", async () => {
+  const live = new LiveStreams();
+  const now = 1_000;
+  const s1 = new PassThrough();
+  const s2 = new PassThrough();
+  live.add("c", "m", s1, { grants: [grant("ns", "view", "a"), grant("all", "edit", null)], namespace: "a" });
+  // The covering cluster grant has itself expired: it no longer counts.
+  live.add("c", "m", s2, { grants: [grant("ns", "view", "a"), grant("all", "edit", null, now - 1)], namespace: "a" });
+  assert.equal(live.revoke({ cluster: "c", member: "m", grantId: "ns" }, "gone", now), 1);
+  await new Promise((r) => setImmediate(r));
+  assert.ok(!s1.destroyed && s2.destroyed);
+});
+
+test("closeAll() ends every stream", async () => {
+  const live = new LiveStreams();
+  const s = [new PassThrough(), new PassThrough()];
+  live.add("c", "a", s[0]!);
+  live.add("d", "b", s[1]!);
+  assert.equal(live.closeAll("off"), 2);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(live.count(), 0);
+});
+
+test("requestNamespace() reads the namespace of namespaced paths only", () => {
+  const cases: [string, string | null][] = [
+    ["/api/v1/namespaces/a/pods", "a"],
+    ["/api/v1/namespaces/a/pods/p/exec", "a"],
+    ["/apis/apps/v1/namespaces/shop/deployments", "shop"],
+    ["/api/v1/namespaces/a", null],
+    ["/api/v1/namespaces", null],
+    ["/api/v1/pods", null],
+    ["/apis/rbac.authorization.k8s.io/v1/clusterroles", null],
+    ["/api", null],
+  ];
+  for (const [path, ns] of cases) assert.equal(requestNamespace(path), ns, path);
 });
