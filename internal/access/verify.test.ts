@@ -173,7 +173,7 @@ test("rejects when the grant is deleted (no grant) and emits a revocation", asyn
     f.svc.events.on("revoked", (e) => events.push(e));
     await f.svc.deleteGrant(f.admin, "prod", f.grantId);
     await assert.rejects(f.svc.verifyToken(f.token, "prod"), rejected(/no live grant/));
-    assert.deepEqual(events, [{ clusterId: "prod", memberId: f.member.member.id, reason: "grant-deleted" }]);
+    assert.deepEqual(events, [{ clusterId: "prod", memberId: f.member.member.id, grantId: f.grantId, reason: "grant-deleted" }]);
   } finally {
     await f.close();
   }

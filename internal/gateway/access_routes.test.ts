@@ -71,9 +71,10 @@ test("API: grants, k8s-token, kubeconfig, revoke-all", async () => {
   const { f, call } = await setup();
   try {
     const mid = f.member.member.id;
+    // Without a grant, a member cannot tell the cluster exists (the security review's oracle).
     let r = await call("POST", "/api/v1/clusters/prod/k8s-token", f.memberToken);
-    assert.equal(r.status, 403);
-    assert.equal(r.json.reason, "NoGrant");
+    assert.equal(r.status, 404);
+    assert.equal(r.json.reason, "NotFound");
     r = await call("POST", "/api/v1/clusters/prod/access/grants", f.adminToken, { member_id: mid, role: "edit", scope: "namespace", namespace: "team-a" });
     assert.equal(r.status, 201);
     const gid = r.json.grant.id as string;

@@ -176,6 +176,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     else void honoListener(req, res);
   };
   const server: Server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, onRequest) : createHttpServer(onRequest);
+  // A client gets 20 s to send its request head (Node's default is 60 s): slow-header clients
+  // cannot hold connections long. Heads are capped at Node's 16 KiB.
+  server.headersTimeout = 20_000;
   const ws = createNatsUpgradeHandler(nats);
   server.on("upgrade", upgradeDispatcher({ nats: ws.handleUpgrade, proxy: (req, socket, head, target) => proxy.handleUpgrade(req, socket, head, target) }));
   const sockets = new Set<Socket>();
