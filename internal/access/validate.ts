@@ -10,7 +10,14 @@ export const MEMBER_ROLES = ["admin", "member"] as const;
 export type MemberRole = (typeof MEMBER_ROLES)[number];
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
+/** RFC 5321 limits, in octets. */
+const MAX_EMAIL = 254;
+const MAX_LOCAL_PART = 64;
+/** A dot-atom's atom: RFC 5322 atext plus letters, marks and digits of any script (RFC 6531). */
+const LOCAL_ATOM = /^[\p{L}\p{M}\p{N}!#$%&'*+\-/=?^_`{|}~]+$/u;
+/** Format characters (bidi marks, overrides, isolates, zero-width ones), surrogates, private use,
+ * unassigned, and the Hangul fillers: nothing a person can see, so nothing an address may hold. */
+const INVISIBLE = /[\p{Cf}\p{Cs}\p{Co}\p{Cn}\u115f\u1160\u3164\uffa0]/u;
 
 export function isDns1123Label(s: string): boolean {
   return DNS1123_LABEL.test(s);
@@ -48,9 +55,48 @@ export function parseNamespace(scope: GrantScope, v: unknown): string {
   return v;
 }
 
+/**
+ * A member's email, lowercased. It names the member in kubectl (`ward:<email>`), in RBAC bindings
+ * and on pages, so only a plausible addr-spec passes: `local@domain`, the local part a dot-atom,
+ * the domain DNS labels (international names in their xn-- form), nothing invisible.
+ */
 export function parseEmail(v: unknown): string {
-  if (typeof v !== "string" || !EMAIL.test(v)) throw new AccessError("Invalid", `Invalid email ${JSON.stringify(v)}: use name@domain`);
-  return v.toLowerCase();
+  const problem = typeof v === "string" ? emailProblem(v) : "it is not a string";
+  if (problem) throw new AccessError("Invalid", `Invalid email ${quoted(v)}: ${problem}; use an address like name@example.com`);
+  return (v as string).toLowerCase();
+}
+
+/** What keeps `s` from being a plausible address, or "" when nothing does. */
+function emailProblem(s: string): string {
+  if (/\p{Cc}/u.test(s)) return "it contains a control character";
+  // Before whitespace: JavaScript counts the zero-width BOM as a space.
+  if (INVISIBLE.test(s)) return "it contains an invisible or text-direction formatting character";
+  if (/\s/u.test(s)) return "it contains whitespace";
+  if (octets(s) > MAX_EMAIL) return `it is longer than ${MAX_EMAIL} bytes`;
+  const at = s.indexOf("@");
+  if (at < 0 || at !== s.lastIndexOf("@")) return "it must contain exactly one @";
+  const local = s.slice(0, at);
+  const domain = s.slice(at + 1);
+  if (local === "") return "the part before @ is empty";
+  if (octets(local) > MAX_LOCAL_PART) return `the part before @ is longer than ${MAX_LOCAL_PART} bytes`;
+  if (!local.split(".").every((atom) => LOCAL_ATOM.test(atom))) {
+    return "the part before @ may hold letters, digits, !#$%&'*+-/=?^_`{|}~ and dots (not first, last or two in a row)";
+  }
+  if (domain === "") return "the domain after @ is empty";
+  if (!domain.split(".").every((label) => DNS1123_LABEL.test(label.toLowerCase()))) {
+    return "the domain must be DNS labels joined by dots (letters, digits and '-', not at a label's ends; xn-- form for international names)";
+  }
+  return "";
+}
+
+function octets(s: string): number {
+  return new TextEncoder().encode(s).length;
+}
+
+/** `v` for an error message, invisible characters spelled out (\u202e) so a person can see them. */
+function quoted(v: unknown): string {
+  const s = JSON.stringify(typeof v === "string" ? v.slice(0, 80) : v) ?? String(v);
+  return s.replace(/(?! )[\p{C}\p{Z}]/gu, (ch) => `\\u${ch.codePointAt(0)!.toString(16).padStart(4, "0")}`);
 }
 
 export function parseClusterId(v: unknown): string {

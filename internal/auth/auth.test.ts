@@ -40,6 +40,8 @@ test("device login: pending, slow_down raises the interval, approval yields one 
 
   const pending = await device.lookup(a.user_code.toLowerCase().replace("-", " "));
   assert.equal(pending?.client_name, "laptop of dev", "control characters are stripped from the device name");
+  assert.equal(pending?.client_address, null, "no address given, none recorded");
+  assert.equal(pending?.created_at, "2030-01-01T00:00:00.000Z");
   assert.equal(await device.decide(a.user_code, f.member.member.id, true), true);
   assert.equal(await device.decide(a.user_code, f.admin.member.id, true), false, "a decided code cannot be decided again");
   assert.equal(await device.lookup(a.user_code), null);
@@ -158,11 +160,37 @@ test("SSO sign-in maps to members by sub; invitations bind by verified email; al
   assert.equal((await f.svc.memberForLogin({ sub: "sub-dev", email: "changed@elsewhere.org" }))?.id, f.member.member.id, "sub is the key, email is display");
   assert.equal(await f.svc.memberForLogin({ sub: "other", email: "dev@example.com", emailVerified: true }), null, "an email already bound to another subject does not take over");
   assert.equal(await f.svc.memberForLogin({ sub: "s2", email: "root@example.com", emailVerified: false }), null, "unverified email never binds");
-  assert.equal(await f.svc.memberForLogin({ sub: "s3", email: "new@corp.example" }), null, "no invitation, no allowed domain");
-  const joined = await f.svc.memberForLogin({ sub: "s3", email: "new@corp.example" }, ["corp.example"]);
+  assert.equal(await f.svc.memberForLogin({ sub: "s3", email: "new@corp.example", emailVerified: true }), null, "no invitation, no allowed domain");
+  const joined = await f.svc.memberForLogin({ sub: "s3", email: "new@corp.example", emailVerified: true }, ["corp.example"]);
   assert.equal(joined?.email, "new@corp.example");
   assert.equal(joined?.role, "member");
   assert.equal((await f.svc.memberForLogin({ sub: "s3" }))?.id, joined?.id);
+});
+
+test("SSO sign-in: an email the provider did not say is verified neither binds an invitation nor joins an allowed domain", async (t) => {
+  const f = await fixture();
+  t.after(() => f.close());
+  // root@example.com is the bootstrap admin, dev@example.com an invited member: both not yet bound to a subject
+  for (const email of ["root@example.com", "dev@example.com"]) {
+    assert.equal(await f.svc.memberForLogin({ sub: "mallory", email }), null, `${email}: a missing email_verified is not a yes`);
+  }
+  assert.equal(await f.svc.memberForLogin({ sub: "mallory", email: "mallory@corp.example" }, ["corp.example"]), null, "no domain join without verification");
+  assert.equal((await f.svc.memberForLogin({ sub: "dev-sub", email: "dev@example.com", emailVerified: true }))?.id, f.member.member.id, "the real person still binds");
+});
+
+test("device login: the name is stored cleaned of bidi and invisible characters, with the requesting address", async (t) => {
+  const f = await fixture();
+  t.after(() => f.close());
+  const { device } = flows(f);
+  const a = await device.start("\u202Eevil\u200B laptop\n\u2066", { clientAddress: "203.0.113.9" });
+  const pending = await device.lookup(a.user_code);
+  assert.deepEqual(pending && { name: pending.client_name, address: pending.client_address }, { name: "evil laptop", address: "203.0.113.9" });
+  assert.equal((await device.lookup((await device.start("x".repeat(500))).user_code))?.client_name, "x".repeat(100), "capped");
+  assert.equal((await device.lookup((await device.start("\u200B\u202E")).user_code))?.client_name, "unnamed device", "nothing visible left");
+  await device.decide(a.user_code, f.member.member.id, true);
+  const tokens = await device.poll(a.device_code);
+  const listed = await f.store.db.selectFrom("cli_sessions").select("device_name").where("id", "=", tokens.session_id).executeTakeFirstOrThrow();
+  assert.equal(listed.device_name, "evil laptop", "the CLI session carries the cleaned name");
 });
 
 test("admin-issued API tokens: named, expiring, listed without secrets, revocable", async (t) => {

@@ -8,6 +8,7 @@ import type { Kysely } from "kysely";
 import { hashSecret, newSecret, type AccessService } from "../access/index.ts";
 import type { Database } from "../store/index.ts";
 import type { CliSessions, CliTokens } from "./cli_sessions.ts";
+import { displayText } from "./display_text.ts";
 import { AuthError } from "./errors.ts";
 import { newUserCode, normalizeUserCode } from "./user_code.ts";
 
@@ -25,6 +26,8 @@ export interface DeviceAuthorization {
 export interface PendingDevice {
   user_code: string;
   client_name: string;
+  /** Where `ward login` asked from (null: not recorded), so the approver can tell it is theirs. */
+  client_address: string | null;
   created_at: string;
   expires_at: string;
 }
@@ -42,7 +45,13 @@ export interface DeviceFlowOptions {
   intervalSeconds?: number;
 }
 
+export interface DeviceStartOptions {
+  /** The address the request came from, shown on the approval page. */
+  clientAddress?: string | undefined;
+}
+
 const MAX_CLIENT_NAME = 100;
+const MAX_CLIENT_ADDRESS = 64;
 
 export class DeviceFlow {
   #o: Required<Omit<DeviceFlowOptions, "now">> & { now: () => number };
@@ -55,8 +64,10 @@ export class DeviceFlow {
     return new Date(ms).toISOString();
   }
 
-  async start(clientName: unknown): Promise<DeviceAuthorization> {
-    const name = typeof clientName === "string" ? clientName.replace(/[\u0000-\u001f\u007f]/g, "").trim().slice(0, MAX_CLIENT_NAME) : "";
+  /** A new code pair. The self-chosen name is stored already cleaned: sessions and pages show it. */
+  async start(clientName: unknown, opts: DeviceStartOptions = {}): Promise<DeviceAuthorization> {
+    const name = typeof clientName === "string" ? displayText(clientName, MAX_CLIENT_NAME) : "";
+    const address = opts.clientAddress ? displayText(opts.clientAddress, MAX_CLIENT_ADDRESS) : "";
     const deviceCode = newSecret("wardd_");
     const now = this.#o.now();
     // Prune what expired a while ago so the table stays small.
@@ -67,7 +78,7 @@ export class DeviceFlow {
         await this.#o.db
           .insertInto("device_codes")
           .values({
-            device_code_hash: hashSecret(deviceCode), user_code: userCode, client_name: name || "unnamed device", status: "pending", member_id: null,
+            device_code_hash: hashSecret(deviceCode), user_code: userCode, client_name: name || "unnamed device", client_address: address || null, status: "pending", member_id: null,
             interval_s: this.#o.intervalSeconds, last_poll_at: null, created_at: this.#iso(now), expires_at: this.#iso(now + this.#o.ttlSeconds * 1000),
           })
           .execute();
@@ -110,9 +121,9 @@ export class DeviceFlow {
   async lookup(userCode: string): Promise<PendingDevice | null> {
     const code = normalizeUserCode(userCode);
     if (!code) return null;
-    const row = await this.#o.db.selectFrom("device_codes").select(["user_code", "client_name", "created_at", "expires_at", "status"]).where("user_code", "=", code).executeTakeFirst();
+    const row = await this.#o.db.selectFrom("device_codes").select(["user_code", "client_name", "client_address", "created_at", "expires_at", "status"]).where("user_code", "=", code).executeTakeFirst();
     if (!row || row.status !== "pending" || Date.parse(row.expires_at) <= this.#o.now()) return null;
-    return { user_code: row.user_code, client_name: row.client_name, created_at: row.created_at, expires_at: row.expires_at };
+    return { user_code: row.user_code, client_name: row.client_name, client_address: row.client_address, created_at: row.created_at, expires_at: row.expires_at };
   }
 
   /** Approves (for `memberId`) or denies a pending code; false when it is no longer pending. */

@@ -26,8 +26,24 @@ export interface OidcOptions {
 export interface OidcIdentity {
   sub: string;
   email?: string | undefined;
-  emailVerified?: boolean | undefined;
+  /** True only when the provider vouched for `email`: see `identityFromClaims`. */
+  emailVerified: boolean;
   name?: string | undefined;
+}
+
+/**
+ * The identity in a provider's claims. The email counts as verified only when `email_verified`
+ * is the boolean `true`: an invitation (the bootstrap admin's address included) binds to the
+ * first sign-in with its email, and an allowed domain admits anyone with an address there, so an
+ * address the provider never checked must do neither. A missing claim, `false`, and every other
+ * value mean unverified. That includes the string "true" a few providers send: OIDC Core defines
+ * the claim as a boolean, and reading strings would mean guessing what "1", "yes" or "True" say.
+ * Such a provider needs its claim mapping fixed: until then its people can neither bind an
+ * invitation nor join by domain (the no-membership page tells them to ask an admin).
+ */
+export function identityFromClaims(claims: Record<string, unknown>): OidcIdentity {
+  const text = (k: string) => (typeof claims[k] === "string" ? (claims[k] as string) : undefined);
+  return { sub: claims["sub"] as string, email: text("email"), emailVerified: claims["email_verified"] === true, name: text("name") };
 }
 
 function isLoopback(url: URL): boolean {
@@ -125,14 +141,6 @@ export class OidcLogin {
       const why = typeof cause?.message === "string" ? cause.message : (e as Error).message;
       throw new AuthError("login_failed", `Sign-in failed: ${why}`, { cause: e });
     }
-    return {
-      identity: {
-        sub: claims["sub"] as string,
-        email: typeof claims["email"] === "string" ? claims["email"] : undefined,
-        emailVerified: typeof claims["email_verified"] === "boolean" ? claims["email_verified"] : undefined,
-        name: typeof claims["name"] === "string" ? claims["name"] : undefined,
-      },
-      returnTo: row.return_to,
-    };
+    return { identity: identityFromClaims(claims), returnTo: row.return_to };
   }
 }

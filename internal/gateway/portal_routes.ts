@@ -2,14 +2,15 @@
  * The portal's sign-in pages: SSO login (OIDC), the local bootstrap code, logout, and the device
  * approval page `ward login` sends people to. Session cookie: HttpOnly, SameSite=Lax, Secure when
  * the gateway is reached over HTTPS. Every session-authenticated write needs the session's CSRF
- * token; pages may not be framed (the approval page is a clickjacking target).
+ * token; pages may not be framed (the approval page is a clickjacking target). Text that others
+ * chose (device names, the provider's emails and error descriptions) goes through `displayText`.
  */
 import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { html } from "hono/html";
 import type { HtmlEscapedString } from "hono/utils/html";
-import { RateLimiter, type AccessService } from "../access/index.ts";
-import { AuthError, csrfMatches, type Bootstrap, type DeviceFlow, type OidcLogin, type PortalSession, type PortalSessions } from "../auth/index.ts";
+import { AccessError, RateLimiter, type AccessService } from "../access/index.ts";
+import { AuthError, csrfMatches, displayText, type Bootstrap, type DeviceFlow, type OidcIdentity, type OidcLogin, type PortalSession, type PortalSessions } from "../auth/index.ts";
 import type { Logger } from "../log/index.ts";
 import { clientIp } from "./auth_routes.ts";
 
@@ -44,14 +45,50 @@ button,input{font:inherit;padding:.4rem .8rem}.muted{color:#57606a}.error{color:
 </head><body><main>${body}</main></body></html>`;
 }
 
-/** A browser's Origin header names this gateway (its public URL, or the Host it was reached at). */
-function sameOrigin(origin: string, publicUrl: string, host: string | undefined): boolean {
+/**
+ * A browser's Origin header names this gateway: scheme, host and port of its public URL, or of the
+ * URL the request came in on. The scheme is https when either says so, because a page served
+ * over plain http on the same host (a network attacker can serve one) is another origin.
+ */
+export function sameOrigin(origin: string, publicUrl: string, requestUrl: string): boolean {
   try {
-    const o = new URL(origin);
-    return o.origin === new URL(publicUrl).origin || o.host === host;
+    const claimed = new URL(origin).origin;
+    const pub = new URL(publicUrl);
+    const req = new URL(requestUrl);
+    const scheme = pub.protocol === "https:" || req.protocol === "https:" ? "https:" : "http:";
+    return claimed === pub.origin || claimed === new URL(`${scheme}//${req.host}`).origin;
   } catch {
     return false;
   }
+}
+
+/** Lengths at which text from others is cut on pages. */
+const SHOWN_EMAIL = 254;
+const SHOWN_NAME = 100;
+const SHOWN_MESSAGE = 500;
+const SHOWN_ADDRESS = 64;
+
+/** "2030-01-01 09:30:00 UTC": unambiguous for an approver in any time zone. */
+function utcTime(iso: string): string {
+  return `${iso.slice(0, 19).replace("T", " ")} UTC`;
+}
+
+/** An IPv4 client reached over a dual-stack socket is shown as plain IPv4. */
+function shownAddress(address: string | null): string {
+  return address ? displayText(address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, ""), SHOWN_ADDRESS) : "an unrecorded address";
+}
+
+/** The page for someone the provider signed in who has no usable membership; says what to do next. */
+function noMembership(identity: OidcIdentity, membership: "none" | "disabled"): Page {
+  const who = displayText(identity.email ?? identity.sub, SHOWN_EMAIL);
+  const unverified = membership === "none" && identity.email !== undefined && !identity.emailVerified;
+  const why = membership === "disabled" ? "this membership is disabled" : unverified ? "the identity provider has not verified this address" : "no admin has invited this address";
+  const next = unverified
+    ? html`<p>Verify this address with your identity provider (its admins may need to send the <code>email_verified</code> claim), then <a href="/login">sign in again</a>.</p>`
+    : html`<p>Ask a Ward admin to invite you (<code>ward member invite ${identity.email ? who : "you@example.com"}</code>), then <a href="/login">sign in again</a>.</p>`;
+  return html`<h1>You are not a member of this Ward organisation</h1>
+<p>You signed in as <strong>${who}</strong>, but ${why}.</p>
+${next}`;
 }
 
 /** Only same-site absolute paths are valid return targets (no `//host`, no `\\`). */
@@ -62,9 +99,18 @@ function safeReturnTo(v: string | undefined): string {
 export function portalRoutes(opts: PortalRoutesOptions): Hono<Env> {
   const app = new Hono<Env>();
   const secure = () => opts.publicUrl().startsWith("https:");
+  const now = opts.now ?? Date.now;
   const limiterOpts = opts.now ? { now: opts.now } : {};
-  const codeLimiter = new RateLimiter({ burst: 10, perMinute: 10, ...limiterOpts });
+  const memberCodeLimiter = new RateLimiter({ burst: 10, perMinute: 10, ...limiterOpts });
+  // Looser: people behind one NAT share an address.
+  const addressCodeLimiter = new RateLimiter({ burst: 30, perMinute: 30, ...limiterOpts });
   const bootstrapLimiter = new RateLimiter({ burst: 5, perMinute: 5, ...limiterOpts });
+
+  /** Every request that tries a user code (looked up, approved or denied) is one guess, for the member and for the address. */
+  const takeCodeGuess = (c: Context<Env>, s: PortalSession) => {
+    const wait = Math.max(memberCodeLimiter.take(s.member.id), addressCodeLimiter.take(clientIp(c)));
+    if (wait) throw new AuthError("rate_limited", `Too many codes tried: wait ${wait} s and try again`, { retryAfter: wait });
+  };
 
   const pageHeaders: MiddlewareHandler<Env> = async (c, next) => {
     c.header("Cache-Control", "no-store");
@@ -75,9 +121,8 @@ export function portalRoutes(opts: PortalRoutesOptions): Hono<Env> {
     if (c.req.method === "POST") {
       // Cross-site form posts: refuse a foreign Origin outright; CSRF tokens are checked per route.
       const origin = c.req.header("origin");
-      const host = c.req.header("host");
       // "null" is what browsers send from privacy-sensitive contexts; the CSRF token still guards those.
-      if (origin && origin !== "null" && !sameOrigin(origin, opts.publicUrl(), host)) {
+      if (origin && origin !== "null" && !sameOrigin(origin, opts.publicUrl(), c.req.url)) {
         return c.html(layout("Forbidden", html`<h1>Forbidden</h1><p class="error">Cross-site request refused.</p>`), 403);
       }
     }
@@ -87,9 +132,12 @@ export function portalRoutes(opts: PortalRoutesOptions): Hono<Env> {
   for (const p of PORTAL_PATHS) app.use(p, pageHeaders);
 
   app.onError((err, c) => {
-    if (err instanceof AuthError) {
-      opts.logger.info("portal sign-in refused", { code: err.code, why: err.message });
-      return c.html(layout("Sign-in failed", html`<h1>Sign-in failed</h1><p class="error">${err.message}</p><p><a href="/login">Start again</a></p>`), err.status as 400);
+    // AccessError: an identity the access rules refuse (such as an unusable email from the provider).
+    if (err instanceof AuthError || err instanceof AccessError) {
+      opts.logger.info("portal sign-in refused", { code: err instanceof AuthError ? err.code : err.reason, why: err.message });
+      if (err.retryAfter !== undefined) c.header("Retry-After", String(err.retryAfter));
+      // The message can carry the provider's words (error_description): shown cleaned.
+      return c.html(layout("Sign-in failed", html`<h1>Sign-in failed</h1><p class="error">${displayText(err.message, SHOWN_MESSAGE)}</p><p><a href="/login">Start again</a></p>`), err.status as 400);
     }
     opts.logger.error("unhandled portal error", { err, path: c.req.path });
     return c.html(layout("Error", html`<h1>Something went wrong</h1><p>Try again; if it persists, ask an admin to check the gateway log.</p>`), 500);
@@ -122,7 +170,7 @@ export function portalRoutes(opts: PortalRoutesOptions): Hono<Env> {
     const s = requireSession(c);
     if (s instanceof Response) return s;
     return c.html(
-      layout("Ward", html`<h1>Ward</h1><p>Signed in as <strong>${s.member.email}</strong> (${s.member.role}).</p>
+      layout("Ward", html`<h1>Ward</h1><p>Signed in as <strong>${displayText(s.member.email, SHOWN_EMAIL)}</strong> (${s.member.role}).</p>
 <p>Use <code>ward login</code> in a terminal, then <code>ward cluster kubeconfig add --cluster ID</code>.</p>
 <form method="post" action="/logout">${csrfField(s)}<button type="submit">Sign out</button></form>`),
     );
@@ -151,13 +199,8 @@ ${boot ? html`<p><a href="/bootstrap?return_to=${encodeURIComponent(returnTo)}">
     const { identity, returnTo } = await opts.oidc.finish(flow, external);
     const member = await opts.access.memberForLogin(identity, opts.allowedDomains);
     if (!member || member.status !== "active") {
-      opts.logger.info("sign-in without membership", { sub: identity.sub });
-      return c.html(
-        layout("No access", html`<h1>You are not a member of this Ward organisation</h1>
-<p>You signed in as <strong>${identity.email ?? identity.sub}</strong>, but ${member ? "this membership is disabled" : "no admin has invited this address"}.</p>
-<p>Ask a Ward admin to invite you (<code>ward member invite ${identity.email ?? "you@example.com"}</code>), then <a href="/login">sign in again</a>.</p>`),
-        403,
-      );
+      opts.logger.info("sign-in without membership", { sub: identity.sub, emailVerified: identity.emailVerified });
+      return c.html(layout("No access", noMembership(identity, member ? "disabled" : "none")), 403);
     }
     await startSession(c, member.id);
     return c.redirect(safeReturnTo(returnTo), 302);
@@ -202,16 +245,16 @@ ${boot ? html`<p><a href="/bootstrap?return_to=${encodeURIComponent(returnTo)}">
 <p><label>Code shown by <code>ward login</code> <input name="user_code" autocomplete="off" required></label></p><button type="submit">Continue</button></form>`),
       );
     }
-    const wait = codeLimiter.take(s.member.id);
-    if (wait) throw new AuthError("rate_limited", `Too many codes tried: wait ${wait} s`, { retryAfter: wait });
+    takeCodeGuess(c, s);
     const pending = await opts.device.lookup(code);
     if (!pending) {
       return c.html(layout("Unknown code", html`<h1>Code not found</h1><p class="error">The code is wrong, already used or expired. Run <code>ward login</code> again and enter the new code.</p><p><a href="/device">Try another code</a></p>`), 404);
     }
-    const minutes = Math.max(1, Math.round((Date.parse(pending.expires_at) - Date.now()) / 60_000));
+    const minutes = Math.max(1, Math.round((Date.parse(pending.expires_at) - now()) / 60_000));
     return c.html(
       layout("Confirm device", html`<h1>Sign in this device?</h1>
-<p><strong>${pending.client_name}</strong> asks to sign in to Ward as <strong>${s.member.email}</strong>.</p>
+<p><strong>${displayText(pending.client_name, SHOWN_NAME)}</strong> asks to sign in to Ward as <strong>${displayText(s.member.email, SHOWN_EMAIL)}</strong>.</p>
+<p id="requested">Requested from <strong>${shownAddress(pending.client_address)}</strong> at ${utcTime(pending.created_at)}.</p>
 <p>Code: <span class="code" id="user-code">${pending.user_code}</span> — check it matches your terminal. It expires in about ${minutes} min.</p>
 <p class="muted">Only approve a sign-in you started yourself.</p>
 <form class="inline" method="post" action="/device">${csrfField(s)}<input type="hidden" name="user_code" value="${pending.user_code}"><button type="submit" name="action" value="approve" id="approve">Approve</button></form>
@@ -223,6 +266,7 @@ ${boot ? html`<p><a href="/bootstrap?return_to=${encodeURIComponent(returnTo)}">
     const s = requireSession(c);
     if (s instanceof Response) return s;
     const form = await checkCsrf(c, s);
+    takeCodeGuess(c, s);
     const approve = form["action"] === "approve";
     const ok = await opts.device.decide(form["user_code"] ?? "", s.member.id, approve);
     if (!ok) return c.html(layout("Unknown code", html`<h1>Code not found</h1><p class="error">The code was already used or expired: run <code>ward login</code> again.</p>`), 404);

@@ -1,8 +1,8 @@
 /**
  * Sign-in against a real OpenID Connect provider (oidc-provider on loopback) in real headless
  * Chromium: portal login with code + PKCE, tampered and injected callbacks refused, a person with
- * no membership turned away, and device login for the real CLI approved, denied and expired
- * through the portal.
+ * no membership turned away, an email the provider does not vouch for binding nothing, and device
+ * login for the real CLI approved, denied and expired through the portal.
  */
 import assert from "node:assert/strict";
 import { once } from "node:events";
@@ -35,9 +35,24 @@ let browser: Browser;
 let adminToken: string;
 const dir = mkdtempSync(join(tmpdir(), "ward-portal-"));
 
+/**
+ * An `email_verified` the provider leaves out entirely. The helper always sends one; a function
+ * value is what JSON drops, so the provider's UserInfo answer carries no such claim at all.
+ */
+const OMITTED = (() => undefined) as unknown as boolean;
+/** Some providers send the claim as a string: it is not the boolean `true`. */
+const STRING_TRUE = "true" as unknown as boolean;
+/** IdP logins whose email the provider does not vouch for, each matching something it must not get. */
+const UNVERIFIED = {
+  ghost: { email: "ghost@example.com", verified: OMITTED }, // an invited member, not yet bound
+  mallory: { email: "admin@ward.local", verified: OMITTED }, // the bootstrap admin's address
+  sly: { email: "sly@partner.example", verified: OMITTED }, // an allowed domain
+  quoted: { email: "quoted@example.com", verified: STRING_TRUE }, // an invited member, not yet bound
+};
+
 before(async () => {
   const port = await freePort();
-  idp = await startIdp({ redirectUris: [`https://127.0.0.1:${port}/auth/callback`], emails: { pat: { email: "pat@partner.example" }, eve: { email: "root@ward.test", verified: false } } });
+  idp = await startIdp({ redirectUris: [`https://127.0.0.1:${port}/auth/callback`], emails: { pat: { email: "pat@partner.example" }, eve: { email: "root@ward.test", verified: false }, ...UNVERIFIED } });
   gw = await startGateway({
     host: "127.0.0.1", port, dataDir: dir, shutdownTimeoutMs: 2000, logger: silentLogger,
     oidc: { issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret },
@@ -45,8 +60,10 @@ before(async () => {
     deviceIntervalSeconds: 1,
   });
   adminToken = readFileSync(join(dir, "admin-token"), "utf8").trim();
-  const r = await fetchJson("POST", "/api/v1/members", { email: "dev@example.com", role: "member", api_token: false });
-  assert.equal(r.status, 201, JSON.stringify(r.json));
+  for (const email of ["dev@example.com", "ghost@example.com", "quoted@example.com"]) {
+    const r = await fetchJson("POST", "/api/v1/members", { email, role: "member", api_token: false });
+    assert.equal(r.status, 201, JSON.stringify(r.json));
+  }
   browser = await launchBrowser();
 });
 
@@ -206,6 +223,29 @@ test("a person with no membership gets a clear page; an allowed email domain joi
   }
 });
 
+test("an email the provider does not say is verified binds no invitation (not even the admin's) and joins no allowed domain", async () => {
+  for (const [login, { email }] of Object.entries(UNVERIFIED)) {
+    const ctx = await newContext();
+    try {
+      const page = await ctx.newPage();
+      const res = page.waitForResponse((r) => r.url().startsWith(`${gw.url}/auth/callback`));
+      await page.goto(`${gw.url}/login`);
+      await signInAtIdp(page, login);
+      assert.equal((await res).status(), 403, login);
+      const text = await page.textContent("main") ?? "";
+      assert.match(text, new RegExp(`not a member.*${email.replace(/\./g, "\\.")}, but the identity provider has not verified this address`, "s"), login);
+      assert.equal((await ctx.cookies(gw.url)).some((c) => c.name === "ward_session"), false, login);
+    } finally {
+      await ctx.close();
+    }
+  }
+  const members = (await fetchJson("GET", "/api/v1/members")).json["members"] as { email: string; oidc_subject: string | null }[];
+  for (const email of ["ghost@example.com", "quoted@example.com", "admin@ward.local"]) {
+    assert.equal(members.find((m) => m.email === email)?.oidc_subject, null, `${email} stays unbound`);
+  }
+  assert.equal(members.some((m) => m.email === "sly@partner.example"), false, "no member from the allowed domain");
+});
+
 /** Runs the real CLI's `ward login` against the gateway; returns the child and the URL it printed. */
 async function cliLogin(configDir: string) {
   const p = start(process.execPath, [WARD, "login", "--gateway", gw.url, "--certificate-authority", gw.caFile!, "--device-name", "test laptop"], {
@@ -236,6 +276,7 @@ test("device login: the real CLI's code is approved in the portal after SSO; the
     const text = await page.textContent("main") ?? "";
     assert.match(text, /test laptop/, "the approval page names the device");
     assert.match(text, /as dev@example\.com/);
+    assert.match(text, /Requested from 127\.0\.0\.1 at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/, "the page says where and when the sign-in was requested");
     assert.equal(await page.textContent("#user-code"), new URL(url).searchParams.get("user_code"));
     await page.click("#approve");
     assert.equal(await page.textContent("#result"), "Device approved");
