@@ -292,7 +292,8 @@ export class AccessService {
   async memberForLogin(who: { sub: string; email?: string | undefined; emailVerified?: boolean | undefined }, allowedDomains: readonly string[] = []): Promise<Member | null> {
     const bySub = await this.#db.selectFrom("members").selectAll().where("oidc_subject", "=", who.sub).executeTakeFirst();
     if (bySub) return toMember(bySub);
-    if (!who.email || who.emailVerified === false) return null;
+    // A missing email_verified claim means unverified: only a verified address binds or joins.
+    if (!who.email || who.emailVerified !== true) return null;
     const email = who.email.toLowerCase();
     const invited = await this.#db.selectFrom("members").selectAll().where("email", "=", email).executeTakeFirst();
     if (invited) {

@@ -62,7 +62,7 @@ export function authRoutes(opts: AuthRoutesOptions): Hono {
     const wait = startLimiter.take(clientIp(c));
     if (wait) throw new AuthError("rate_limited", `Too many sign-in attempts: try again in ${wait} s`, { retryAfter: wait });
     const p = await params(c);
-    const auth = await opts.device.start(p["client_name"]);
+    const auth = await opts.device.start(p["client_name"], { clientAddress: clientIp(c) });
     c.header("Cache-Control", "no-store");
     return c.json(auth);
   });

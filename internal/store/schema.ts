@@ -59,6 +59,8 @@ export interface DeviceCodesTable {
   device_code_hash: string;
   user_code: string;
   client_name: string;
+  /** Where `ward login` asked from; null before migration 0004 or when unknown. */
+  client_address: string | null;
   status: "pending" | "approved" | "denied" | "consumed";
   member_id: string | null;
   interval_s: number;

@@ -6,9 +6,11 @@ import type { Migration } from "kysely/migration";
 import * as m0001 from "./0001_settings.ts";
 import * as m0002 from "./0002_access.ts";
 import * as m0003 from "./0003_auth.ts";
+import * as m0004 from "./0004_device_client_address.ts";
 
 export const migrations: Record<string, Migration> = {
   "0001_settings": m0001,
   "0002_access": m0002,
   "0003_auth": m0003,
+  "0004_device_client_address": m0004,
 };
