@@ -206,31 +206,36 @@ test("upgrades: one owner per path, and only WebSocket and SPDY/3.1 reach the ag
 
 test("bodies are bounded while they stream in: a large unauthenticated POST is refused early", async () => {
   const u = new URL(w.url);
+  const TOTAL = 32 << 20;
   for (const path of ["/api/v1/auth/token", "/api/v1/auth/device", "/api/v1/clusters"]) {
     // Chunked, no Content-Length: the gateway must stop reading at its limit, not after 32 MiB.
-    const out = await new Promise<string>((resolve, reject) => {
+    const { text, sent } = await new Promise<{ text: string; sent: number }>((resolve, reject) => {
+      let text = "";
+      let sent = 0;
       const s = tlsConnect({ host: u.hostname, port: Number(u.port), ca: w.ca, servername: "localhost" }, () => {
         s.write(`POST ${path} HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n`);
-        const chunk = Buffer.alloc(64 * 1024, "a");
-        let sent = 0;
+        const chunk = Buffer.alloc(64 * 1024, "a").toString("latin1");
+        // Like curl: keep sending until the server answers or closes.
         const pump = () => {
-          while (sent < 32 << 20 && !s.destroyed) {
-            sent += chunk.length;
-            if (!s.write(`${chunk.length.toString(16)}\r\n`) || !s.write(chunk) || !s.write("\r\n")) return void s.once("drain", pump);
-          }
+          if (sent >= TOTAL || s.destroyed || text) return;
+          sent += chunk.length;
+          if (s.write(`${(64 * 1024).toString(16)}\r\n${chunk}\r\n`, "latin1")) setImmediate(pump);
+          else s.once("drain", pump);
         };
         pump();
       });
-      let text = "";
-      s.on("data", (c) => {
+      s.on("data", (c: Buffer) => {
         text += c.toString("latin1");
         if (text.includes("\r\n\r\n")) s.destroy();
       });
-      s.on("close", () => resolve(text));
-      s.on("error", () => resolve(text));
+      s.on("close", () => resolve({ text, sent }));
+      s.on("error", () => {});
       setTimeout(() => (s.destroy(), reject(new Error(`no answer to a large POST ${path}`))), 15_000);
     });
-    assert.match(out, /^HTTP\/1\.1 (413|401) /, `${path}: ${out.slice(0, 200)}`);
+    // The answer is a 413, unless the gateway's close (it reads no further) reset the connection
+    // before the answer was read: either way it stopped long before the whole body.
+    if (text) assert.match(text, /^HTTP\/1\.1 413 /, `${path}: ${text.slice(0, 200)}`);
+    assert.ok(sent < TOTAL, `${path}: the gateway read all ${sent} bytes`);
   }
   const hwm = Number(/VmHWM:\s+(\d+)/.exec((await import("node:fs")).readFileSync(`/proc/${w.gateway.child.pid}/status`, "utf8"))![1]) / 1024;
   assert.ok(hwm < 400, `gateway peak RSS ${hwm.toFixed(0)} MiB after large bodies`);
@@ -261,7 +266,8 @@ test("a refused token's reason is logged, never the token", async () => {
   assert.equal((await w.api(m.token, "DELETE", `/api/v1/clusters/${CLUSTER}/access/tokens/${tok.json.token_id}`)).status, 204);
   const r = await w.api(tok.json.token, "GET", `/api/v1/clusters/${CLUSTER}/k8s/api`);
   assert.equal(r.status, 401);
-  assert.doesNotMatch(r.json.message, /revoked/, "the client gets the plain 401");
+  const garbage = await w.api("not-a-token", "GET", `/api/v1/clusters/${CLUSTER}/k8s/api`);
+  assert.equal(r.json.message, garbage.json.message, "the client gets the same plain 401 whatever the reason");
   await w.gateway.waitFor(/"token rejected".*"reason":"token revoked"/, 5000);
   const wrongCluster = await w.api(tok.json.token, "GET", `/api/v1/clusters/hidden/k8s/api`);
   assert.equal(wrongCluster.status, 401);
