@@ -11,7 +11,7 @@ import { Outbound } from "./outbound.ts";
 import { CRLF, errLine, msgLength, noRespondersHeader, OK, PING, PONG, writeMsg, writeMsgLine } from "./wire.ts";
 import type { Router, RoutedClient, ServerSub } from "./router.ts";
 import type { ConnectOptions, ResolvedOptions } from "./options.ts";
-import type { ServerStats, Transport } from "./transport.ts";
+import { closeWithGrace, type ServerStats, type Transport } from "./transport.ts";
 
 /** What a connection needs from its server. */
 export interface ConnectionHost {
@@ -54,27 +54,36 @@ export class NetConnection implements ClientOpSink, RoutedClient {
   #auth: number;
   #perms: CompiledPermissions | null = null;
   #grants: ResponseGrants | null = null;
-  #queued: (() => void)[] | null = null;
+  /** Bytes received while the authenticator runs, parsed once it has answered. */
+  #held: Uint8Array[] = [];
+  /** Bytes received before authentication (capped by preAuthMaxBytes). */
+  #preAuthBytes = 0;
+  /** Identities disconnected while this connection's authenticator ran (it may answer one of them). */
+  #revokedDuringAuth: Set<string> | null = null;
   #authTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   #wireBuffered = 0;
   #pingsOut = 0;
   #active = false;
   #connectSeen = false;
   #stalled = false;
+  #subLimitLogged = false;
 
   constructor(host: ConnectionHost, transport: Transport, cid: number) {
     this.#host = host;
     this.#transport = transport;
     this.cid = cid;
     const o = host.opts;
-    this.#parser = new ClientParser(this, { maxControlLine: o.maxControlLine, maxPayload: o.maxPayload });
     this.#auth = o.authenticator ? AUTH_WAITING : AUTH_OFF;
+    // Until it authenticates, a client cannot announce a payload larger than it may send.
+    const maxPayload = this.#auth === AUTH_WAITING ? Math.min(o.maxPayload, o.preAuthMaxBytes) : o.maxPayload;
+    this.#parser = new ClientParser(this, { maxControlLine: o.maxControlLine, maxPayload });
   }
 
   /** Greets the client; call once the transport is open. */
   start(): void {
     this.#out.write(this.#host.infoFor(this.cid, this.#transport.remoteAddress));
     this.flush();
+    if (this.#auth === AUTH_OFF) this.#transport.authenticated?.();
     if (this.#auth === AUTH_WAITING) {
       this.#authTimer = setTimeout(() => {
         if (this.#auth !== AUTH_DONE) this.#fail(ERR.authTimeout, CLOSED.authTimeout);
@@ -88,7 +97,31 @@ export class NetConnection implements ClientOpSink, RoutedClient {
     if (this.closed) return;
     this.#active = true;
     this.#host.stats.inBytes += chunk.length;
-    this.#parser.push(chunk);
+    if (this.#auth === AUTH_WAITING || this.#auth === AUTH_RUNNING) {
+      if (!this.#countPreAuth(chunk.length)) return;
+      // Reading is paused, but a transport may still deliver what it had already read.
+      if (this.#auth === AUTH_RUNNING) return void this.#held.push(chunk);
+    }
+    this.#parse(chunk);
+  }
+
+  /** Feeds the parser; keeps what it did not consume (it holds after a CONNECT that authenticates). */
+  #parse(chunk: Uint8Array): void {
+    const used = this.#parser.push(chunk);
+    if (used < chunk.length && !this.closed) this.#held.push(chunk.subarray(used));
+  }
+
+  /** Adds to the bytes received before authentication; false (and closed) once over the cap. */
+  #countPreAuth(n: number): boolean {
+    this.#preAuthBytes += n;
+    const max = this.#host.opts.preAuthMaxBytes;
+    if (this.#preAuthBytes <= max) return true;
+    this.#host.opts.logger.info(`NATS client sent more than preAuthMaxBytes (${max}) before authenticating: closed (raise preAuthMaxBytes if its CONNECT is that large)`, {
+      cid: this.cid,
+      remote: this.#transport.remoteAddress,
+    });
+    this.#fail(ERR.authViolation, CLOSED.authViolation);
+    return false;
   }
 
   /** The transport is gone (peer closed, network error). */
@@ -99,7 +132,6 @@ export class NetConnection implements ClientOpSink, RoutedClient {
   // ---- client operations (ClientOpSink) ----
 
   connect(json: string): void {
-    if (this.#queued !== null) return void this.#queued.push(() => this.connect(json));
     let o: ConnectOptions;
     try {
       o = JSON.parse(json) as ConnectOptions;
@@ -125,7 +157,8 @@ export class NetConnection implements ClientOpSink, RoutedClient {
 
   #authenticate(o: ConnectOptions): void {
     this.#auth = AUTH_RUNNING;
-    this.#queued = [];
+    // What follows the CONNECT waits, as raw bytes, until the authenticator answers.
+    this.#parser.hold();
     this.#transport.pause();
     const log = this.#host.opts.logger;
     let result: ReturnType<NonNullable<ResolvedOptions["authenticator"]>>;
@@ -147,18 +180,13 @@ export class NetConnection implements ClientOpSink, RoutedClient {
           log.error("NATS authenticator returned invalid permissions", { cid: this.cid, identity: res.identity, error: err as Error });
           return this.#fail(ERR.authViolation, CLOSED.authViolation);
         }
+        if (this.#revokedDuringAuth?.has(res.identity)) {
+          log.info("NATS authentication answered for an identity disconnected meanwhile", { cid: this.cid, identity: res.identity });
+          return this.#fail(ERR.authViolation, CLOSED.revoked);
+        }
         this.#grants = new ResponseGrants(this.#host.opts.responsePermission);
         this.identity = res.identity;
-        this.#auth = AUTH_DONE;
-        clearTimeout(this.#authTimer);
-        this.#ok();
-        const queued = this.#queued ?? [];
-        this.#queued = null;
-        for (const op of queued) {
-          if (this.closed) return;
-          op();
-        }
-        this.#transport.resume();
+        this.#authenticated();
       },
       (err: unknown) => {
         if (this.closed) return;
@@ -168,8 +196,40 @@ export class NetConnection implements ClientOpSink, RoutedClient {
     );
   }
 
+  /** Auth succeeded: the normal limits from now on, then what the client sent meanwhile. */
+  #authenticated(): void {
+    this.#auth = AUTH_DONE;
+    clearTimeout(this.#authTimer);
+    this.#revokedDuringAuth = null;
+    this.#parser.limitPayload(this.#host.opts.maxPayload);
+    this.#transport.authenticated?.();
+    this.#ok();
+    const held = this.#held;
+    this.#held = [];
+    for (const chunk of held) {
+      if (this.closed) return;
+      this.#parse(chunk);
+    }
+    if (!this.#stalled) this.#transport.resume();
+  }
+
+  /**
+   * Closes this connection if it authenticated as `identity` (true), telling the client
+   * `Authorization Violation` first, as nats-server does when it kicks a client. While its
+   * authenticator runs, the identity is remembered so an answer naming it is refused.
+   */
+  revoke(identity: string, reason: ClosedReason): boolean {
+    if (this.closed) return false;
+    if (this.#auth === AUTH_RUNNING) {
+      (this.#revokedDuringAuth ??= new Set()).add(identity);
+      return false;
+    }
+    if (this.identity !== identity) return false;
+    this.#fail(ERR.authViolation, reason);
+    return true;
+  }
+
   pub(subject: string, reply: string | undefined, hdrLen: number, data: Uint8Array): void {
-    if (this.#queued !== null) return void this.#queued.push(() => this.pub(subject, reply, hdrLen, data));
     if (this.#auth === AUTH_WAITING) return this.#fail(ERR.authViolation, CLOSED.authViolation);
     const host = this.#host;
     host.stats.inMsgs++;
@@ -205,7 +265,7 @@ export class NetConnection implements ClientOpSink, RoutedClient {
     this.#transport.pause();
     const t = setTimeout(() => {
       this.#stalled = false;
-      if (!this.closed && this.#queued === null) this.#transport.resume();
+      if (!this.closed && this.#auth !== AUTH_RUNNING) this.#transport.resume();
     }, STALL_MS);
     unref(t);
   }
@@ -218,7 +278,6 @@ export class NetConnection implements ClientOpSink, RoutedClient {
   }
 
   sub(subject: string, queue: string | undefined, sid: string): void {
-    if (this.#queued !== null) return void this.#queued.push(() => this.sub(subject, queue, sid));
     if (this.#auth === AUTH_WAITING) return this.#fail(ERR.authViolation, CLOSED.authViolation);
     if (classifySubject(subject) === 0 || (queue !== undefined && !isValidQueueName(queue))) {
       return this.#sendErr(ERR.invalidSubject);
@@ -228,6 +287,7 @@ export class NetConnection implements ClientOpSink, RoutedClient {
       return this.#sendErr(subViolationText(subject, queue));
     }
     if (!this.#subs.has(sid)) {
+      if (this.#subs.size >= this.#host.opts.maxSubscriptions) return this.#refuseSub(subject);
       const s: ServerSub = { subject, queue, sid, client: this, max: 0, delivered: 0 };
       this.#subs.set(sid, s);
       this.#host.router.index.insert(s);
@@ -236,8 +296,17 @@ export class NetConnection implements ClientOpSink, RoutedClient {
     this.#ok();
   }
 
+  /** Past maxSubscriptions: the SUB is refused, the connection stays (logged once per connection). */
+  #refuseSub(subject: string): void {
+    if (!this.#subLimitLogged) {
+      this.#subLimitLogged = true;
+      const max = this.#host.opts.maxSubscriptions;
+      this.#host.opts.logger.warn(`NATS client reached maxSubscriptions (${max}): further SUBs refused`, { cid: this.cid, identity: this.identity, subject });
+    }
+    this.#sendErr(ERR.maxSubscriptions);
+  }
+
   unsub(sid: string, max: number | undefined): void {
-    if (this.#queued !== null) return void this.#queued.push(() => this.unsub(sid, max));
     if (this.#auth === AUTH_WAITING) return this.#fail(ERR.authViolation, CLOSED.authViolation);
     const s = this.#subs.get(sid);
     if (s !== undefined) {
@@ -248,7 +317,6 @@ export class NetConnection implements ClientOpSink, RoutedClient {
   }
 
   ping(): void {
-    if (this.#queued !== null) return void this.#queued.push(() => this.ping());
     if (this.#auth === AUTH_WAITING) return this.#fail(ERR.authViolation, CLOSED.authViolation);
     this.#send(PONG);
   }
@@ -349,7 +417,7 @@ export class NetConnection implements ClientOpSink, RoutedClient {
   close(reason: ClosedReason): void {
     if (this.closed) return;
     this.flush();
-    this.#transport.close(reason);
+    closeWithGrace(this.#transport, reason, this.#host.opts.closeGraceMs);
     this.#teardown();
   }
 
@@ -373,7 +441,7 @@ export class NetConnection implements ClientOpSink, RoutedClient {
     this.#parser.stop();
     if (errText !== undefined) this.#out.write(errLine(errText));
     this.flush();
-    this.#transport.close(reason);
+    closeWithGrace(this.#transport, reason, this.#host.opts.closeGraceMs);
     this.#teardown();
   }
 
@@ -393,7 +461,8 @@ export class NetConnection implements ClientOpSink, RoutedClient {
     this.closed = true;
     this.#parser.stop();
     this.#out.discard();
-    this.#queued = null;
+    this.#held = [];
+    this.#revokedDuringAuth = null;
     clearTimeout(this.#authTimer);
     const index = this.#host.router.index;
     for (const s of this.#subs.values()) index.remove(s);

@@ -11,6 +11,7 @@ export const ERR = {
   maxPayload: "Maximum Payload Violation",
   maxControlLine: "maximum control line exceeded",
   maxConnections: "maximum connections exceeded",
+  maxSubscriptions: "maximum subscriptions exceeded",
   invalidSubject: "Invalid Subject",
   invalidPublishSubject: "Invalid Publish Subject",
   staleConnection: "Stale Connection",
@@ -34,6 +35,7 @@ export const CLOSED = {
   maxPayload: "Maximum Message Payload Exceeded",
   maxControlLine: "Maximum Control Line Exceeded",
   serverShutdown: "Server Shutdown",
+  revoked: "Credentials Revoked",
 } as const;
 
 export type ClosedReason = (typeof CLOSED)[keyof typeof CLOSED];

@@ -3,12 +3,21 @@
  * side helper. This file is the area's only public face.
  *
  *   const nats = new NatsServer({ authenticator });
- *   attachNatsWebSocket(httpServer, nats, { path: "/nats" });
+ *   const ws = createNatsUpgradeHandler(nats);   // the caller routes `/nats` upgrades to ws.handleUpgrade
+ *   attachNatsWebSocket(httpServer, nats, { path: "/nats" }); // or: a listener of its own for that path
  *   const bus = nats.connectInProcess({ identity: "gateway" });   // a Bus, no network
  *   const remote = await connectBus("ws://host:port/nats", { user, pass }); // a Bus over WebSocket
  */
 export { NatsServer } from "./server.ts";
-export { attachNatsWebSocket, type NatsWebSocketOptions, type NatsWebSocketHandle, type UpgradeEmitter } from "./websocket.ts";
+export {
+  attachNatsWebSocket,
+  createNatsUpgradeHandler,
+  type NatsUpgradeHandler,
+  type NatsUpgradeOptions,
+  type NatsWebSocketOptions,
+  type NatsWebSocketHandle,
+  type UpgradeEmitter,
+} from "./websocket.ts";
 export { listenNatsTcp, type NatsTcpOptions, type NatsTcpListener } from "./tcp.ts";
 export { connectBus, type ConnectBusOptions, type BusConnection } from "./connect.ts";
 export type { InProcessConnection, InProcessOptions } from "./in_process.ts";

@@ -46,12 +46,30 @@ export interface NatsServerOptions {
   maxPingsOut?: number;
   /** Time allowed between connecting and a successful CONNECT when auth is on; default 2 s. */
   authTimeoutMs?: number;
+  /**
+   * Bytes a client may send before its CONNECT is accepted when auth is on (nats-server's
+   * pre-auth limit), the CONNECT and anything sent while the authenticator runs included; more
+   * closes the connection. Enough for a CONNECT with a JWT; default 8 KiB.
+   */
+  preAuthMaxBytes?: number;
+  /**
+   * After the server closes a connection (auth timeout, violations, kicks, shutdown), how long the
+   * peer has to finish closing (WebSocket close handshake, TCP FIN) before its socket is dropped;
+   * default 250 ms.
+   */
+  closeGraceMs?: number;
   /** Enables authentication (INFO auth_required). Without it every connection may do anything. */
   authenticator?: Authenticator;
   /** Reply rights of restricted connections (nats-server allow_responses); default 1 reply within 2 minutes. */
   responsePermission?: ResponsePermission;
   /** Connections accepted at most; default 65536. */
   maxConnections?: number;
+  /**
+   * Subscriptions one network connection may hold (nats-server's max_subscriptions); a SUB past it
+   * is refused with `-ERR 'maximum subscriptions exceeded'`, the connection stays. Ward's agents
+   * hold a handful; default 10,000.
+   */
+  maxSubscriptions?: number;
   logger?: Logger;
   /** Clock for response-permission expiry (tests move it). */
   now?: () => number;
@@ -65,14 +83,18 @@ export interface ResolvedOptions {
   pingIntervalMs: number;
   maxPingsOut: number;
   authTimeoutMs: number;
+  preAuthMaxBytes: number;
+  closeGraceMs: number;
   authenticator: Authenticator | undefined;
   responsePermission: ResponsePermission;
   maxConnections: number;
+  maxSubscriptions: number;
   logger: Logger;
   now: () => number;
 }
 
-function positiveInt(name: string, v: number | undefined, dflt: number, min = 1): number {
+/** An option's value: `dflt` when unset, else it must be an integer >= `min` (NatsConfigError otherwise). */
+export function positiveInt(name: string, v: number | undefined, dflt: number, min = 1): number {
   if (v === undefined) return dflt;
   if (!Number.isSafeInteger(v) || v < min) {
     throw new NatsConfigError(`Invalid ${name} ${String(v)}: use an integer >= ${min}`);
@@ -98,12 +120,15 @@ export function resolveOptions(o: NatsServerOptions = {}): ResolvedOptions {
     pingIntervalMs: positiveInt("pingIntervalMs", o.pingIntervalMs, 120_000, 10),
     maxPingsOut: positiveInt("maxPingsOut", o.maxPingsOut, 2),
     authTimeoutMs: positiveInt("authTimeoutMs", o.authTimeoutMs, 2000, 10),
+    preAuthMaxBytes: positiveInt("preAuthMaxBytes", o.preAuthMaxBytes, 8 * 1024, 256),
+    closeGraceMs: positiveInt("closeGraceMs", o.closeGraceMs, 250, 0),
     authenticator: o.authenticator,
     responsePermission: {
       max: positiveInt("responsePermission.max", rp.max, 1),
       ttlMs: positiveInt("responsePermission.ttlMs", rp.ttlMs, 120_000),
     },
     maxConnections: positiveInt("maxConnections", o.maxConnections, 65536),
+    maxSubscriptions: positiveInt("maxSubscriptions", o.maxSubscriptions, 10_000),
     logger: o.logger ?? silentLogger,
     now: o.now ?? Date.now,
   };

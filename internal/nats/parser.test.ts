@@ -151,6 +151,40 @@ test("a long CONNECT is allowed up to maxConnectLine", () => {
   }
 });
 
+test("hold: push stops right after the operation that held, at every split; the next push goes on", () => {
+  const b = bytes('PING\r\nCONNECT {"user":"u"}\r\nSUB a 1\r\nPUB a 2\r\nhi\r\n');
+  const want: Ev[] = [["ping"], ["connect", '{"user":"u"}'], ["sub", "a", undefined, "1"], ["pub", "a", undefined, -1, "hi"]];
+  for (let cut = 0; cut <= b.length; cut++) {
+    const r = recorder();
+    let holding = false;
+    const p = new ClientParser({ ...r.sink, connect: (json) => (r.sink.connect(json), p.hold(), (holding = true)) });
+    // What a server does while its authenticator runs: keep the bytes, parse them later.
+    const rest: Uint8Array[] = [];
+    for (const chunk of splitAt(b, [cut])) {
+      if (holding) rest.push(chunk);
+      else {
+        const used = p.push(chunk);
+        if (used < chunk.length) rest.push(chunk.subarray(used));
+      }
+    }
+    assert.deepEqual(r.events, want.slice(0, 2), `split at ${cut}: nothing after the CONNECT`);
+    for (const chunk of rest) assert.equal(p.push(chunk), chunk.length);
+    assert.deepEqual(r.events, want, `split at ${cut}`);
+  }
+});
+
+test("limitPayload: a lowered cap applies to the next announced payload, and can be raised again", () => {
+  const r = recorder();
+  const p = new ClientParser(r.sink, { maxPayload: 1000 });
+  p.limitPayload(10);
+  p.push(bytes("PUB a 10\r\n0123456789\r\n"));
+  p.limitPayload(1000);
+  p.push(bytes(`PUB a 11\r\n${"x".repeat(11)}\r\n`));
+  p.limitPayload(10);
+  p.push(bytes("PUB a 11\r\n"));
+  assert.deepEqual(r.events, [["pub", "a", undefined, -1, "0123456789"], ["pub", "a", undefined, -1, "x".repeat(11)], ["error", ERR.maxPayload]]);
+});
+
 // ---- properties ----
 
 const token = fc.stringMatching(/^[A-Za-z0-9_$-]{1,8}$/);

@@ -9,6 +9,9 @@
  *   the sink are never reused.
  * - The first violation is reported once through `sink.error` and the parser then ignores all
  *   further input. `push` itself never throws (only a throwing sink can make it throw).
+ * - A sink may call `hold()` from an event: `push` then returns right after that operation with
+ *   the number of bytes it consumed, so the caller keeps the rest as raw bytes (the server holds
+ *   what follows a CONNECT until the authenticator answers).
  */
 import { latin1, decodeUtf8 } from "./bytes.ts";
 import { CLOSED, ERR, NatsProtocolError } from "./errors.ts";
@@ -69,10 +72,11 @@ export class ClientParser {
   readonly #sink: ClientOpSink;
   readonly #maxControlLine: number;
   readonly #maxConnectLine: number;
-  readonly #maxPayload: number;
+  #maxPayload: number;
   readonly #alloc: (size: number) => Uint8Array;
 
   #state = S_LINE;
+  #held = false;
   #line: Uint8Array = EMPTY;
   #lineLen = 0;
   // Pending PUB/HPUB.
@@ -102,11 +106,29 @@ export class ClientParser {
   /** Ignore all further input (the connection is going away). */
   stop(): void {
     this.#state = S_DEAD;
+    this.#held = false;
     this.#line = EMPTY;
     this.#payload = null;
   }
 
-  push(chunk: Uint8Array): void {
+  /**
+   * Called from a sink event: the `push` under way returns right after the current operation.
+   * The next `push` goes on where it stopped (the caller passes the bytes it did not consume).
+   */
+  hold(): void {
+    if (this.#state !== S_DEAD) this.#held = true;
+  }
+
+  /**
+   * Caps payloads announced from now on (the server lowers the cap until its client has
+   * authenticated, so an unauthenticated PUB cannot make it allocate a full max_payload).
+   */
+  limitPayload(maxPayload: number): void {
+    this.#maxPayload = maxPayload;
+  }
+
+  /** Parses `chunk`; returns how many of its bytes were consumed (all of them unless `hold()` was called). */
+  push(chunk: Uint8Array): number {
     const n = chunk.length;
     let i = 0;
     while (i < n) {
@@ -115,13 +137,13 @@ export class ClientParser {
         const nl = chunk.indexOf(LF, i);
         if (nl < 0) {
           this.#appendLine(chunk, i, n);
-          return;
+          return n;
         }
         if (this.#lineLen === 0) {
-          if (!this.#checkLineLength(chunk, i, nl - i)) return;
+          if (!this.#checkLineLength(chunk, i, nl - i)) return n;
           this.#processLine(chunk, i, nl);
         } else {
-          if (!this.#appendLine(chunk, i, nl)) return;
+          if (!this.#appendLine(chunk, i, nl)) return n;
           const len = this.#lineLen;
           this.#lineLen = 0;
           this.#processLine(this.#line, 0, len);
@@ -130,9 +152,14 @@ export class ClientParser {
       } else if (state === S_PAYLOAD) {
         i = this.#payloadBytes(chunk, i, n);
       } else {
-        return;
+        return n;
+      }
+      if (this.#held) {
+        this.#held = false;
+        return this.#state === S_DEAD ? n : i;
       }
     }
+    return n;
   }
 
   #fail(message: string, wireText: string = ERR.unknownOp, reason: (typeof CLOSED)[keyof typeof CLOSED] = CLOSED.parseError): void {

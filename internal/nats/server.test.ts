@@ -18,6 +18,10 @@ class FakeTransport implements Transport {
   sends: { chunk: Uint8Array; corked: number }[] = [];
   corked = 0;
   closedWith: ClosedReason | "destroyed" | undefined;
+  /** Set by `destroy` (also when it follows a `close`). */
+  destroyed = false;
+  /** Set when the connection says its client authenticated (the pre-auth limits are lifted). */
+  authenticatedSeen = false;
   paused = false;
   buffered = 0;
   readonly remoteAddress = "10.0.0.1";
@@ -38,7 +42,11 @@ class FakeTransport implements Transport {
     this.closedWith = reason;
   }
   destroy(): void {
-    this.closedWith = "destroyed";
+    this.destroyed = true;
+    this.closedWith ??= "destroyed";
+  }
+  authenticated(): void {
+    this.authenticatedSeen = true;
   }
   pause(): void {
     this.paused = true;
@@ -277,6 +285,8 @@ test("options are validated once", () => {
   assert.throws(() => new NatsServer({ maxPayload: 0 }), /maxPayload/);
   assert.throws(() => new NatsServer({ maxPayload: 2048, maxPending: 1024 }), /maxPending/);
   assert.throws(() => new NatsServer({ pingIntervalMs: 1.5 }), /pingIntervalMs/);
+  assert.throws(() => new NatsServer({ preAuthMaxBytes: 100 }), /preAuthMaxBytes 100: use an integer >= 256/);
+  assert.throws(() => new NatsServer({ closeGraceMs: -1 }), /closeGraceMs/);
   assert.throws(() => nats_in_process_bad_perms(), /Invalid permission subject/);
 });
 
@@ -311,5 +321,134 @@ test("a large payload handed over in process reaches sockets by reference, in or
   assert.ok(a.t.sends.every((s) => s.corked === 1), "one corked batch");
   assert.equal(a.t.corked, 0);
   await bus.close();
+  void nats.close();
+});
+
+// ---- pre-auth limits, prompt close, kicks ----
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const anyone = async () => ({ identity: "u", permissions: { publish: [">"], subscribe: [">"] } });
+
+test("pre-auth: a CONNECT line that never ends is cut at preAuthMaxBytes (the parser would take 64 KiB)", async () => {
+  const nats = server({ authenticator: anyone, preAuthMaxBytes: 1024 });
+  const a = client(nats);
+  a.send('CONNECT {"user":"u","pass":"');
+  for (let i = 0; i < 9; i++) a.send("p".repeat(100));
+  assert.equal(a.t.closedWith, undefined, "928 bytes are allowed");
+  a.send("p".repeat(100));
+  assert.equal(a.t.take(), "-ERR 'Authorization Violation'\r\n");
+  assert.equal(a.t.closedWith, "Authentication Failure");
+  void nats.close();
+});
+
+test("pre-auth: what is sent while the authenticator runs counts, and is held as bytes until it answers", async () => {
+  let release!: (v: Awaited<ReturnType<typeof anyone>> | null) => void;
+  const nats = server({ authenticator: () => new Promise((r) => (release = r)), preAuthMaxBytes: 1024 });
+  const a = client(nats);
+  a.send('CONNECT {"verbose":false,"user":"u"}\r\nSUB s 1\r\n');
+  // A transport may deliver what it had read before the pause took effect.
+  for (let i = 0; i < 20; i++) a.send("PUB s 40\r\n" + "x".repeat(40) + "\r\n");
+  assert.equal(a.t.closedWith, "Authentication Failure");
+  assert.equal(a.t.take(), "-ERR 'Authorization Violation'\r\n");
+  release(await anyone());
+  await flushed();
+  assert.equal(a.t.take(), "", "nothing held is replayed for a closed connection");
+  void nats.close();
+});
+
+test("pre-auth: an unauthenticated PUB cannot announce more than preAuthMaxBytes (nothing that large is allocated)", async () => {
+  const nats = server({ authenticator: anyone, preAuthMaxBytes: 1024 });
+  const a = client(nats);
+  a.send("PUB big 100000\r\nx");
+  assert.equal(a.t.closedWith, "Maximum Message Payload Exceeded");
+  assert.equal(a.t.take(), "-ERR 'Maximum Payload Violation'\r\n");
+  void nats.close();
+});
+
+test("pre-auth: once authenticated the normal limits apply, and the transport is told", async () => {
+  const nats = server({ authenticator: anyone, preAuthMaxBytes: 1024 });
+  const a = client(nats);
+  assert.equal(a.t.authenticatedSeen, false);
+  a.send('CONNECT {"verbose":false,"user":"u"}\r\nSUB s 1\r\n');
+  await flushed();
+  assert.equal(a.t.authenticatedSeen, true);
+  const big = "y".repeat(64 * 1024);
+  a.send(`PUB s ${big.length}\r\n${big}\r\n`);
+  await flushed();
+  assert.equal(a.t.take(), `MSG s 1 ${big.length}\r\n${big}\r\n`);
+  assert.equal(a.t.closedWith, undefined);
+  // Without an authenticator there is nothing to wait for.
+  const open = client(server());
+  assert.equal(open.t.authenticatedSeen, true);
+  void nats.close();
+});
+
+test("auth timeout: -ERR, close, and the socket is dropped closeGraceMs later (a peer that never answers the close)", async () => {
+  const nats = server({ authenticator: anyone, authTimeoutMs: 20, closeGraceMs: 30 });
+  const a = client(nats);
+  await sleep(35);
+  assert.equal(a.t.take(), "-ERR 'Authentication Timeout'\r\n");
+  assert.equal(a.t.closedWith, "Authentication Timeout");
+  assert.equal(a.t.destroyed, false, "the close frame gets its grace");
+  await sleep(60);
+  assert.equal(a.t.destroyed, true);
+  void nats.close();
+});
+
+test("max connections: connections still authenticating count; the refused one is dropped after the grace", async () => {
+  const nats = server({ authenticator: anyone, maxConnections: 2, closeGraceMs: 10 });
+  client(nats);
+  client(nats);
+  const t = new FakeTransport();
+  assert.equal(nats.accept(t), null);
+  assert.equal(t.closedWith, "Maximum Connections Exceeded");
+  await sleep(30);
+  assert.equal(t.destroyed, true);
+  void nats.close();
+});
+
+test("disconnectIdentity: closes exactly that identity's connections with Authorization Violation, and refuses one authenticating meanwhile", async () => {
+  const pending: ((v: { identity: string; permissions: { publish: string[]; subscribe: string[] } }) => void)[] = [];
+  const nats = server({
+    authenticator: (o) =>
+      o.user === "late"
+        ? new Promise((r) => pending.push(r))
+        : Promise.resolve({ identity: String(o.user), permissions: { publish: [">"], subscribe: [">"] } }),
+  });
+  const a1 = client(nats);
+  const a2 = client(nats);
+  const other = client(nats);
+  const late = client(nats);
+  a1.send('CONNECT {"verbose":false,"user":"agent:c1"}\r\n');
+  a2.send('CONNECT {"verbose":false,"user":"agent:c1"}\r\n');
+  other.send('CONNECT {"verbose":false,"user":"agent:c2"}\r\n');
+  late.send('CONNECT {"verbose":false,"user":"late"}\r\n');
+  await flushed();
+  assert.equal(nats.disconnectIdentity("agent:c1"), 2);
+  for (const c of [a1, a2]) {
+    assert.equal(c.t.take(), "-ERR 'Authorization Violation'\r\n");
+    assert.equal(c.t.closedWith, "Credentials Revoked");
+  }
+  assert.equal(other.t.closedWith, undefined);
+  other.send("PING\r\n");
+  await flushed();
+  assert.equal(other.t.take(), "PONG\r\n");
+  // Its authenticator looked at the old credential: its answer is no longer good.
+  pending[0]!({ identity: "agent:c1", permissions: { publish: [">"], subscribe: [">"] } });
+  await flushed();
+  assert.equal(late.t.take(), "-ERR 'Authorization Violation'\r\n");
+  assert.equal(late.t.closedWith, "Credentials Revoked");
+  assert.equal(nats.disconnectIdentity("agent:c1"), 0);
+  assert.equal(nats.disconnectIdentity("nobody"), 0);
+  void nats.close();
+});
+
+test("max subscriptions: a SUB past the cap is refused with nats-server's text, the connection stays", async () => {
+  const nats = server({ maxSubscriptions: 2 });
+  const a = client(nats);
+  a.send('CONNECT {"verbose":false}\r\nSUB a 1\r\nSUB b 2\r\nSUB a 1\r\nSUB c 3\r\nUNSUB 1\r\nSUB c 3\r\nPUB c 2\r\nok\r\nPING\r\n');
+  await flushed();
+  assert.equal(a.t.take(), "-ERR 'maximum subscriptions exceeded'\r\nMSG c 3 2\r\nok\r\nPONG\r\n");
+  assert.equal(nats.stats.subscriptions, 2);
   void nats.close();
 });

@@ -6,12 +6,12 @@
 import { setImmediate } from "node:timers";
 import { NetConnection, type ConnectionHost } from "./connection.ts";
 import { InProcessConnection, type InProcessHost, type InProcessInfo, type InProcessOptions } from "./in_process.ts";
-import { CLOSED, ERR } from "./errors.ts";
+import { CLOSED, ERR, type ClosedReason } from "./errors.ts";
 import { resolveOptions, type NatsServerOptions, type ResolvedOptions } from "./options.ts";
 import { Router } from "./router.ts";
 import { errLine } from "./wire.ts";
 import { encodeUtf8 } from "./bytes.ts";
-import type { ServerStats, Transport } from "./transport.ts";
+import { closeWithGrace, type ServerStats, type Transport } from "./transport.ts";
 
 /** The protocol level this endpoint speaks, as nats-server version numbers (clients gate features on it). */
 const PROTOCOL_VERSION = "2.10.0";
@@ -89,14 +89,15 @@ export class NatsServer implements ConnectionHost, InProcessHost {
   /** Takes a new network connection; the adapter feeds it with `receive`. Null when refused. */
   accept(transport: Transport): NetConnection | null {
     if (this.#closed) {
-      transport.close(CLOSED.serverShutdown);
+      closeWithGrace(transport, CLOSED.serverShutdown, this.opts.closeGraceMs);
       return null;
     }
     const cid = this.#nextCid++;
+    // Connections still authenticating count too: they hold sockets and buffers like the others.
     if (this.connectionCount >= this.opts.maxConnections) {
       transport.send(this.infoFor(cid, transport.remoteAddress));
       transport.send(errLine(ERR.maxConnections));
-      transport.close(CLOSED.maxConnections);
+      closeWithGrace(transport, CLOSED.maxConnections, this.opts.closeGraceMs);
       return null;
     }
     const c = new NetConnection(this, transport, cid);
@@ -115,6 +116,18 @@ export class NatsServer implements ConnectionHost, InProcessHost {
     this.stats.connections++;
     this.stats.totalConnections++;
     return c;
+  }
+
+  /**
+   * Closes every network connection authenticated as `identity` (each client is told
+   * `Authorization Violation` first) and refuses connections whose authenticator is still running
+   * and answers with it; returns how many were closed now. For credentials that stopped being
+   * valid (an agent's join credential rotated).
+   */
+  disconnectIdentity(identity: string, reason: ClosedReason = CLOSED.revoked): number {
+    let n = 0;
+    for (const c of [...this.#clients]) if (c.revoke(identity, reason)) n++;
+    return n;
   }
 
   /** Closes every connection (network clients get nats-server's shutdown close). */

@@ -25,7 +25,21 @@ export interface Transport {
   /** Stop/restart reading (used while an authenticator runs). */
   pause(): void;
   resume(): void;
+  /** Optional: the client has authenticated (or auth is off); lift the limits kept until then. */
+  authenticated?(): void;
   readonly remoteAddress: string;
+}
+
+/**
+ * Closes politely (what was sent still goes out, then a WebSocket close frame or a TCP FIN), and
+ * drops the socket if the peer has not finished closing within `graceMs`: a peer that never
+ * answers a close must not keep a socket (ws would wait 30 s for its close frame, a half-closed
+ * TCP socket forever).
+ */
+export function closeWithGrace(t: Transport, reason: ClosedReason, graceMs: number): void {
+  t.close(reason);
+  const timer = setTimeout(() => t.destroy(), graceMs);
+  (timer as { unref?: () => void }).unref?.();
 }
 
 export interface ServerStats {

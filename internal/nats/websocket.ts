@@ -1,22 +1,45 @@
 /**
- * The WebSocket listener: mounts the NATS endpoint on an existing HTTP(S) server at one path,
- * binary messages carrying the protocol byte stream, as nats-server's websocket listener does.
- * Upgrade requests for any other path are left to other handlers.
+ * The WebSocket endpoint: turns HTTP upgrade requests into NATS connections, binary messages
+ * carrying the protocol byte stream, as nats-server's websocket listener does.
+ *
+ * `createNatsUpgradeHandler` listens on nothing: whoever owns the server's one `upgrade` listener
+ * decides which requests are the endpoint's (the gateway routes exactly `/nats`) and hands them
+ * over. `attachNatsWebSocket` is that listener for a server with nothing else to upgrade.
  */
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 // Must come before "ws" (see the file).
 import "./ws_unmask.ts";
-import { WebSocketServer, type WebSocket } from "ws";
-import { CLOSED, type ClosedReason } from "./errors.ts";
+import { WebSocketServer, type ServerOptions, type WebSocket } from "ws";
+import { positiveInt } from "./options.ts";
+import { WsPreAuthGuard } from "./ws_pre_auth_guard.ts";
+import { WsTransport } from "./ws_transport.ts";
 import type { NatsServer } from "./server.ts";
-import type { Transport } from "./transport.ts";
 
-export interface NatsWebSocketOptions {
-  /** Exact request path to handle (query string ignored); default "/nats". */
-  path?: string;
-  /** Largest single WebSocket message accepted; default max(8 MiB, 4 × max_payload). */
+export interface NatsUpgradeOptions {
+  /** Largest single WebSocket message accepted once authenticated; default max(8 MiB, 4 × max_payload). */
   maxMessageBytes?: number;
+  /**
+   * Bytes a client may send before it has authenticated, counted on the wire (frame headers
+   * included); a frame announcing more closes the connection at once. Default: the server's
+   * `preAuthMaxBytes`. No limit once authenticated, or when the server has no authenticator.
+   */
+  preAuthMaxBytes?: number;
+}
+
+export interface NatsWebSocketOptions extends NatsUpgradeOptions {
+  /** Request path to handle, exactly, a query string allowed; default "/nats". */
+  path?: string;
+}
+
+export interface NatsUpgradeHandler {
+  /**
+   * Takes one upgrade request (the caller has decided it is the endpoint's). A request that is
+   * not a valid WebSocket upgrade (wrong method included) is answered 400 and its socket closed.
+   */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Takes no more upgrades (they are answered 503); open connections stay until the NATS server closes them. */
+  close(): void;
 }
 
 /** Anything with Node's HTTP server `upgrade` event (http, https, http2 compat servers). */
@@ -30,147 +53,90 @@ export interface NatsWebSocketHandle {
   detach(): void;
 }
 
-/** WebSocket close codes per close reason, as nats-server maps them (1006 cannot be sent: 1001). */
-function closeCode(reason: ClosedReason): number {
-  switch (reason) {
-    case CLOSED.clientClosed:
-      return 1000;
-    case CLOSED.authTimeout:
-    case CLOSED.authViolation:
-    case CLOSED.slowConsumer:
-    case CLOSED.maxConnections:
-    case CLOSED.maxControlLine:
-      return 1008;
-    case CLOSED.parseError:
-    case CLOSED.protocolViolation:
-    case CLOSED.badProtocol:
-      return 1002;
-    case CLOSED.maxPayload:
-      return 1009;
-    default:
-      return 1001;
-  }
-}
-
-function pathOf(url: string | undefined): string {
-  const u = url ?? "/";
-  const q = u.search(/[?#]/);
-  return q < 0 ? u : u.slice(0, q);
-}
-
-/** A batch larger than this goes out as several messages. */
-const MAX_FRAME = 8 * 1024 * 1024;
-
-/** The header of an unmasked, final, binary WebSocket frame (RFC 6455 §5.2) for `n` payload bytes. */
-function frameHeader(n: number): Uint8Array {
-  if (n < 126) return Uint8Array.of(0x82, n);
-  if (n < 0x10000) return Uint8Array.of(0x82, 126, n >>> 8, n & 0xff);
-  const h = new Uint8Array(10);
-  h[0] = 0x82;
-  h[1] = 127;
-  new DataView(h.buffer).setBigUint64(2, BigInt(n));
-  return h;
-}
-
-/** ws writes frames straight to its socket unless it is busy with a Blob (then it queues them). */
-function senderIdle(ws: WebSocket): boolean {
-  const sender = (ws as unknown as { _sender?: { _queue?: unknown[] } })._sender;
-  return sender?._queue !== undefined && sender._queue.length === 0;
-}
-
-/** The socket under a `ws` WebSocket (`_socket`, set while open), if it can be corked. */
-function socketOf(ws: WebSocket): Duplex | undefined {
-  const s = (ws as unknown as { _socket?: Duplex })._socket;
-  return s && typeof s.cork === "function" ? s : undefined;
-}
-
-class WsTransport implements Transport {
-  readonly #ws: WebSocket;
-  readonly remoteAddress: string;
-
-  constructor(ws: WebSocket, remoteAddress: string) {
-    this.#ws = ws;
-    this.remoteAddress = remoteAddress;
-  }
-
-  send(chunk: Uint8Array): void {
-    this.#ws.send(chunk);
-  }
-
-  /**
-   * One binary message made of `chunks`, written as a frame header plus the chunks themselves (a
-   * server's frames are not masked), so large payloads are not copied into one buffer. Falls back
-   * to one message per chunk (still valid NATS: operations may span messages) when ws has frames of
-   * its own queued, so nothing overtakes them.
-   */
-  sendv(chunks: Uint8Array[]): void {
-    const ws = this.#ws;
-    const socket = socketOf(ws);
-    if (chunks.length === 1 || socket === undefined || ws.readyState !== ws.OPEN || !senderIdle(ws)) {
-      for (const c of chunks) ws.send(c);
-      return;
-    }
-    socket.cork();
-    let start = 0;
-    let size = 0;
-    for (let i = 0; i < chunks.length; i++) {
-      size += chunks[i]!.length;
-      if (size < MAX_FRAME && i < chunks.length - 1) continue;
-      socket.write(frameHeader(size));
-      for (let k = start; k <= i; k++) socket.write(chunks[k]!);
-      start = i + 1;
-      size = 0;
-    }
-    socket.uncork();
-  }
-
-  get bufferedAmount(): number {
-    return this.#ws.bufferedAmount;
-  }
-
-  close(reason: ClosedReason): void {
-    // Reading must go on for the peer's close frame to arrive (it may be paused for auth).
-    this.#ws.resume();
-    this.#ws.close(closeCode(reason), reason);
-  }
-
-  destroy(): void {
-    this.#ws.terminate();
-  }
-
-  pause(): void {
-    this.#ws.pause();
-  }
-
-  resume(): void {
-    this.#ws.resume();
-  }
-}
-
-export function attachNatsWebSocket(httpServer: UpgradeEmitter, nats: NatsServer, opts: NatsWebSocketOptions = {}): NatsWebSocketHandle {
-  const path = opts.path ?? "/nats";
+export function createNatsUpgradeHandler(nats: NatsServer, opts: NatsUpgradeOptions = {}): NatsUpgradeHandler {
+  const maxPayload = positiveInt("maxMessageBytes", opts.maxMessageBytes, Math.max(8 * 1024 * 1024, 4 * nats.maxPayload));
+  const preAuthMaxBytes = positiveInt("preAuthMaxBytes", opts.preAuthMaxBytes, nats.opts.preAuthMaxBytes, 256);
   const wss = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,
     clientTracking: false,
     skipUTF8Validation: true,
-    maxPayload: opts.maxMessageBytes ?? Math.max(8 * 1024 * 1024, 4 * nats.maxPayload),
-  });
+    maxPayload,
+    // How long ws waits for the peer's close frame after sending its own (30 s by default) — also
+    // after the protocol errors it closes for by itself.
+    closeTimeout: nats.opts.closeGraceMs,
+  } as ServerOptions);
+  const log = nats.opts.logger;
+  return {
+    handleUpgrade(req, socket, head) {
+      // ws would answer a wrong method 405; it answers the other malformed handshakes 400 itself
+      // (and closes the socket).
+      if (req.method !== "GET") return badRequest(socket, "Bad request: a WebSocket upgrade is a GET request");
+      const remote = req.socket.remoteAddress ?? "";
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        const lift = guardUntilAuthenticated(socket, preAuthMaxBytes, () =>
+          log.info(`NATS WebSocket client sent more than preAuthMaxBytes (${preAuthMaxBytes}) before authenticating: dropped`, { remote }),
+        );
+        serveNats(nats, ws, new WsTransport(ws, remote, lift));
+      });
+    },
+    close() {
+      wss.close();
+    },
+  };
+}
+
+export function attachNatsWebSocket(httpServer: UpgradeEmitter, nats: NatsServer, opts: NatsWebSocketOptions = {}): NatsWebSocketHandle {
+  const path = opts.path ?? "/nats";
+  const handler = createNatsUpgradeHandler(nats, opts);
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    if (pathOf(req.url) !== path) return;
-    const remote = req.socket.remoteAddress ?? "";
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      const conn = nats.accept(new WsTransport(ws, remote));
-      if (conn === null) return;
-      ws.on("message", (data: Buffer) => conn.receive(data));
-      ws.on("close", () => conn.transportClosed());
-      ws.on("error", () => conn.transportClosed());
-    });
+    if (isPathOrQuery(req.url, path)) handler.handleUpgrade(req, socket, head);
   };
   httpServer.on("upgrade", onUpgrade);
   return {
     detach() {
       httpServer.off("upgrade", onUpgrade);
+      handler.close();
     },
   };
+}
+
+/** `url` is exactly `path`, or `path` and a query (`/nats?x`, never `/nats/x` or `/nats#x`). */
+function isPathOrQuery(url: string | undefined, path: string): boolean {
+  if (url === undefined || !url.startsWith(path)) return false;
+  return url.length === path.length || url[path.length] === "?";
+}
+
+function serveNats(nats: NatsServer, ws: WebSocket, transport: WsTransport): void {
+  const conn = nats.accept(transport);
+  if (conn === null) return;
+  ws.on("message", (data: Buffer) => conn.receive(data));
+  ws.on("close", () => conn.transportClosed());
+  ws.on("error", () => conn.transportClosed());
+}
+
+/**
+ * Drops the socket as soon as the client sends, or a frame header announces, more than `maxBytes`
+ * before it has authenticated. Returns the function that lifts the guard.
+ */
+function guardUntilAuthenticated(socket: Duplex, maxBytes: number, onDrop: () => void): () => void {
+  const guard = new WsPreAuthGuard(maxBytes);
+  const onData = (chunk: Buffer): void => {
+    if (guard.push(chunk)) return;
+    socket.off("data", onData);
+    onDrop();
+    socket.destroy();
+  };
+  // Ahead of ws's own listener: the chunk that crosses the limit is the last one ws is given.
+  socket.prependListener("data", onData);
+  return () => socket.off("data", onData);
+}
+
+/** Answers an upgrade request 400 with a plain-text message and closes the socket once it is written. */
+function badRequest(socket: Duplex, message: string): void {
+  socket.on("error", () => socket.destroy());
+  socket.once("finish", () => socket.destroy());
+  socket.end(
+    `HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`,
+  );
 }

@@ -31,6 +31,7 @@ export interface ServerSpec {
   maxControlLine?: number;
   pingIntervalMs?: number;
   maxPingsOut?: number;
+  maxSubscriptions?: number;
 }
 
 export interface ServerUnderTest {
@@ -66,6 +67,7 @@ async function startEmbedded(spec: ServerSpec = {}): Promise<ServerUnderTest> {
       maxControlLine: spec.maxControlLine,
       pingIntervalMs: spec.pingIntervalMs,
       maxPingsOut: spec.maxPingsOut,
+      maxSubscriptions: spec.maxSubscriptions,
       authTimeoutMs: spec.authTimeoutSec !== undefined ? spec.authTimeoutSec * 1000 : undefined,
       authenticator: spec.users ? authenticatorFor(spec.users) : undefined,
     });
@@ -124,6 +126,7 @@ function natsConfig(spec: ServerSpec, clientPort: number, wsPort: number): strin
   if (spec.maxControlLine !== undefined) lines.push(`max_control_line: ${spec.maxControlLine}`);
   if (spec.pingIntervalMs !== undefined) lines.push(`ping_interval: "${spec.pingIntervalMs}ms"`);
   if (spec.maxPingsOut !== undefined) lines.push(`ping_max: ${spec.maxPingsOut}`);
+  if (spec.maxSubscriptions !== undefined) lines.push(`max_subscriptions: ${spec.maxSubscriptions}`);
   if (spec.users) {
     const users = spec.users.map((u) => {
       const p = u.permissions;

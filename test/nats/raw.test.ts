@@ -127,6 +127,18 @@ for (const target of targets) {
     });
   });
 
+  describe(`max_subscriptions on ${target.name}`, () => {
+    const server = useServer(target, { maxSubscriptions: 2 });
+
+    test("a SUB past the cap is refused, the connection stays", async () => {
+      const c = await rawClient(server());
+      await c.waitFor(INFO);
+      c.send('CONNECT {"verbose":false}\r\nSUB a 1\r\nSUB b 2\r\nSUB c 3\r\nUNSUB 1\r\nSUB c 3\r\nPUB c 2\r\nok\r\nPING\r\n');
+      const text = await c.waitFor(/PONG\r\n/);
+      assert.equal(text.replace(INFO, ""), "-ERR 'maximum subscriptions exceeded'\r\nMSG c 3 2\r\nok\r\nPONG\r\n");
+    });
+  });
+
   describe(`stale connections on ${target.name}`, () => {
     const server = useServer(target, { pingIntervalMs: 250, maxPingsOut: 1 });
 

@@ -26,3 +26,35 @@ test("a TCP client talks to in-process subscribers and back", async () => {
   await nats.close();
   await listener.close();
 });
+
+test("a TCP client that never authenticates and never closes its side is dropped after auth timeout + grace", async () => {
+  const nats = new NatsServer({ authenticator: async () => null, authTimeoutMs: 100, closeGraceMs: 50 });
+  const listener = await listenNatsTcp(nats, { host: "127.0.0.1", port: 0 });
+  // Half-open: it reads the server's FIN but never sends its own.
+  const sock = tcpConnect({ port: listener.port, host: "127.0.0.1", allowHalfOpen: true });
+  let text = "";
+  sock.on("data", (b) => (text += b.toString("latin1")));
+  sock.on("error", () => {});
+  await until(() => text.includes("-ERR 'Authentication Timeout'\r\n"), 2000, "the auth timeout");
+  // The listener closes once its last socket is gone: only if the server dropped it.
+  const closed = await Promise.race([listener.close().then(() => "closed"), new Promise((r) => setTimeout(() => r("still open"), 1000))]);
+  assert.equal(closed, "closed");
+  sock.destroy();
+  await nats.close();
+});
+
+test("a TCP client is cut once it sends more than preAuthMaxBytes before authenticating", async () => {
+  const nats = new NatsServer({ authenticator: async () => null, preAuthMaxBytes: 1024 });
+  const listener = await listenNatsTcp(nats, { host: "127.0.0.1", port: 0 });
+  const sock = tcpConnect(listener.port, "127.0.0.1");
+  let text = "";
+  let closed = false;
+  sock.on("data", (b) => (text += b.toString("latin1")));
+  sock.on("close", () => (closed = true));
+  sock.on("error", () => {});
+  sock.write(`CONNECT {"pass":"${"p".repeat(2000)}`);
+  await until(() => closed, 2000, "the server to close");
+  assert.match(text, /-ERR 'Authorization Violation'\r\n$/);
+  await nats.close();
+  await listener.close();
+});
