@@ -78,7 +78,7 @@ export async function runGatewayBootstrap(inv: Invocation): Promise<number> {
   const { AccessService, SigningKeys } = await import("../internal/access/index.ts");
   const { Bootstrap } = await import("../internal/auth/index.ts");
   const { join } = await import("node:path");
-  const store = await openStore(cfg.store || `sqlite:${join(cfg.dataDir, "ward.db")}`);
+  const store = await openStore(cfg.store || `sqlite:${join(cfg.dataDir, "ward.db")}`, { logger: makeLogger(inv, "gateway") });
   try {
     const access = new AccessService({ db: store.db, keys: await SigningKeys.load(store.db) });
     const code = await new Bootstrap({ db: store.db, access }).issue(cfg.adminEmail);

@@ -2,15 +2,19 @@
  * The store: kysely over SQLite (default, one file, WAL) or PostgreSQL (scale-out).
  * Migrations run at open. Everything above uses `Store.db` with dialect-neutral queries.
  */
-import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { Kysely, SqliteDialect } from "kysely";
 import { Migrator } from "kysely/migration";
+import { createLogger, type Logger } from "../log/index.ts";
 import type { Database } from "./schema.ts";
+import { StoreError } from "./errors.ts";
 import { migrations } from "./migrations/index.ts";
+import { ensurePrivateDir, ensurePrivateFile, tightenPrivateFile } from "./private_files.ts";
 import { sqliteNativeBinding } from "./sqlite.ts";
 
 export type { Database } from "./schema.ts";
+export { StoreError } from "./errors.ts";
+export { ensurePrivateDir, tightenPrivateFile, writePrivateFile } from "./private_files.ts";
 
 export interface Store {
   readonly db: Kysely<Database>;
@@ -20,17 +24,18 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export class StoreError extends Error {
-  override name = "StoreError";
+export interface OpenStoreOptions {
+  /** Where to say that an existing database file was made private. Default: JSON lines on stderr. */
+  logger?: Logger;
 }
 
 /** `url` is `sqlite:<path>` (or a bare path), `sqlite::memory:`, or `postgres://…`. */
-export async function openStore(url: string): Promise<Store> {
+export async function openStore(url: string, opts: OpenStoreOptions = {}): Promise<Store> {
   let store: Store;
   if (/^postgres(ql)?:\/\//.test(url)) {
     throw new StoreError("PostgreSQL store is not available in this build yet: use a sqlite: store URL");
   } else {
-    store = await openSqlite(url.replace(/^sqlite:/, ""));
+    store = await openSqlite(url.replace(/^sqlite:/, ""), opts.logger ?? createLogger({ base: { area: "store" } }));
   }
   try {
     await migrate(store.db);
@@ -41,15 +46,17 @@ export async function openStore(url: string): Promise<Store> {
   return store;
 }
 
-async function openSqlite(path: string): Promise<Store> {
+/** What SQLite writes beside the database: the same pages, so the same secrets. */
+const SQLITE_COMPANIONS = ["-wal", "-shm", "-journal"];
+
+async function openSqlite(path: string, logger: Logger): Promise<Store> {
   const { default: BetterSqlite3 } = await import("better-sqlite3");
   const nativeBinding = await sqliteNativeBinding();
   if (path !== ":memory:") {
-    try {
-      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    } catch (e) {
-      throw new StoreError(`Cannot create the directory for SQLite database ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
+    ensurePrivateDir(dirname(path));
+    for (const suffix of SQLITE_COMPANIONS) tightenPrivateFile(path + suffix, logger);
+    // Created 0600 before SQLite opens it: SQLite gives -wal/-shm the database file's mode.
+    ensurePrivateFile(path, logger);
   }
   let sqlite;
   try {
