@@ -35,7 +35,7 @@ test("a grant's expiry is announced as a revocation of that grant, once, with a 
   }
 });
 
-test("the expiry timer fires at a grant's expiry on a real clock", async () => {
+test("the expiry timer fires at a grant's expiry on a real clock", { timeout: 10_000 }, async () => {
   const f = await fixture();
   try {
     f.clock.t = Date.now();
@@ -48,7 +48,7 @@ test("the expiry timer fires at a grant's expiry on a real clock", async () => {
       await f.svc.createGrant(f.admin, "prod", { member_id: f.member.member.id, role: "view", expires_at: new Date(at).toISOString() });
       const ev = await got;
       assert.equal(ev.reason, "grant-expired");
-      assert.ok(Date.now() - at < 500, `announced ${Date.now() - at} ms after the expiry`);
+      assert.ok(Date.now() - at < 5000, `announced ${Date.now() - at} ms after the expiry`);
     } finally {
       clearInterval(tick);
       f.svc.stopExpiryTimer();

@@ -125,14 +125,17 @@ export class AccessService {
     return rows.length;
   }
 
+  /** Sets the timer for the soonest expiry (`soonest`, or read from the store); a sooner timer already set stays. */
   async #scheduleExpiry(soonest?: number): Promise<void> {
     if (!this.#expiryTimerOn) return;
-    if (soonest !== undefined && soonest >= this.#nextExpiry) return;
     let next = soonest;
     if (next === undefined) {
       const r = await this.#db.selectFrom("grants").select((eb) => eb.fn.min("expires_at").as("next")).where("expires_at", ">", this.#iso()).executeTakeFirst();
       next = r?.next ? Date.parse(r.next) : Infinity;
+      // At most a minute: the periodic re-check.
+      next = Math.min(next, this.#now() + 60_000);
     }
+    if (!this.#expiryTimerOn || next >= this.#nextExpiry) return;
     clearTimeout(this.#expiryTimer);
     this.#nextExpiry = next;
     // Re-checked at least every minute (a clock that jumps, a grant written by another gateway).

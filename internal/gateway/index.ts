@@ -5,13 +5,12 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
-import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { getRequestListener } from "@hono/node-server";
 import { AccessError, AccessService, AccessSync, SigningKeys } from "../access/index.ts";
 import { subjects, isValidClusterId } from "../bus/index.ts";
 import { NatsServer, createNatsUpgradeHandler, type Authenticator } from "../nats/index.ts";
-import { openStore, type Store } from "../store/index.ts";
+import { ensurePrivateDir, openStore, writePrivateFile, type Store } from "../store/index.ts";
 import type { Logger } from "../log/index.ts";
 import { KubeProxy, parseProxyPath, ProxyError, writeStatus } from "../proxy/index.ts";
 import { TunnelGateway } from "../tunnel/index.ts";
@@ -68,8 +67,10 @@ export interface Gateway {
 
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const log = opts.logger;
+  // The data dir holds keys and tokens: refused when others can read or write it.
+  ensurePrivateDir(opts.dataDir);
   const storeUrl = opts.storeUrl || `sqlite:${join(opts.dataDir, "ward.db")}`;
-  const store = await openStore(storeUrl);
+  const store = await openStore(storeUrl, { logger: log.child({ area: "store" }) });
   log.info("store ready", { dialect: store.dialect });
 
   const keys = await SigningKeys.load(store.db);
@@ -80,7 +81,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const boot = await access.bootstrapAdmin(opts.bootstrapAdminEmail);
   if (boot) {
     const file = join(opts.dataDir, "admin-token");
-    writeFileSync(file, boot.apiToken + "\n", { mode: 0o600 });
+    writePrivateFile(file, boot.apiToken + "\n");
     log.info("created the first admin; its one-time API token is in the file", { email: boot.member.email, file });
   }
   const bootstrap = new Bootstrap({ db: store.db, access });
@@ -137,8 +138,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
 
   const publicHost = opts.publicUrl ? new URL(opts.publicUrl).hostname.replace(/^\[(.*)\]$/, "$1") : undefined;
   const tlsHosts = [...new Set([opts.host, "localhost", "127.0.0.1", ...(publicHost ? [publicHost] : [])])];
-  const tls = opts.plainHttp ? undefined : await loadTls({ certFile: opts.tlsCertFile, keyFile: opts.tlsKeyFile, dataDir: opts.dataDir, hosts: tlsHosts });
-  const caPem = tls?.caFile ? tls.cert.toString() : undefined;
+  const tls = opts.plainHttp ? undefined : await loadTls({ certFile: opts.tlsCertFile, keyFile: opts.tlsKeyFile, dataDir: opts.dataDir, hosts: tlsHosts, logger: log.child({ area: "tls" }) });
+  const caPem = tls?.caFile ? tls.ca?.toString() : undefined;
 
   let url = "";
   const publicUrl = () => opts.publicUrl?.replace(/\/+$/, "") || url;
