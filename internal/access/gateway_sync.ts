@@ -10,7 +10,7 @@
  * work or delay another cluster or the API.
  */
 import type { Bus, BusSubscription } from "../bus/index.ts";
-import { isValidClusterId } from "../bus/index.ts";
+import { isValidClusterId } from "../validate/index.ts";
 import { silentLogger, type Logger } from "../log/index.ts";
 import { accessSubjects, type DesiredStateMsg, type StatusReportMsg } from "./protocol.ts";
 import type { AccessService } from "./service.ts";

@@ -7,7 +7,7 @@ export { AccessError, TokenRejectedError, type AccessReason } from "./errors.ts"
 export { SigningKeys, TOKEN_ALG } from "./signing_keys.ts";
 export { RateLimiter, type RateLimiterOptions } from "./rate_limiter.ts";
 export { hashSecret, newId, newSecret } from "./secrets.ts";
-export { ROLES, SCOPES, isDns1123Label, type GrantRole, type GrantScope, type MemberRole } from "./validate.ts";
+export { ROLES, SCOPES, type GrantRole, type GrantScope, type MemberRole } from "./validate.ts";
 export type {
   AccessSettings, ApiTokenInfo, AuthContext, Cluster, DesiredGrant, Grant, GrantStatusUpdate, Member, RevocationEvent, TokenContext,
 } from "./types.ts";

@@ -1,5 +1,5 @@
 /** Pure validation of access inputs. Every function throws an `AccessError("Invalid")` with a clear message. */
-import { isValidClusterId } from "../bus/index.ts";
+import { CLUSTER_ID_RULE, DNS1123_LABEL_RULE, isDns1123Label, isValidClusterId } from "../validate/index.ts";
 import { AccessError } from "./errors.ts";
 
 export const ROLES = ["view", "edit", "admin", "cluster-admin"] as const;
@@ -9,7 +9,6 @@ export type GrantScope = (typeof SCOPES)[number];
 export const MEMBER_ROLES = ["admin", "member"] as const;
 export type MemberRole = (typeof MEMBER_ROLES)[number];
 
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 /** RFC 5321 limits, in octets. */
 const MAX_EMAIL = 254;
 const MAX_LOCAL_PART = 64;
@@ -18,10 +17,6 @@ const LOCAL_ATOM = /^[\p{L}\p{M}\p{N}!#$%&'*+\-/=?^_`{|}~]+$/u;
 /** Format characters (bidi marks, overrides, isolates, zero-width ones), surrogates, private use,
  * unassigned, and the Hangul fillers: nothing a person can see, so nothing an address may hold. */
 const INVISIBLE = /[\p{Cf}\p{Cs}\p{Co}\p{Cn}\u115f\u1160\u3164\uffa0]/u;
-
-export function isDns1123Label(s: string): boolean {
-  return DNS1123_LABEL.test(s);
-}
 
 export function parseGrantRole(v: unknown): GrantRole {
   if (typeof v === "string" && (ROLES as readonly string[]).includes(v)) return v as GrantRole;
@@ -49,7 +44,7 @@ export function parseNamespace(scope: GrantScope, v: unknown): string {
   if (typeof v !== "string" || !isDns1123Label(v)) {
     throw new AccessError(
       "Invalid",
-      `Invalid namespace ${JSON.stringify(typeof v === "string" ? v.slice(0, 80) : v)}: use a DNS-1123 label (1-63 lowercase letters, digits and '-', starting and ending with a letter or digit)`,
+      `Invalid namespace ${JSON.stringify(typeof v === "string" ? v.slice(0, 80) : v)}: use a DNS-1123 label (${DNS1123_LABEL_RULE})`,
     );
   }
   return v;
@@ -83,7 +78,7 @@ function emailProblem(s: string): string {
     return "the part before @ may hold letters, digits, !#$%&'*+-/=?^_`{|}~ and dots (not first, last or two in a row)";
   }
   if (domain === "") return "the domain after @ is empty";
-  if (!domain.split(".").every((label) => DNS1123_LABEL.test(label.toLowerCase()))) {
+  if (!domain.split(".").every((label) => isDns1123Label(label.toLowerCase()))) {
     return "the domain must be DNS labels joined by dots (letters, digits and '-', not at a label's ends; xn-- form for international names)";
   }
   return "";
@@ -101,7 +96,7 @@ function quoted(v: unknown): string {
 
 export function parseClusterId(v: unknown): string {
   if (typeof v !== "string" || !isValidClusterId(v)) {
-    throw new AccessError("Invalid", `Invalid cluster id ${JSON.stringify(v)}: use 1-63 lowercase letters, digits and '-', starting and ending with a letter or digit`);
+    throw new AccessError("Invalid", `Invalid cluster id ${JSON.stringify(v)}: use ${CLUSTER_ID_RULE}`);
   }
   return v;
 }

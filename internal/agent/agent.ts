@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { accessSubjects, type AgentHello, type DesiredGrant, type DesiredStateMsg, type StatusReportMsg } from "../access/index.ts";
-import { assertClusterId } from "../bus/index.ts";
+import { assertClusterId } from "../validate/index.ts";
 import { silentLogger, type Logger } from "../log/index.ts";
 import type { BusConnection } from "../nats/index.ts";
 import { nextExpiry, planBindings, reconcileRbac, type RbacApi } from "./rbac.ts";

@@ -48,4 +48,4 @@ export interface Bus {
   readonly info?: { max_payload: number } | undefined;
 }
 
-export { subjects, isValidClusterId, assertClusterId } from "./subjects.ts";
+export { subjects } from "./subjects.ts";

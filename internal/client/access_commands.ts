@@ -3,7 +3,7 @@
  * who may use a cluster, and the credentials issued for it. Table output or `-o json`.
  */
 import { UsageError, type Invocation } from "../cli/command.ts";
-import { isValidClusterId } from "../bus/index.ts";
+import { isValidClusterId } from "../validate/index.ts";
 import { api, credentialsFor, durationSeconds, outputFormat, str, type ApiGrant } from "./commands.ts";
 import { relative, table } from "./output.ts";
 

@@ -6,9 +6,9 @@ import { UsageError, type Invocation } from "../cli/command.ts";
 import { api, credentialsFor, durationSeconds, outputFormat } from "./commands.ts";
 import type { Credentials } from "./session.ts";
 import { relative, table } from "./output.ts";
+import { isDns1123Label } from "../validate/index.ts";
 
 const ROBOT_DOMAIN = "robot.ward";
-const ROBOT_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 interface ApiMember {
   id: string;
@@ -38,7 +38,7 @@ export function parseLifetime(v: unknown, inv: Invocation): number | undefined {
 
 function robotName(inv: Invocation, i = 0): string {
   const name = inv.args[i];
-  if (!name || !ROBOT_NAME.test(name)) throw new UsageError(`Robot name ${JSON.stringify(name ?? "")}: use lowercase letters, digits and '-'`, inv.path);
+  if (!name || !isDns1123Label(name)) throw new UsageError(`Robot name ${JSON.stringify(name ?? "")}: use lowercase letters, digits and '-'`, inv.path);
   return name;
 }
 

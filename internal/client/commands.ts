@@ -11,6 +11,7 @@ import { clearExecCache } from "./exec_cache.ts";
 import { cacheDir } from "./files.ts";
 import { call, ClientError, normalizeGatewayUrl, type GatewayTarget } from "./http.ts";
 import { parseOutput, relative, table, type OutputFormat } from "./output.ts";
+import { parseDuration } from "../validate/index.ts";
 import { loadCredentialsFile, resolveCredentials, saveCredentialsFile, type Credentials, type TokenResponse } from "./session.ts";
 
 export { ClientError };
@@ -22,8 +23,8 @@ const bool = (f: Flags, k: string): boolean => f[k] === true;
 
 /** `45m`, `12h`, `30d` → seconds; null when it is not such a duration. */
 export function durationSeconds(v: string): number | null {
-  const m = /^(\d+)(m|h|d)$/.exec(v);
-  return m ? Number(m[1]) * { m: 60, h: 3600, d: 86400 }[m[2] as "m" | "h" | "d"] : null;
+  const ms = parseDuration(v, { units: ["m", "h", "d"], fractions: false });
+  return ms === undefined ? null : ms / 1000;
 }
 
 export interface ApiGrant {

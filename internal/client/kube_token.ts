@@ -5,7 +5,7 @@
  * prompts: without credentials it says to run `ward login` and fails.
  */
 import { join } from "node:path";
-import { isValidClusterId } from "../bus/index.ts";
+import { isValidClusterId } from "../validate/index.ts";
 import { execCacheKey, execCredentialJson, readServed, writeExecCredential, writeServed } from "./exec_cache.ts";
 import { cacheDir, cacheStem, readJson, writeJsonPrivate } from "./files.ts";
 import { call, ClientError } from "./http.ts";

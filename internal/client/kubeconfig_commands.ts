@@ -4,15 +4,14 @@
  */
 import { UsageError, type Invocation } from "../cli/command.ts";
 import {
-  addWardEntry, editKubeconfigFile, isValidClusterId, kubeconfigPaths, listWardEntries, listWardEntriesAcross, removeWardEntry, resolveKubeconfigPath, wardName,
+  addWardEntry, editKubeconfigFile, kubeconfigPaths, listWardEntries, listWardEntriesAcross, removeWardEntry, resolveKubeconfigPath, wardName,
   type WardUser,
 } from "../kubeconfig/index.ts";
 import { api, credentialsFor, outputFormat, str, type MyCluster } from "./commands.ts";
 import { execCacheKey, FAST_PATH_SCRIPT, MAX_EXEC_CACHE_KEY } from "./exec_cache.ts";
 import { ClientError } from "./http.ts";
 import { table } from "./output.ts";
-
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+import { isDns1123Label, isValidClusterId } from "../validate/index.ts";
 
 /** The command kubectl runs for credentials: this executable when it is the single binary, else `ward`. */
 async function defaultExecCommand(): Promise<string> {
@@ -41,7 +40,7 @@ export async function runKubeconfigAdd(inv: Invocation): Promise<number> {
   if (all && f.use === true) throw new UsageError("--use needs a single --cluster (it sets kubectl's current context)", inv.path);
   if (cluster && !isValidClusterId(cluster)) throw new UsageError(`Invalid cluster id ${JSON.stringify(cluster)}`, inv.path);
   const namespace = str(f, "namespace");
-  if (namespace !== undefined && !DNS1123_LABEL.test(namespace)) throw new UsageError(`Invalid namespace ${JSON.stringify(namespace)}: a DNS-1123 label`, inv.path);
+  if (namespace !== undefined && !isDns1123Label(namespace)) throw new UsageError(`Invalid namespace ${JSON.stringify(namespace)}: a DNS-1123 label`, inv.path);
   const print = f.print === true;
   const embed = f["embed-token"] === true;
   if (embed && str(f, "exec-command")) throw new UsageError("--embed-token and --exec-command exclude each other", inv.path);

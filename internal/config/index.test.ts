@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ConfigError, parseDuration, parseListen, resolveConfig, type Spec } from "./index.ts";
+import { ConfigError, parseConfigDuration, parseListen, resolveConfig, type Spec } from "./index.ts";
 
 const spec = {
   listen: { kind: "string", flag: "listen", env: "WARD_LISTEN", key: "listen", default: "127.0.0.1:8443", description: "" },
@@ -34,12 +34,12 @@ test("bad values are clear errors naming their source", () => {
 });
 
 test("durations and listen addresses", () => {
-  assert.equal(parseDuration("250ms"), 250);
-  assert.equal(parseDuration("1.5s"), 1500);
-  assert.equal(parseDuration("1h"), 3_600_000);
-  assert.equal(parseDuration("42"), 42);
-  assert.equal(parseDuration("-1s"), undefined);
-  assert.equal(parseDuration("1d"), undefined);
+  assert.equal(parseConfigDuration("250ms"), 250);
+  assert.equal(parseConfigDuration("1.5s"), 1500);
+  assert.equal(parseConfigDuration("1h"), 3_600_000);
+  assert.equal(parseConfigDuration("42"), 42);
+  assert.equal(parseConfigDuration("-1s"), undefined);
+  assert.equal(parseConfigDuration("1d"), undefined);
   assert.deepEqual(parseListen("127.0.0.1:0"), { host: "127.0.0.1", port: 0 });
   assert.deepEqual(parseListen("[::1]:8443"), { host: "::1", port: 8443 });
   assert.equal(parseListen("localhost"), undefined);

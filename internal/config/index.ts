@@ -2,6 +2,7 @@
  * Configuration from flags, `WARD_*` environment variables and an optional YAML file, in that
  * order of precedence, validated once. Pure: callers hand in the three sources.
  */
+import { parseDuration } from "../validate/index.ts";
 
 export type Kind = "string" | "number" | "boolean" | "duration";
 
@@ -36,14 +37,9 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
-const UNIT: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** Parses "500ms", "30s", "5m", "1h" or a bare number of milliseconds. */
-export function parseDuration(raw: string): number | undefined {
-  if (/^\d+$/.test(raw)) return Number(raw);
-  const m = DURATION.exec(raw);
-  return m ? Math.round(Number(m[1]) * UNIT[m[2]!]!) : undefined;
+/** A duration setting in milliseconds: "500ms", "1.5s", "5m", "1h" or a bare number of milliseconds. */
+export function parseConfigDuration(raw: string): number | undefined {
+  return parseDuration(raw, { units: ["ms", "s", "m", "h"], bareMilliseconds: true });
 }
 
 function lookup(obj: Record<string, unknown> | undefined, key: string): unknown {
@@ -72,7 +68,7 @@ function coerce(spec: SettingSpec, raw: unknown, where: string): string | number
       if (raw === "false" || raw === "0" || raw === "no") return false;
       throw bad(`expected true or false, got ${JSON.stringify(raw)}`);
     case "duration": {
-      const d = typeof raw === "number" ? raw : typeof raw === "string" ? parseDuration(raw.trim()) : undefined;
+      const d = typeof raw === "number" ? raw : typeof raw === "string" ? parseConfigDuration(raw.trim()) : undefined;
       if (d === undefined || d < 0) throw bad(`expected a duration like 30s, 5m or 1h, got ${JSON.stringify(raw)}`);
       return d;
     }

@@ -2,6 +2,7 @@
 // while every other byte of the file stays as it was. Semantics come from the yaml Document API;
 // positions come from the CST (Parser tokens with offsets); edits are splices of the source text.
 import { isMap, isSeq, parseAllDocuments, Parser, stringify, type CST, type Document } from "yaml";
+import { CLUSTER_ID_RULE, isValidClusterId } from "../validate/index.ts";
 
 export class KubeconfigError extends Error {
   /** 1-based line of the problem in the input, when known. */
@@ -87,15 +88,9 @@ export interface MergedWardEntry extends WardEntryInfo {
   sources: { cluster?: string; user?: string; context?: string };
 }
 
-const CLUSTER_ID = /^[a-z0-9-]{1,63}$/;
-
-export function isValidClusterId(id: string): boolean {
-  return CLUSTER_ID.test(id);
-}
-
 export function validateClusterId(id: string): void {
   if (!isValidClusterId(id)) {
-    throw new KubeconfigError(`Invalid cluster id ${JSON.stringify(id)}: use 1–63 lowercase letters, digits or '-'`);
+    throw new KubeconfigError(`Invalid cluster id ${JSON.stringify(id)}: use ${CLUSTER_ID_RULE}`);
   }
 }
 

@@ -2,7 +2,6 @@
 export {
   addWardEntry,
   DEFAULT_EXEC_API_VERSION,
-  isValidClusterId,
   KubeconfigError,
   listWardEntries,
   mergeWardEntries,

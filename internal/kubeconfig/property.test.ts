@@ -90,7 +90,7 @@ function render(obj: Record<string, unknown>, st: RenderStyle): string {
 
 const addOptions: fc.Arbitrary<AddOptions> = fc.record(
   {
-    cluster: fc.stringMatching(/^[a-z0-9-]{1,20}$/),
+    cluster: fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?$/),
     server: fc.constant("https://gw.example.com/k8s/c"),
     certificateAuthorityData: fc.base64String({ minLength: 4, maxLength: 40 }),
     user: fc.oneof(

@@ -4,7 +4,7 @@
  * after a decoding or normalising step (dot segments, encoded separators or dots, double
  * encoding, `//`, `;`, `\`) is refused. Pure.
  */
-import { isValidClusterId } from "../bus/index.ts";
+import { isValidClusterId } from "../validate/index.ts";
 import { ProxyError } from "./status.ts";
 
 export const PROXY_PREFIX = "/api/v1/clusters/";

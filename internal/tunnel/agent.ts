@@ -9,7 +9,7 @@
  *   });
  */
 import type { Bus, BusSubscription } from "../bus/index.ts";
-import { assertClusterId } from "../bus/index.ts";
+import { assertClusterId } from "../validate/index.ts";
 import type { Frame, OpenFrame } from "./frame.ts";
 import { decodeMessage } from "./frame_decode.ts";
 import { ResetCode, TunnelClosedError } from "./errors.ts";

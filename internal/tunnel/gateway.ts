@@ -8,7 +8,7 @@
  */
 import { EventEmitter } from "node:events";
 import type { Bus, BusSubscription } from "../bus/index.ts";
-import { assertClusterId } from "../bus/index.ts";
+import { assertClusterId } from "../validate/index.ts";
 import { FRAME_HEADER_SIZE, frameSize, OPEN_CREDIT, packFrames, type Frame, type RawHeaders, type StreamKind, STREAM_KINDS } from "./frame.ts";
 import { ClusterOfflineError, ResetCode, StreamLimitError, TunnelClosedError } from "./errors.ts";
 import { resolveOptions, type ResolvedOptions, type TunnelOptions } from "./options.ts";

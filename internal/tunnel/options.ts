@@ -1,5 +1,6 @@
 /** Tunnel settings shared by both ends, validated once at construction, with an injectable clock. */
 import { type Logger, silentLogger } from "../log/index.ts";
+import { assertSubjectToken } from "../validate/index.ts";
 import { STREAM_KINDS, type StreamKind, FRAME_HEADER_SIZE } from "./frame.ts";
 
 export interface Clock {
@@ -55,12 +56,6 @@ export interface ResolvedOptions {
   sweepMs: number;
 }
 
-const TOKEN = /^[A-Za-z0-9_-]{1,64}$/;
-
-export function isValidInstanceId(id: string): boolean {
-  return TOKEN.test(id);
-}
-
 export function randomInstanceId(): string {
   const b = crypto.getRandomValues(new Uint8Array(12));
   let s = "";
@@ -82,7 +77,7 @@ export function resolveOptions(o: TunnelOptions = {}): ResolvedOptions {
     if (v !== undefined) idle[k as StreamKind] = positive(`idleTimeoutMs.${k}`, v);
   }
   const instanceId = o.instanceId ?? randomInstanceId();
-  if (!isValidInstanceId(instanceId)) throw new Error(`Invalid tunnel instanceId ${JSON.stringify(instanceId.slice(0, 80))}: use 1-64 of [A-Za-z0-9_-]`);
+  assertSubjectToken(instanceId, "tunnel instanceId");
   const windowBytes = positive("windowBytes", o.windowBytes ?? 2 * 1024 * 1024, 64 * 1024);
   if (windowBytes > 0x7fffffff) throw new Error("Tunnel option windowBytes must be below 2 GiB");
   return {

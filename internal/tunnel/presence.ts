@@ -4,7 +4,7 @@
  * stop). Gateways track which agent instances are alive; a cluster is online while at least one is.
  * An agent missing `MISSED_BEATS` heartbeats is gone.
  */
-import { isValidInstanceId } from "./options.ts";
+import { isSubjectToken } from "../validate/index.ts";
 
 export const MISSED_BEATS = 3;
 const MIN_INTERVAL = 10;
@@ -35,7 +35,7 @@ export function decodeHeartbeat(data: Uint8Array): Heartbeat | null {
   }
   if (typeof o !== "object" || o === null) return null;
   const r = o as Record<string, unknown>;
-  if (typeof r.agent !== "string" || !isValidInstanceId(r.agent)) return null;
+  if (typeof r.agent !== "string" || !isSubjectToken(r.agent)) return null;
   if (r.state !== "up" && r.state !== "down") return null;
   if (typeof r.intervalMs !== "number" || !Number.isFinite(r.intervalMs)) return null;
   const streams = typeof r.streams === "number" && Number.isFinite(r.streams) ? r.streams : 0;

@@ -12,14 +12,13 @@
  * Every id is validated before it reaches a subject. On receipt, the cluster is taken from the
  * subject (which the server's permissions vouch for), never from the payload.
  */
-import { assertClusterId, isValidClusterId, subjects } from "../bus/index.ts";
-import { isValidInstanceId } from "./options.ts";
+import { subjects } from "../bus/index.ts";
+import { assertClusterId, assertSubjectToken, isValidClusterId, isSubjectToken } from "../validate/index.ts";
 
 export const AGENT_QUEUE = "ward-agent";
 
 function instance(id: string, what: string): string {
-  if (!isValidInstanceId(id)) throw new Error(`Invalid ${what} id ${JSON.stringify(id.slice(0, 80))}: use 1-64 of [A-Za-z0-9_-]`);
-  return id;
+  return assertSubjectToken(id, `${what} id`);
 }
 
 export const tunnelSubjects = {
@@ -39,7 +38,7 @@ export function parseGatewaySessionSubject(subject: string): { cluster: string; 
   const t = subject.split(".");
   if (t.length !== 6 || t[0] !== "ward" || t[1] !== "gw" || t[3] !== "s") return null;
   const [, , cluster, , gateway, agent] = t as [string, string, string, string, string, string];
-  if (!isValidClusterId(cluster) || !isValidInstanceId(gateway) || !isValidInstanceId(agent)) return null;
+  if (!isValidClusterId(cluster) || !isSubjectToken(gateway) || !isSubjectToken(agent)) return null;
   return { cluster, gateway, agent };
 }
 
@@ -54,5 +53,5 @@ export function parsePresenceSubject(subject: string): string | null {
 export function lastToken(subject: string): string | null {
   const i = subject.lastIndexOf(".");
   const id = subject.slice(i + 1);
-  return isValidInstanceId(id) ? id : null;
+  return isSubjectToken(id) ? id : null;
 }
