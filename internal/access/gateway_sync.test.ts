@@ -3,7 +3,7 @@ import { EventEmitter } from "node:events";
 import { test } from "node:test";
 import { NatsServer } from "../nats/index.ts";
 import { AccessSync } from "./gateway_sync.ts";
-import { accessSubjects } from "./protocol.ts";
+import { accessSubjects } from "../bus/index.ts";
 import { fixture } from "./_test_util.ts";
 
 class FakePresence extends EventEmitter {

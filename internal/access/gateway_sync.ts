@@ -12,7 +12,7 @@
 import type { Bus, BusSubscription } from "../bus/index.ts";
 import { isValidClusterId } from "../validate/index.ts";
 import { silentLogger, type Logger } from "../log/index.ts";
-import { accessSubjects, type DesiredStateMsg, type StatusReportMsg } from "./protocol.ts";
+import { accessSubjects, type DesiredStateMsg, type StatusReportMsg } from "../bus/index.ts";
 import type { AccessService } from "./service.ts";
 
 const enc = new TextEncoder();

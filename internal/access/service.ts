@@ -13,8 +13,9 @@ import { RateLimiter } from "./rate_limiter.ts";
 import { hashSecret, newId, newSecret, secretMatches } from "./secrets.ts";
 import type { SigningKeys } from "./signing_keys.ts";
 import { signToken, verifyTokenSignature } from "./tokens.ts";
+import type { DesiredGrant, GrantStatusUpdate } from "../bus/index.ts";
 import type {
-  AccessSettings, ApiTokenInfo, AuthContext, Cluster, DesiredGrant, Grant, GrantStatusUpdate, Member, RevocationEvent, TokenContext,
+  AccessSettings, ApiTokenInfo, AuthContext, Cluster, Grant, Member, RevocationEvent, TokenContext,
 } from "./types.ts";
 import {
   parseClusterId, parseEmail, parseExpiry, parseGrantRole, parseMemberRole, parseNamespace, parseScope,

@@ -1,5 +1,6 @@
 import type { GrantsTable, MembersTable } from "../store/schema.ts";
-import type { GrantRole, GrantScope, MemberRole } from "./validate.ts";
+import type { GrantRole, GrantScope } from "../bus/index.ts";
+import type { MemberRole } from "./validate.ts";
 
 export interface Member {
   id: string;
@@ -80,19 +81,3 @@ export interface RevocationEvent {
   reason: "grant-deleted" | "grant-expired" | "token-revoked" | "revoke-all" | "member-disabled";
 }
 
-/** A live grant as the agent needs it. */
-export interface DesiredGrant {
-  id: string;
-  role: GrantRole;
-  scope: GrantScope;
-  namespace: string | null;
-  /** The member's identity before the agent's user prefix (the email). */
-  user: string;
-  expires_at: string | null;
-}
-
-export interface GrantStatusUpdate {
-  id: string;
-  status: "applied" | "failed";
-  error?: string | null;
-}

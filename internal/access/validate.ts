@@ -1,11 +1,8 @@
 /** Pure validation of access inputs. Every function throws an `AccessError("Invalid")` with a clear message. */
 import { CLUSTER_ID_RULE, DNS1123_LABEL_RULE, isDns1123Label, isValidClusterId } from "../validate/index.ts";
+import { ROLES, SCOPES, type GrantRole, type GrantScope } from "../bus/index.ts";
 import { AccessError } from "./errors.ts";
 
-export const ROLES = ["view", "edit", "admin", "cluster-admin"] as const;
-export type GrantRole = (typeof ROLES)[number];
-export const SCOPES = ["cluster", "namespace"] as const;
-export type GrantScope = (typeof SCOPES)[number];
 export const MEMBER_ROLES = ["admin", "member"] as const;
 export type MemberRole = (typeof MEMBER_ROLES)[number];
 

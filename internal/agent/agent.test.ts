@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { accessSubjects } from "../access/index.ts";
+import { accessSubjects } from "../bus/index.ts";
 import type { BusConnection } from "../nats/index.ts";
 import { Agent } from "./agent.ts";
 import type { RbacApi } from "./rbac.ts";

@@ -4,7 +4,7 @@
  * into RBAC on every change, every resync interval (repairs hand edits) and at each grant's expiry.
  */
 import { randomBytes } from "node:crypto";
-import { accessSubjects, type AgentHello, type DesiredGrant, type DesiredStateMsg, type StatusReportMsg } from "../access/index.ts";
+import { accessSubjects, type AgentHello, type DesiredGrant, type DesiredStateMsg, type StatusReportMsg } from "../bus/index.ts";
 import { assertClusterId } from "../validate/index.ts";
 import { silentLogger, type Logger } from "../log/index.ts";
 import type { BusConnection } from "../nats/index.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { DesiredGrant } from "../access/index.ts";
+import type { DesiredGrant } from "../bus/index.ts";
 import { backoffMs, natsUrl } from "./agent.ts";
 import { matches, nextExpiry, planBindings, reconcileRbac, toKube, type KubeBinding, type RbacApi } from "./rbac.ts";
 

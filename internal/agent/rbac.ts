@@ -4,7 +4,7 @@
  * user `<prefix><member>`. Every binding carries Ward's label; only labelled objects are ever
  * listed, changed or deleted. `planBindings` is pure; `reconcileRbac` talks to the API.
  */
-import type { DesiredGrant, GrantStatusUpdate } from "../access/index.ts";
+import type { DesiredGrant, GrantStatusUpdate } from "../bus/index.ts";
 
 export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
 export const MANAGED_BY_VALUE = "ward";

@@ -49,3 +49,7 @@ export interface Bus {
 }
 
 export { subjects } from "./subjects.ts";
+export {
+  accessSubjects, ROLES, SCOPES,
+  type AgentHello, type DesiredGrant, type DesiredStateMsg, type GrantRole, type GrantScope, type GrantStatusUpdate, type StatusReportMsg,
+} from "./access_messages.ts";
