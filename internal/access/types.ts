@@ -81,3 +81,13 @@ export interface RevocationEvent {
   reason: "grant-deleted" | "grant-expired" | "token-revoked" | "revoke-all" | "member-disabled";
 }
 
+/** What the access service announces (`AccessService.events`). */
+export interface AccessEvents {
+  revoked: [RevocationEvent];
+  /** The set of live grants of a cluster changed: push it to the agent. */
+  grantsChanged: [string];
+  /** The access feature was switched off: every proxied stream ends. */
+  disabled: [];
+  /** A cluster's agent join credential was replaced: its connected agents must be disconnected. */
+  agentCredentialRotated: [string];
+}
