@@ -3,7 +3,8 @@ import { randomBytes } from "node:crypto";
 import { chmod, mkdir, open, readFile, realpath, rename, stat, unlink } from "node:fs/promises";
 import { homedir } from "node:os";
 import { basename, delimiter, dirname, join, resolve } from "node:path";
-import { mergeWardEntries, type MergedWardEntry } from "./edit.ts";
+import { mergeWardEntries } from "./list_ward_entries.ts";
+import type { MergedWardEntry } from "./ward_entry.ts";
 
 export interface ResolveOptions {
   /** `--kubeconfig` flag value. */

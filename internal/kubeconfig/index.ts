@@ -1,11 +1,9 @@
 // Public face of the kubeconfig module: pure editing of Ward-managed entries plus the file wrapper.
+export { addWardEntry, removeWardEntry } from "./edit.ts";
+export { KubeconfigError } from "./kubeconfig_error.ts";
+export { listWardEntries, mergeWardEntries } from "./list_ward_entries.ts";
 export {
-  addWardEntry,
   DEFAULT_EXEC_API_VERSION,
-  KubeconfigError,
-  listWardEntries,
-  mergeWardEntries,
-  removeWardEntry,
   validateClusterId,
   WARD_PREFIX,
   wardName,
@@ -16,7 +14,7 @@ export {
   type RemoveResult,
   type WardEntryInfo,
   type WardUser,
-} from "./edit.ts";
+} from "./ward_entry.ts";
 export {
   editKubeconfigFile,
   kubeconfigPaths,

@@ -1,7 +1,9 @@
 // Invariant checks shared by the kubeconfig tests (not used by the module itself).
 import assert from "node:assert/strict";
 import { parseDocument } from "yaml";
-import { listWardEntries, removeWardEntry, type AddOptions } from "./edit.ts";
+import { removeWardEntry } from "./edit.ts";
+import { listWardEntries } from "./list_ward_entries.ts";
+import type { AddOptions } from "./ward_entry.ts";
 
 type Entry = { name: string; [k: string]: unknown };
 type Kubeconfig = Record<string, unknown> & { clusters?: Entry[]; contexts?: Entry[]; users?: Entry[] };
