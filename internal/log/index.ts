@@ -1,4 +1,7 @@
-/** JSON-lines logger. Never pass tokens or secrets in fields. */
+/** JSON-lines logger. Never pass tokens or secrets in fields. An Error field keeps its class, stack and cause. */
+import { serializeError } from "./serialize_error.ts";
+
+export { serializeError, type SerializedError } from "./serialize_error.ts";
 export type Level = "debug" | "info" | "warn" | "error";
 const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
@@ -23,7 +26,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   const emit = (level: Level, msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[level] < min) return;
     const rec: Record<string, unknown> = { time: new Date().toISOString(), level, msg, ...base, ...fields };
-    for (const [k, v] of Object.entries(rec)) if (v instanceof Error) rec[k] = v.message;
+    for (const [k, v] of Object.entries(rec)) if (v instanceof Error) rec[k] = serializeError(v);
     write(JSON.stringify(rec));
   };
   return {
