@@ -52,7 +52,7 @@ export function authRoutes(opts: AuthRoutesOptions): Hono {
     if (err instanceof AuthError) {
       if (err.retryAfter !== undefined) c.header("Retry-After", String(err.retryAfter));
       c.header("Cache-Control", "no-store");
-      return c.json({ error: err.code, error_description: err.message }, err.status as 400);
+      return c.json({ error: err.reason, error_description: err.message }, err.status as 400);
     }
     opts.logger.error("unhandled sign-in error", { err, path: c.req.path });
     return c.json({ error: "server_error", error_description: "Internal error" }, 500);

@@ -134,7 +134,7 @@ export function portalRoutes(opts: PortalRoutesOptions): Hono<Env> {
   app.onError((err, c) => {
     // AccessError: an identity the access rules refuse (such as an unusable email from the provider).
     if (err instanceof AuthError || err instanceof AccessError) {
-      opts.logger.info("portal sign-in refused", { code: err instanceof AuthError ? err.code : err.reason, why: err.message });
+      opts.logger.info("portal sign-in refused", { code: err.reason, why: err.message });
       if (err.retryAfter !== undefined) c.header("Retry-After", String(err.retryAfter));
       // The message can carry the provider's words (error_description): shown cleaned.
       return c.html(layout("Sign-in failed", html`<h1>Sign-in failed</h1><p class="error">${displayText(err.message, SHOWN_MESSAGE)}</p><p><a href="/login">Start again</a></p>`), err.status as 400);

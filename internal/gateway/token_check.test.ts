@@ -16,7 +16,7 @@ function setup(verify: TokenVerifier["verifyToken"]) {
   return { check, lines, seen, ask: (token: string | undefined) => check({ cluster: "c1", token, method: "GET", path: "/api" }) };
 }
 
-const rejectsWith = (status: number, message: RegExp) => (e: unknown) => e instanceof ProxyError && e.code === status && message.test(e.message);
+const rejectsWith = (status: number, message: RegExp) => (e: unknown) => e instanceof ProxyError && e.status === status && message.test(e.message);
 
 test("a verified token becomes the member's identity and the authority (token id, grants) of its streams", async () => {
   const ctx: TokenContext = {

@@ -21,7 +21,7 @@ test("each upgrade target has exactly one owner", () => {
   for (const [url, owner, status] of cases) {
     const o = upgradeOwner(url, { nats: "/nats" });
     assert.equal(o.owner, owner, url);
-    if ("error" in o) assert.equal(o.error.code, status, url);
+    if ("error" in o) assert.equal(o.error.status, status, url);
   }
 });
 
@@ -39,6 +39,6 @@ test("each request target has exactly one owner: the proxy path, the app, or a 4
   for (const [url, owner, status] of cases) {
     const o = requestOwner(url);
     assert.equal(o.owner, owner, url);
-    if ("error" in o) assert.equal(o.error.code, status, url);
+    if ("error" in o) assert.equal(o.error.status, status, url);
   }
 });
