@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { getRequestListener } from "@hono/node-server";
 import { AccessService, AccessSync, SigningKeys } from "../access/index.ts";
 import { subjects, isValidClusterId } from "../bus/index.ts";
-import { NatsServer, createNatsUpgradeHandler, type Authenticator } from "../nats/index.ts";
+import { NatsServer, NATS_PATH, createNatsUpgradeHandler, type Authenticator } from "../nats/index.ts";
 import { ensurePrivateDir, openStore, writePrivateFile, type Store } from "../store/index.ts";
 import type { Logger } from "../log/index.ts";
 import { edgeListeners, KubeProxy } from "../proxy/index.ts";
@@ -63,9 +63,6 @@ export interface Gateway {
   /** Stops accepting, lets open requests finish (bounded), closes the store. */
   close(): Promise<void>;
 }
-
-/** Where agents (and scale-out gateways) reach the embedded NATS endpoint over WebSocket. */
-export const NATS_PATH = "/nats";
 
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const log = opts.logger;
