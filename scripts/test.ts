@@ -1,6 +1,6 @@
 /**
  * The README's test command (`npm test`): prepares what the tests need, then runs every stage.
- *   --unit   typecheck + unit tests only (fast inner loop)
+ *   --unit   boundary check + typecheck + unit tests only (fast inner loop)
  * Stages fail loudly; nothing is skipped because a component is missing.
  */
 import { spawnSync } from "node:child_process";
@@ -23,6 +23,7 @@ function run(title: string, cmd: string, args: string[], env: Record<string, str
 
 const files = (pattern: string) => globSync(pattern, { cwd: root }).sort();
 
+run("boundaries", process.execPath, ["scripts/check-boundaries.ts"]);
 run("typecheck", "tsc", ["--noEmit", "-p", "tsconfig.json"]);
 run("unit tests", process.execPath, ["--test", "--test-reporter=dot", ...files("internal/**/*.test.ts"), ...files("cmd/**/*.test.ts")]);
 if (unitOnly) process.exit(0);

@@ -1,4 +1,6 @@
 /** One error type for the access area: a stable `reason`, an HTTP status, and a message saying what to do. */
+import { HttpError } from "../errors/index.ts";
+
 export type AccessReason =
   | "Invalid"
   | "Unauthorized"
@@ -24,18 +26,13 @@ const STATUS: Record<AccessReason, number> = {
   FeatureDisabled: 404,
 };
 
-export class AccessError extends Error {
+/** `retryAfter` (seconds) is set for RateLimited. */
+export class AccessError extends HttpError {
   override name = "AccessError";
-  readonly reason: AccessReason;
-  readonly status: number;
-  /** Seconds, for RateLimited. */
-  readonly retryAfter?: number;
+  declare readonly reason: AccessReason;
 
   constructor(reason: AccessReason, message: string, opts: { cause?: unknown; retryAfter?: number } = {}) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
-    this.reason = reason;
-    this.status = STATUS[reason];
-    if (opts.retryAfter !== undefined) this.retryAfter = opts.retryAfter;
+    super(STATUS[reason], reason, message, opts);
   }
 }
 

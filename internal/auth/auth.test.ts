@@ -13,7 +13,7 @@ function flows(f: Fixture) {
   return { sessions, device };
 }
 
-const code = (c: string) => (e: unknown) => e instanceof AuthError && e.code === c;
+const code = (c: string) => (e: unknown) => e instanceof AuthError && e.reason === c;
 
 test("user codes: 8 consonants in two groups; typed input normalised; junk rejected", () => {
   for (let i = 0; i < 200; i++) assert.match(newUserCode(), /^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/);

@@ -1,7 +1,10 @@
 /**
- * OAuth-shaped errors of the sign-in endpoints (RFC 6749 §5.2, RFC 8628 §3.5): a stable `code`
- * clients branch on, an HTTP status, and a description a person can act on.
+ * OAuth-shaped errors of the sign-in endpoints (RFC 6749 §5.2, RFC 8628 §3.5): the OAuth error code
+ * clients branch on is the `reason` (rendered as `error`), with an HTTP status and a description a
+ * person can act on (rendered as `error_description`).
  */
+import { HttpError } from "../errors/index.ts";
+
 export type AuthErrorCode =
   | "invalid_request"
   | "invalid_grant"
@@ -27,15 +30,10 @@ const STATUS: Record<AuthErrorCode, number> = {
   no_membership: 403,
 };
 
-export class AuthError extends Error {
+export class AuthError extends HttpError {
   override name = "AuthError";
-  readonly code: AuthErrorCode;
-  readonly status: number;
-  readonly retryAfter?: number;
+  declare readonly reason: AuthErrorCode;
   constructor(code: AuthErrorCode, description: string, opts: { retryAfter?: number; cause?: unknown } = {}) {
-    super(description, opts.cause === undefined ? undefined : { cause: opts.cause });
-    this.code = code;
-    this.status = STATUS[code];
-    if (opts.retryAfter !== undefined) this.retryAfter = opts.retryAfter;
+    super(STATUS[code], code, description, opts);
   }
 }

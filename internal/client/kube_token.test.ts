@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { getRequestListener } from "@hono/node-server";
 import { fixture } from "../access/_test_util.ts";
-import { createApp } from "../gateway/app.ts";
+import { createApp } from "../gateway/index.ts";
 import { silentLogger } from "../log/index.ts";
 import { execApiVersion, kubeToken } from "./kube_token.ts";
 

@@ -7,6 +7,7 @@ import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { stringify } from "yaml";
 import { AccessError, type AccessService, type AuthContext, type Cluster, type Member } from "../access/index.ts";
 import type { Logger } from "../log/index.ts";
+import { httpErrorHandler } from "./error_handler.ts";
 
 export interface AccessRoutesOptions {
   access: AccessService;
@@ -31,15 +32,19 @@ export function bearerAuth(access: AccessService): MiddlewareHandler<Env> {
   };
 }
 
-export function accessErrorResponse(err: unknown, c: Context, log: Logger): Response {
-  if (err instanceof AccessError) {
-    if (err.retryAfter !== undefined) c.header("Retry-After", String(err.retryAfter));
-    if (err.reason === "Unauthorized") c.header("WWW-Authenticate", 'Bearer realm="ward"');
-    const message = err.reason === "FeatureDisabled" ? "Not found" : err.message;
-    return c.json({ error: message, reason: err.reason === "FeatureDisabled" ? "NotFound" : err.reason }, err.status as 400);
-  }
-  log.error("unhandled API error", { err, path: c.req.path });
-  return c.json({ error: "Internal error", reason: "InternalError" }, 500);
+/** The API's errors: JSON `{ error, reason }`; with the access feature off, a plain 404. */
+function accessErrorHandler(logger: Logger) {
+  return httpErrorHandler<Env, AccessError>({
+    owns: (err) => err instanceof AccessError,
+    render(err, c) {
+      if (err.reason === "Unauthorized") c.header("WWW-Authenticate", 'Bearer realm="ward"');
+      const message = err.reason === "FeatureDisabled" ? "Not found" : err.message;
+      return c.json({ error: message, reason: err.reason === "FeatureDisabled" ? "NotFound" : err.reason }, err.status as 400);
+    },
+    internal: (c) => c.json({ error: "Internal error", reason: "InternalError" }, 500),
+    logger,
+    logMessage: "unhandled API error",
+  });
 }
 
 async function body(c: Context): Promise<Record<string, unknown>> {
@@ -61,7 +66,7 @@ const clusterJson = (c: Cluster) => c;
 export function accessRoutes(opts: AccessRoutesOptions): Hono<Env> {
   const { access } = opts;
   const api = new Hono<Env>();
-  api.onError((err, c) => accessErrorResponse(err, c, opts.logger));
+  api.onError(accessErrorHandler(opts.logger));
   api.use("*", bearerAuth(access));
   const enabled: MiddlewareHandler<Env> = async (_c, next) => {
     await access.requireEnabled();

@@ -8,6 +8,7 @@ import { getConnInfo } from "@hono/node-server/conninfo";
 import { RateLimiter } from "../access/index.ts";
 import { AuthError, DEVICE_GRANT_TYPE, type CliSessions, type DeviceFlow } from "../auth/index.ts";
 import type { Logger } from "../log/index.ts";
+import { httpErrorHandler } from "./error_handler.ts";
 
 export interface AuthRoutesOptions {
   device: DeviceFlow;
@@ -48,15 +49,16 @@ export function authRoutes(opts: AuthRoutesOptions): Hono {
   // Per client address: a device-login poll every 5 s and refreshes fit easily; guessing does not.
   const tokenLimiter = new RateLimiter({ burst: 30, perMinute: 60, ...clock });
 
-  api.onError((err, c) => {
-    if (err instanceof AuthError) {
-      if (err.retryAfter !== undefined) c.header("Retry-After", String(err.retryAfter));
+  api.onError(httpErrorHandler({
+    owns: (err) => err instanceof AuthError,
+    render(err, c) {
       c.header("Cache-Control", "no-store");
-      return c.json({ error: err.code, error_description: err.message }, err.status as 400);
-    }
-    opts.logger.error("unhandled sign-in error", { err, path: c.req.path });
-    return c.json({ error: "server_error", error_description: "Internal error" }, 500);
-  });
+      return c.json({ error: err.reason, error_description: err.message }, err.status as 400);
+    },
+    internal: (c) => c.json({ error: "server_error", error_description: "Internal error" }, 500),
+    logger: opts.logger,
+    logMessage: "unhandled sign-in error",
+  }));
 
   api.post("/device", async (c) => {
     const wait = startLimiter.take(clientIp(c));

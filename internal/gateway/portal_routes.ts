@@ -13,6 +13,7 @@ import { AccessError, RateLimiter, type AccessService } from "../access/index.ts
 import { AuthError, csrfMatches, displayText, type Bootstrap, type DeviceFlow, type OidcIdentity, type OidcLogin, type PortalSession, type PortalSessions } from "../auth/index.ts";
 import type { Logger } from "../log/index.ts";
 import { clientIp } from "./auth_routes.ts";
+import { httpErrorHandler } from "./error_handler.ts";
 
 export const SESSION_COOKIE = "ward_session";
 export const FLOW_COOKIE = "ward_login";
@@ -131,17 +132,18 @@ export function portalRoutes(opts: PortalRoutesOptions): Hono<Env> {
   // Only the portal's own paths (this app is mounted at the root beside the API).
   for (const p of PORTAL_PATHS) app.use(p, pageHeaders);
 
-  app.onError((err, c) => {
+  app.onError(httpErrorHandler<Env, AuthError | AccessError>({
     // AccessError: an identity the access rules refuse (such as an unusable email from the provider).
-    if (err instanceof AuthError || err instanceof AccessError) {
-      opts.logger.info("portal sign-in refused", { code: err instanceof AuthError ? err.code : err.reason, why: err.message });
-      if (err.retryAfter !== undefined) c.header("Retry-After", String(err.retryAfter));
+    owns: (err) => err instanceof AuthError || err instanceof AccessError,
+    render(err, c) {
+      opts.logger.info("portal sign-in refused", { code: err.reason, why: err.message });
       // The message can carry the provider's words (error_description): shown cleaned.
       return c.html(layout("Sign-in failed", html`<h1>Sign-in failed</h1><p class="error">${displayText(err.message, SHOWN_MESSAGE)}</p><p><a href="/login">Start again</a></p>`), err.status as 400);
-    }
-    opts.logger.error("unhandled portal error", { err, path: c.req.path });
-    return c.html(layout("Error", html`<h1>Something went wrong</h1><p>Try again; if it persists, ask an admin to check the gateway log.</p>`), 500);
-  });
+    },
+    internal: (c) => c.html(layout("Error", html`<h1>Something went wrong</h1><p>Try again; if it persists, ask an admin to check the gateway log.</p>`), 500),
+    logger: opts.logger,
+    logMessage: "unhandled portal error",
+  }));
 
   const startSession = async (c: Context<Env>, memberId: string) => {
     const member = (await opts.access.member(memberId))!;

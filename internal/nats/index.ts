@@ -12,6 +12,7 @@ export { NatsServer } from "./server.ts";
 export {
   attachNatsWebSocket,
   createNatsUpgradeHandler,
+  NATS_PATH,
   type NatsUpgradeHandler,
   type NatsUpgradeOptions,
   type NatsWebSocketOptions,

@@ -27,8 +27,11 @@ export interface NatsUpgradeOptions {
   preAuthMaxBytes?: number;
 }
 
+/** Where the embedded endpoint serves NATS over WebSocket on the gateway's HTTPS port. */
+export const NATS_PATH = "/nats";
+
 export interface NatsWebSocketOptions extends NatsUpgradeOptions {
-  /** Request path to handle, exactly, a query string allowed; default "/nats". */
+  /** Request path to handle, exactly, a query string allowed; default NATS_PATH. */
   path?: string;
 }
 
@@ -87,7 +90,7 @@ export function createNatsUpgradeHandler(nats: NatsServer, opts: NatsUpgradeOpti
 }
 
 export function attachNatsWebSocket(httpServer: UpgradeEmitter, nats: NatsServer, opts: NatsWebSocketOptions = {}): NatsWebSocketHandle {
-  const path = opts.path ?? "/nats";
+  const path = opts.path ?? NATS_PATH;
   const handler = createNatsUpgradeHandler(nats, opts);
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     if (isPathOrQuery(req.url, path)) handler.handleUpgrade(req, socket, head);

@@ -94,7 +94,7 @@ export class KubeProxy {
       });
     } catch (e) {
       if (e instanceof ClusterOfflineError) throw new ProxyError(503, `Cluster ${target.cluster} is offline: its Ward agent is not connected`, { cause: e });
-      if (e instanceof StreamLimitError) throw new ProxyError(429, e.message, { retryAfterSeconds: 1, cause: e });
+      if (e instanceof StreamLimitError) throw new ProxyError(429, e.message, { retryAfter: 1, cause: e });
       throw e;
     }
     this.live.add(target.cluster, identity.member, stream, authority && { ...authority, namespace: requestNamespace(target.upstreamPath) });
@@ -121,7 +121,7 @@ export class KubeProxy {
     res.once("close", finish);
     const sendError = (err: unknown) => {
       const pe = this.#fail(err, target);
-      status = pe.code;
+      status = pe.status;
       if (res.headersSent) return void res.destroy();
       writeStatus(res, pe);
     };

@@ -1,4 +1,4 @@
-/** The kubectl proxy path: gateway handler, agent upstream, header policy, Status errors. */
+/** The kubectl proxy path: the edge (which requests and upgrades are whose), gateway handler, agent upstream, header policy, Status errors. */
 export { KubeProxy, type Authorize, type AuthRequest, type ExchangeRecord, type ProxyDeps } from "./handler.ts";
 export { createUpstreamHandler, type UpstreamOptions } from "./upstream.ts";
 export { parseProxyPath, PROXY_PREFIX, type ProxyTarget } from "./path.ts";
@@ -7,4 +7,5 @@ export {
   gatewayRequestHeaders, upstreamRequestHeaders, responseHeaders, streamKind, isUpgradeRequest, requestedImpersonation,
   MissingIdentityError, IDENTITY_HEADER, type Identity,
 } from "./headers.ts";
+export { edgeListeners, requestOwner, upgradeOwner, type EdgeRoutes, type ProxyRoutes, type RequestHandler, type RequestOwner, type UpgradeHandler, type UpgradeOwner } from "./edge.ts";
 export { kubeStatus, ProxyError, statusResponseBytes, writeStatus, type KubeStatus } from "./status.ts";

@@ -42,6 +42,6 @@ const bad = [
 ];
 for (const p of bad) {
   test(`refuses ${p}`, () => {
-    assert.throws(() => parseProxyPath(p), (e: unknown) => e instanceof ProxyError && e.code === 400);
+    assert.throws(() => parseProxyPath(p), (e: unknown) => e instanceof ProxyError && e.status === 400);
   });
 }

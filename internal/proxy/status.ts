@@ -1,4 +1,5 @@
 import type { ServerResponse } from "node:http";
+import { HttpError } from "../errors/index.ts";
 
 /**
  * Every error on the proxy path is a Kubernetes `Status` whose `code` matches the HTTP status,
@@ -31,40 +32,34 @@ export function kubeStatus(code: number, message: string, reason?: string): Kube
   return { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message, reason: reason ?? REASONS[code] ?? "InternalError", code };
 }
 
-/** An error that the proxy turns into a Status response. */
-export class ProxyError extends Error {
+/** An error that the proxy turns into a Status response; `reason` defaults to the status's Kubernetes reason. */
+export class ProxyError extends HttpError {
   override name = "ProxyError";
-  readonly code: number;
-  readonly reason: string | undefined;
-  readonly retryAfterSeconds: number | undefined;
-  constructor(code: number, message: string, opts: { reason?: string; retryAfterSeconds?: number; cause?: unknown } = {}) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
-    this.code = code;
-    this.reason = opts.reason;
-    this.retryAfterSeconds = opts.retryAfterSeconds;
+  constructor(status: number, message: string, opts: { reason?: string; retryAfter?: number; cause?: unknown } = {}) {
+    super(status, opts.reason ?? REASONS[status] ?? "InternalError", message, opts);
   }
 }
 
 /** The bytes of a complete HTTP/1.1 response carrying a Status (for raw sockets, e.g. refused upgrades). */
 export function statusResponseBytes(err: ProxyError): Buffer {
-  const body = JSON.stringify(kubeStatus(err.code, err.message, err.reason));
+  const body = JSON.stringify(kubeStatus(err.status, err.message, err.reason));
   const head = [
-    `HTTP/1.1 ${err.code} ${REASONS[err.code] ?? "Error"}`,
+    `HTTP/1.1 ${err.status} ${REASONS[err.status] ?? "Error"}`,
     "Content-Type: application/json",
     `Content-Length: ${Buffer.byteLength(body)}`,
     "Connection: close",
-    ...(err.retryAfterSeconds !== undefined ? [`Retry-After: ${err.retryAfterSeconds}`] : []),
+    ...(err.retryAfter !== undefined ? [`Retry-After: ${err.retryAfter}`] : []),
   ];
   return Buffer.from(head.join("\r\n") + "\r\n\r\n" + body);
 }
 
 /** Answers `res` with the error as a Status (the one place proxy-path errors are written). */
 export function writeStatus(res: ServerResponse, err: ProxyError): void {
-  const body = JSON.stringify(kubeStatus(err.code, err.message, err.reason));
-  res.writeHead(err.code, {
+  const body = JSON.stringify(kubeStatus(err.status, err.message, err.reason));
+  res.writeHead(err.status, {
     "content-type": "application/json",
     "content-length": String(Buffer.byteLength(body)),
-    ...(err.retryAfterSeconds !== undefined ? { "retry-after": String(err.retryAfterSeconds) } : {}),
+    ...(err.retryAfter !== undefined ? { "retry-after": String(err.retryAfter) } : {}),
   });
   res.end(body);
 }

@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { loadTls } from "../gateway/tls.ts";
+import { loadTls } from "../gateway/index.ts";
 import { silentLogger } from "../log/index.ts";
 import { MemoryBus } from "../tunnel/_memory_bus.ts";
 import { startPair } from "../tunnel/_test_util.ts";

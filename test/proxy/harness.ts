@@ -65,7 +65,7 @@ export async function startProxyEnv(kube: KubeEnv): Promise<ProxyEnv> {
       proxy.handleRequest(req, res, target);
     } catch (e) {
       const pe = e as ProxyError;
-      res.writeHead(pe.code ?? 500, { "content-type": "application/json" }).end(JSON.stringify({ kind: "Status", code: pe.code, message: pe.message }));
+      res.writeHead(pe.status ?? 500, { "content-type": "application/json" }).end(JSON.stringify({ kind: "Status", code: pe.status, message: pe.message }));
     }
   });
   // Agents dial the NATS endpoint on a plain loopback listener here (TLS is the proxy's concern in this test).

@@ -1,0 +1,31 @@
+/**
+ * The one shape of the gateway's route error handlers: an HttpError the surface owns is rendered
+ * the surface's way (its `Retry-After` set first); anything else is logged with the request path
+ * and answered as that surface's internal error. Each surface keeps its own rendering: JSON
+ * `{ error, reason }` on the APIs, OAuth `{ error, error_description }` on the sign-in endpoints,
+ * HTML on portal pages (the proxy path writes a Kubernetes `Status`, outside hono).
+ */
+import type { Context, Env, ErrorHandler } from "hono";
+import type { HttpError } from "../errors/index.ts";
+import type { Logger } from "../log/index.ts";
+
+export interface HttpErrorHandlerOptions<E extends Env, T extends HttpError> {
+  /** The errors this surface answers as refusals (its areas' HttpError classes). */
+  owns: (err: Error) => err is T;
+  render: (err: T, c: Context<E>) => Response | Promise<Response>;
+  /** How the surface says "internal error"; `err` has been logged as `logMessage`. */
+  internal: (c: Context<E>) => Response | Promise<Response>;
+  logger: Logger;
+  logMessage: string;
+}
+
+export function httpErrorHandler<E extends Env, T extends HttpError>(opts: HttpErrorHandlerOptions<E, T>): ErrorHandler<E> {
+  return function onHttpError(err, c) {
+    if (opts.owns(err)) {
+      if (err.retryAfter !== undefined) c.header("Retry-After", String(err.retryAfter));
+      return opts.render(err, c);
+    }
+    opts.logger.error(opts.logMessage, { err, path: c.req.path });
+    return opts.internal(c);
+  };
+}

@@ -1,0 +1,218 @@
+/**
+ * The gateway process: store, HTTP server, graceful shutdown. It wires the areas (access, NATS
+ * endpoint, tunnel, proxy, sign-in, the app's routes); the work sits in the areas.
+ */
+import { createServer as createHttpServer, type Server } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo, Socket } from "node:net";
+import { join } from "node:path";
+import { getRequestListener } from "@hono/node-server";
+import { AccessService, AccessSync, SigningKeys } from "../access/index.ts";
+import { subjects } from "../bus/index.ts";
+import { isValidClusterId } from "../validate/index.ts";
+import { NatsServer, NATS_PATH, createNatsUpgradeHandler, type Authenticator } from "../nats/index.ts";
+import { ensurePrivateDir, openStore, writePrivateFile, type Store } from "../store/index.ts";
+import type { Logger } from "../log/index.ts";
+import { edgeListeners, KubeProxy } from "../proxy/index.ts";
+import { TunnelGateway } from "../tunnel/index.ts";
+import { Bootstrap, CliSessions, DeviceFlow, OidcLogin, PortalSessions } from "../auth/index.ts";
+import { createApp } from "./app.ts";
+import { loadTls } from "./tls.ts";
+import { tokenCheck } from "./token_check.ts";
+
+export interface GatewayOptions {
+  host: string;
+  port: number;
+  dataDir: string;
+  /** Defaults to `sqlite:<dataDir>/ward.db`. */
+  storeUrl?: string;
+  shutdownTimeoutMs: number;
+  logger: Logger;
+  /** External URL written into kubeconfigs; defaults to the listen URL. */
+  publicUrl?: string;
+  /** Email of the admin created at first start. */
+  bootstrapAdminEmail?: string;
+  /** Serve plain HTTP (behind a TLS-terminating proxy). Default: HTTPS. */
+  plainHttp?: boolean;
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  /** SSO: an OpenID Connect provider. Absent: sign-in with the local bootstrap code only. */
+  oidc?: { issuer: string; clientId: string; clientSecret?: string | undefined; scopes?: string | undefined } | undefined;
+  /** Email domains whose people become members at their first SSO sign-in. */
+  allowedEmailDomains?: readonly string[];
+  /** Offer the one-time local admin bootstrap code (default true). */
+  bootstrap?: boolean;
+  /** CLI session access-token lifetime (default 1 h). */
+  cliAccessTtlSeconds?: number;
+  /** Device-login code lifetime and poll interval (defaults 600 s and 5 s). */
+  deviceCodeTtlSeconds?: number;
+  deviceIntervalSeconds?: number;
+}
+
+export interface Gateway {
+  readonly url: string;
+  readonly store: Store;
+  readonly server: Server;
+  readonly access: AccessService;
+  readonly nats: NatsServer;
+  readonly tunnel: TunnelGateway;
+  readonly proxy: KubeProxy;
+  /** The generated development certificate clients should trust, if any. */
+  readonly caFile: string | undefined;
+  /** The one-time local admin code issued at this (first) start, to print once. */
+  readonly bootstrapCode: string | undefined;
+  /** Stops accepting, lets open requests finish (bounded), closes the store. */
+  close(): Promise<void>;
+}
+
+export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
+  const log = opts.logger;
+  // The data dir holds keys and tokens: refused when others can read or write it.
+  ensurePrivateDir(opts.dataDir);
+  const storeUrl = opts.storeUrl || `sqlite:${join(opts.dataDir, "ward.db")}`;
+  const store = await openStore(storeUrl, { logger: log.child({ area: "store" }) });
+  log.info("store ready", { dialect: store.dialect });
+
+  const keys = await SigningKeys.load(store.db);
+  // One presence source for everything (the proxy, grant status, `ward cluster list`): the tunnel's.
+  let tunnel: TunnelGateway | undefined;
+  const isClusterOnline = (c: string) => tunnel?.isOnline(c) ?? false;
+  const access = new AccessService({ db: store.db, keys, isClusterOnline });
+  const boot = await access.bootstrapAdmin(opts.bootstrapAdminEmail);
+  if (boot) {
+    const file = join(opts.dataDir, "admin-token");
+    writePrivateFile(file, boot.apiToken + "\n");
+    log.info("created the first admin; its one-time API token is in the file", { email: boot.member.email, file });
+  }
+  const bootstrap = new Bootstrap({ db: store.db, access });
+  let bootstrapCode: string | undefined;
+  if (opts.bootstrap === false) await bootstrap.disable();
+  else if (boot) bootstrapCode = await bootstrap.issue(boot.member.email);
+
+  const authenticator: Authenticator = async (co) => {
+    const cluster = co.user;
+    if (typeof cluster !== "string" || typeof co.pass !== "string" || !isValidClusterId(cluster)) return null;
+    if (!(await access.authenticateAgent(cluster, co.pass))) {
+      log.warn("agent authentication failed", { cluster });
+      return null;
+    }
+    return { identity: `agent:${cluster}`, permissions: subjects.agentPermissions(cluster) };
+  };
+  const nats = new NatsServer({ authenticator, logger: log.child({ area: "nats" }) });
+  const bus = nats.connectInProcess({ identity: "gateway" });
+  const gatewayTunnel = (tunnel = await TunnelGateway.start(bus, { logger: log.child({ area: "tunnel" }) }));
+  const sync = new AccessSync(bus, access, gatewayTunnel, { logger: log.child({ area: "access" }) });
+
+  const proxyLog = log.child({ area: "proxy" });
+  const proxy = new KubeProxy({ tunnel: gatewayTunnel, logger: proxyLog, authorize: tokenCheck(access, proxyLog) });
+  access.events.on("revoked", (ev) => {
+    const n = proxy.live.revoke({ cluster: ev.clusterId, member: ev.memberId, tokenId: ev.tokenId, grantId: ev.grantId }, `Access revoked (${ev.reason})`);
+    if (n) log.info("closed live streams after revocation", { cluster: ev.clusterId, member: ev.memberId, token: ev.tokenId, grant: ev.grantId, reason: ev.reason, streams: n });
+  });
+  access.events.on("disabled", () => {
+    const n = proxy.live.closeAll("The access feature was switched off");
+    log.info("access feature switched off: closed every live stream", { streams: n });
+  });
+  access.events.on("agentCredentialRotated", (cluster) => {
+    const n = nats.disconnectIdentity(`agent:${cluster}`);
+    log.info("agent join credential rotated: disconnected its agents", { cluster, connections: n });
+  });
+  access.startExpiryTimer();
+
+  const publicHost = opts.publicUrl ? new URL(opts.publicUrl).hostname.replace(/^\[(.*)\]$/, "$1") : undefined;
+  const tlsHosts = [...new Set([opts.host, "localhost", "127.0.0.1", ...(publicHost ? [publicHost] : [])])];
+  const tls = opts.plainHttp ? undefined : await loadTls({ certFile: opts.tlsCertFile, keyFile: opts.tlsKeyFile, dataDir: opts.dataDir, hosts: tlsHosts, logger: log.child({ area: "tls" }) });
+  const caPem = tls?.caFile ? tls.ca?.toString() : undefined;
+
+  let url = "";
+  const publicUrl = () => opts.publicUrl?.replace(/\/+$/, "") || url;
+  const cliSessions = new CliSessions({ db: store.db, access, ...(opts.cliAccessTtlSeconds ? { accessTtlSeconds: opts.cliAccessTtlSeconds } : {}) });
+  const auth = {
+    cliSessions,
+    device: new DeviceFlow({
+      db: store.db, access, sessions: cliSessions, verificationUri: () => `${publicUrl()}/device`,
+      ...(opts.deviceCodeTtlSeconds ? { ttlSeconds: opts.deviceCodeTtlSeconds } : {}),
+      ...(opts.deviceIntervalSeconds ? { intervalSeconds: opts.deviceIntervalSeconds } : {}),
+    }),
+    portalSessions: new PortalSessions({ db: store.db, access }),
+    bootstrap,
+    oidc: opts.oidc ? new OidcLogin({ ...opts.oidc, db: store.db, redirectUri: () => `${publicUrl()}/auth/callback` }) : undefined,
+    allowedDomains: opts.allowedEmailDomains ?? [],
+  };
+  const app = createApp({
+    caPem: () => caPem,
+    logger: log,
+    readiness: [{ name: "store", check: () => store.ping() }],
+    access,
+    auth,
+    isClusterOnline,
+    publicUrl,
+  });
+  const honoListener = getRequestListener(app.fetch);
+  const ws = createNatsUpgradeHandler(nats);
+  const edge = edgeListeners({ proxy, app: (req, res) => void honoListener(req, res), upgrades: { nats: { path: NATS_PATH, handle: ws.handleUpgrade } } });
+  const server: Server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, edge.request) : createHttpServer(edge.request);
+  // A client gets 20 s to send its request head (Node's default is 60 s): slow-header clients
+  // cannot hold connections long. Heads are capped at Node's 16 KiB.
+  server.headersTimeout = 20_000;
+  server.on("upgrade", edge.upgrade);
+  const sockets = new Set<Socket>();
+  server.on("connection", (s) => {
+    sockets.add(s);
+    s.once("close", () => sockets.delete(s));
+  });
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(opts.port, opts.host, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+  } catch (e) {
+    sync.close();
+    access.stopExpiryTimer();
+    await gatewayTunnel.close();
+    await nats.close();
+    await store.close();
+    throw new Error(`Cannot listen on ${opts.host}:${opts.port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
+  url = `${tls ? "https" : "http"}://${host}:${addr.port}`;
+  log.info("gateway listening", { url });
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    store,
+    server,
+    access,
+    nats,
+    tunnel: gatewayTunnel,
+    proxy,
+    caFile: tls?.caFile,
+    bootstrapCode,
+    close() {
+      closing ??= (async () => {
+        const done = new Promise<void>((resolve) => server.close(() => resolve()));
+        ws.close();
+        sync.close();
+        access.stopExpiryTimer();
+        await gatewayTunnel.close();
+        await nats.close();
+        server.closeIdleConnections();
+        const timer = setTimeout(() => {
+          log.warn("shutdown timeout: closing open connections", { open: sockets.size });
+          for (const s of sockets) s.destroy();
+        }, opts.shutdownTimeoutMs);
+        await done;
+        clearTimeout(timer);
+        await store.close();
+        log.info("gateway stopped");
+      })();
+      return closing;
+    },
+  };
+}
