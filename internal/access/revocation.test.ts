@@ -44,6 +44,7 @@ test("the expiry timer fires at a grant's expiry on a real clock", { timeout: 10
     const at = Date.now() + 300;
     // The fixture's clock is fixed: move it with real time for the timer.
     const tick = setInterval(() => (f.clock.t = Date.now()), 10);
+    tick.unref(); // a timed-out test must not keep its file running
     try {
       await f.svc.createGrant(f.admin, "prod", { member_id: f.member.member.id, role: "view", expires_at: new Date(at).toISOString() });
       const ev = await got;
