@@ -20,7 +20,8 @@ import { startHelper } from "./processes.ts";
 // ------------------------------------------------------------------------------------ Ward
 
 /**
- * `dist/ward gateway` + `dist/ward agent` with the agent's own defaults (what a deployment runs), or
+ * `dist/ward gateway` + `dist/ward agent` with the agent's own defaults (what a deployment runs),
+ * trusting the gateway's CA through NODE_EXTRA_CA_CERTS (as this benchmark always has), or
  * with WARD_BENCH_SOURCE=1 `node cmd/ward.ts` (readable names in a profile:
  * NODE_OPTIONS="--cpu-prof --cpu-prof-dir=DIR" profiles gateway and agent alike).
  * The agent authenticates to the API server with a bearer token, as it does in a cluster (its service
@@ -35,7 +36,7 @@ export async function startBenchWard(k: KubeEnv, workDir: string): Promise<Ward>
     contexts: [{ name: "kube", context: { cluster: "kube", user: "agent" } }],
   }), { mode: 0o600 });
   return await startWard(k, {
-    cluster: CLUSTER, clusterName: "Bench", agentFlags: [], agentKubeconfig,
+    cluster: CLUSTER, clusterName: "Bench", agentFlags: [], agentKubeconfig, agentTrust: "env",
     ...(process.env.WARD_BENCH_SOURCE === "1" ? { command: [process.execPath, join(root, "cmd", "ward.ts")] } : {}),
   });
 }

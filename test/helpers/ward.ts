@@ -9,7 +9,8 @@
  *   await w.stop();
  *
  * The gateway serves HTTPS with its generated certificate; the agent trusts its CA (`--gateway-ca`)
- * and, with the test flags (the default), resyncs every second and serves `--metrics-listen`.
+ * and, with the test flags (the default), resyncs every second and serves `--metrics-listen`. A
+ * failed start stops what it started.
  */
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -35,6 +36,8 @@ export interface StartWardOptions {
   agentFlags?: readonly string[];
   /** The agent's kubeconfig (default: the kube-env admin's). */
   agentKubeconfig?: string;
+  /** How the agent trusts the gateway's CA: `--gateway-ca` (default) or NODE_EXTRA_CA_CERTS (bench-proxy, as it always measured). */
+  agentTrust?: "flag" | "env";
   /** How to run `ward` (default `dist/ward`; e.g. `[process.execPath, "cmd/ward.ts"]` for readable profiles). */
   command?: readonly string[];
 }
@@ -82,7 +85,7 @@ export interface Ward {
 export async function startWard(kube: KubeEnv, opts: StartWardOptions): Promise<Ward> {
   const [cmd, ...cmdArgs] = opts.command ?? [wardBinary];
   if (!opts.command) assert.ok(existsSync(wardBinary), "dist/ward is missing: run 'npm run build' first");
-  const ward = (args: string[]) => start(cmd!, [...cmdArgs, ...args]);
+  const ward = (args: string[], env?: NodeJS.ProcessEnv) => start(cmd!, [...cmdArgs, ...args], env ? { env } : {});
   const agentFlags = opts.agentFlags ?? TEST_AGENT_FLAGS;
   const dir = mkdtempSync(join(tmpdir(), "ward-e2e-"));
   const gateway = ward(["gateway", "--listen", "127.0.0.1:0", "--data-dir", join(dir, "gw"), ...(opts.gatewayArgs ?? [])]);
@@ -157,7 +160,9 @@ export async function startWard(kube: KubeEnv, opts: StartWardOptions): Promise<
         return r.json.token_id as string;
       },
       async startAgent(tokenFile = joinFile) {
-        const a = ward(["agent", "--gateway", url, "--cluster", cluster, "--token-file", tokenFile, "--kubeconfig", opts.agentKubeconfig ?? kube.kubeconfig, "--gateway-ca", caFile, ...agentFlags]);
+        const byEnv = opts.agentTrust === "env";
+        const a = ward(["agent", "--gateway", url, "--cluster", cluster, "--token-file", tokenFile, "--kubeconfig", opts.agentKubeconfig ?? kube.kubeconfig, ...(byEnv ? [] : ["--gateway-ca", caFile]), ...agentFlags],
+          byEnv ? { ...process.env, NODE_EXTRA_CA_CERTS: caFile } : undefined);
         agent = w.agent = a;
         if (agentFlags.includes("--metrics-listen")) w.agentMetrics = (await a.waitFor(/"metrics listening".*?"url":"(http:[^"]+)"/, 30_000))[1]!;
         await a.waitFor(/connected to the gateway/, 30_000);
