@@ -11,16 +11,14 @@
  * Goals (issue 9): kube-token ≤ 1.4× node -e 0; kubectl via Ward ≤ 1.4× direct.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { call } from "../internal/client/http.ts";
 import { deviceLogin } from "../test/helpers/device_login.ts";
 import { startKubeEnv } from "../test/helpers/kube-env.ts";
-import { start } from "../test/helpers/process.ts";
+import { startWard, wardBinary as ward, type Ward } from "../test/helpers/ward.ts";
 
-const root = new URL("..", import.meta.url).pathname;
-const ward = join(root, "dist", "ward");
 if (!existsSync(ward)) throw new Error("dist/ward is missing: run 'npm run build' first");
 const runs = process.argv.includes("--quick") ? 9 : 31;
 const CLUSTER = "bench-cli";
@@ -46,28 +44,17 @@ function interleaved(cmds: { name: string; cmd: string; args: string[]; env?: No
 
 const dir = mkdtempSync(join(tmpdir(), "ward-bench-cli-"));
 const kube = await startKubeEnv();
-const gw = start(ward, ["gateway", "--listen", "127.0.0.1:0", "--data-dir", join(dir, "gw")]);
-let agent: ReturnType<typeof start> | undefined;
+let w: Ward | undefined;
 try {
-  const url = (await gw.waitFor(/"gateway listening".*?"url":"(https:[^"]+)"/, 30_000))[1]!;
-  const bootstrapCode = (await gw.waitFor(/one-time code:\s+([0-9A-Z]{4}(?:-[0-9A-Z]{4}){3})/))[1]!;
-  const caFile = join(dir, "gw", "tls", "ca.crt");
-  const target = { url, caPem: readFileSync(caFile, "utf8") };
-  const adminToken = readFileSync(join(dir, "gw", "admin-token"), "utf8").trim();
-  const admin = <T,>(method: string, path: string, json?: unknown) => call<T>(target, path, { method, token: adminToken, json });
-  const c = await admin<{ join_token: string }>("POST", "/api/v1/clusters", { id: CLUSTER });
-  agent = start(ward, ["agent", "--gateway", url, "--cluster", CLUSTER, "--token", c.join_token, "--kubeconfig", kube.kubeconfig, "--gateway-ca", caFile]);
-  await agent.waitFor(/connected to the gateway/, 30_000);
+  // The agent with its own defaults (what a deployment runs).
+  w = await startWard(kube, { cluster: CLUSTER, agentFlags: [] });
+  const { url, caFile } = w;
+  const bootstrapCode = (await w.gateway.waitFor(/one-time code:\s+([0-9A-Z]{4}(?:-[0-9A-Z]{4}){3})/))[1]!;
+  const target = { url, caPem: w.ca.toString("utf8") };
+  const admin = <T,>(method: string, path: string, json?: unknown) => call<T>(target, path, { method, token: w!.adminToken, json });
   const robot = await admin<{ member: { id: string }; api_token: string }>("POST", "/api/v1/members", { email: "bench@robot.ward", robot: true });
   const me = await admin<{ member: { id: string } }>("GET", "/api/v1/me"); // the bootstrap admin, who signs in below
-  for (const member of [robot.member.id, me.member.id]) {
-    const g = await admin<{ grant: { id: string } }>("POST", `/api/v1/clusters/${CLUSTER}/access/grants`, { member_id: member, role: "view" });
-    for (;;) {
-      const { grants } = await admin<{ grants: { id: string; status: string }[] }>("GET", `/api/v1/clusters/${CLUSTER}/access/grants`);
-      if (grants.find((x) => x.id === g.grant.id)?.status === "applied") break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  for (const member of [robot.member.id, me.member.id]) await w.grant(member, { role: "view" });
 
   // A person signed in with `ward login`, and a robot (WARD_TOKEN), each with their own dirs.
   const person = { ...process.env, WARD_TOKEN: "", WARD_CONFIG_DIR: join(dir, "person", "config"), WARD_CACHE_DIR: join(dir, "person", "cache") };
@@ -132,8 +119,7 @@ try {
   };
   console.log(JSON.stringify(j));
 } finally {
-  await agent?.stop();
-  await gw.stop();
+  await w?.stop();
   await kube.stop();
   rmSync(dir, { recursive: true, force: true });
 }

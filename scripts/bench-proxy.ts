@@ -33,58 +33,41 @@
  * runs gateway and agent from source (`node cmd/ward.ts`) for readable CPU profiles.
  * Readable rows, then one JSON object with every figure as the very last line. Goals are reported,
  * not asserted.
+ *
+ * This file is the run (set-up, the rows in order, the report); the parts live in scripts/bench-proxy/:
+ * config.ts (flags and sizes), client.ts (HTTP targets), workloads.ts (what is measured), sides.ts
+ * (Ward, the peer, the floor), processes.ts (children and their clean-up), measure.ts (CPU and RSS
+ * from /proc), report.ts (row formatting). Ward starts through test/helpers/ward.ts, as in the e2e suites.
  */
-import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import https from "node:https";
-import net from "node:net";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { performance } from "node:perf_hooks";
-import { parse as parseYaml } from "yaml";
-import { rdBinary } from "./remotedialer-build.ts";
 import { startKubeEnv, type KubeEnv } from "../test/helpers/kube-env.ts";
-import { start, type Started } from "../test/helpers/process.ts";
-
-const root = new URL("..", import.meta.url).pathname;
-const ward = join(root, "dist", "ward");
-const quick = process.argv.includes("--quick");
-const MiB = 1024 * 1024;
-const CLUSTER = "bench";
-const CM_NS = "bench-cm";
-const CM_COUNT = 5000;
-const STREAM_BYTES = (quick ? 32 : 256) * MiB;
-const C1_REQUESTS = Number(process.env.WARD_BENCH_C1 ?? (quick ? 400 : 2000));
-const C64_SECONDS = Number(process.env.WARD_BENCH_C64_SECONDS ?? (quick ? 3 : 8));
-const LIST_REPEATS = quick ? 5 : 15;
-const NO_RD = process.argv.includes("--no-rd");
-const ONLY = (() => {
-  const i = process.argv.indexOf("--only");
-  return i < 0 ? null : new Set(String(process.argv[i + 1] ?? "").split(","));
-})();
-const wanted = (row: string) => !ONLY || ONLY.has(row);
-const RD_VERSION = "v0.5.1";
-const BENCH_EMAIL = "bench@example.com";
-const debug = (msg: string) => process.env.WARD_BENCH_DEBUG && console.error(`[bench] ${msg}`);
-const log = (msg: string) => console.error(msg);
+import { wardBinary, type Ward } from "../test/helpers/ward.ts";
+import { req, target } from "./bench-proxy/client.ts";
+import { BENCH_EMAIL, C1_REQUESTS, CM_COUNT, debug, log, MiB, NO_RD, quick, RD_VERSION, root, STREAM_BYTES, wanted } from "./bench-proxy/config.ts";
+import { cpuMeter, peakRss, pids, PROXY_PROCESSES, resetPeakRss } from "./bench-proxy/measure.ts";
+import { killChildren } from "./bench-proxy/processes.ts";
+import { fmtMs, fmtRate, fmtSecs, peerLat, peerRate, peerThroughput, ratio } from "./bench-proxy/report.ts";
+import { startBenchWard, startFloor, startPeer, wardSide, type Peer } from "./bench-proxy/sides.ts";
+import {
+  appendBigLog, createConfigMaps, execThroughput, listConfigMaps, logsFollow, portForwardThroughput, rounds, smallGetC1, smallGetC64, STALL_MS, StallError, type Rate,
+} from "./bench-proxy/workloads.ts";
 
 // ------------------------------------------------------------------------------ processes / cleanup
 
 let kube: KubeEnv | undefined;
 let dir: string | undefined;
-let gw: Started | undefined;
-let agent: Started | undefined;
+let ward: Ward | undefined;
 let peer: Peer | undefined;
-const children = new Set<ChildProcess>();
 
 async function cleanup(): Promise<void> {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
-  await agent?.stop().catch(() => {});
-  await gw?.stop().catch(() => {});
+  killChildren();
+  await ward?.stop().catch(() => {});
   await kube?.stop().catch((e: Error) => log(`kube-env down: ${e.message}`));
   if (dir) rmSync(dir, { recursive: true, force: true });
-  agent = gw = kube = dir = peer = undefined;
+  ward = kube = dir = peer = undefined;
 }
 
 for (const sig of ["SIGINT", "SIGTERM"] as const) {
@@ -94,522 +77,11 @@ for (const sig of ["SIGINT", "SIGTERM"] as const) {
   });
 }
 
-// ------------------------------------------------------------------------------------ HTTP client
-
-interface Target {
-  name: "direct" | "user" | "ward" | "rd" | "floor";
-  host: string;
-  port: number;
-  /** Path prefix before the Kubernetes API path ("" direct, "/api/v1/clusters/<c>/k8s" through Ward). */
-  prefix: string;
-  /** kubeconfig for the kubectl rows. */
-  kubeconfig?: string;
-  ca: Buffer;
-  token: string;
-  agent: https.Agent;
-}
-
-function target(name: Target["name"], server: string, ca: Buffer, token: string): Target {
-  const u = new URL(server);
-  return {
-    name, host: u.hostname, port: Number(u.port || 443), prefix: u.pathname.replace(/\/$/, ""), ca, token,
-    agent: new https.Agent({ keepAlive: true, maxSockets: 64, ca }),
-  };
-}
-
-function req(t: Target, method: string, path: string, body?: unknown): Promise<{ status: number; bytes: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const r = https.request({
-      host: t.host, port: t.port, path: t.prefix + path, method, agent: t.agent,
-      headers: { authorization: `Bearer ${t.token}`, accept: "application/json", ...(payload ? { "content-type": "application/json" } : {}) },
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      let bytes = 0;
-      res.on("data", (c: Buffer) => {
-        bytes += c.length;
-        chunks.push(c);
-      });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, bytes, text: method === "GET" && bytes > 1 << 16 ? "" : Buffer.concat(chunks).toString() }));
-      res.on("error", reject);
-    });
-    r.on("error", reject);
-    r.end(payload);
-  });
-}
-
-/** Reads a GET's body as a stream (counting bytes) without keeping it. */
-function getCount(t: Target, path: string): Promise<{ status: number; bytes: number }> {
-  return new Promise((resolve, reject) => {
-    const r = https.request({ host: t.host, port: t.port, path: t.prefix + path, method: "GET", agent: t.agent, headers: { authorization: `Bearer ${t.token}`, accept: "application/json" } }, (res) => {
-      let bytes = 0;
-      res.on("data", (c: Buffer) => (bytes += c.length));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, bytes }));
-      res.on("error", reject);
-    });
-    r.on("error", reject);
-    r.end();
-  });
-}
-
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-
-/**
- * Small GETs at concurrency 1, the sides interleaved request by request (one each, in turn), so that
- * whatever the machine does meanwhile falls on each of them alike.
- */
-async function smallGetC1(sides: Target[]): Promise<Record<string, { p50: number; p99: number }>> {
-  const path = "/api/v1/namespaces/default";
-  for (const t of sides) for (let i = 0; i < 50; i++) await req(t, "GET", path);
-  const lat = new Map(sides.map((t) => [t, [] as number[]]));
-  for (let i = 0; i < C1_REQUESTS; i++) {
-    for (const t of sides) {
-      const t0 = performance.now();
-      const r = await req(t, "GET", path);
-      lat.get(t)!.push(performance.now() - t0);
-      if (r.status !== 200) throw new Error(`${t.name} GET ${path}: ${r.status} ${r.text}`);
-    }
-  }
-  const out: Record<string, { p50: number; p99: number }> = {};
-  for (const [t, l] of lat) {
-    l.sort((a, b) => a - b);
-    out[t.name] = { p50: pct(l, 50), p99: pct(l, 99) };
-  }
-  return out;
-}
-
-async function smallGetC64(t: Target): Promise<{ p50: number; p99: number; rps: number; count: number }> {
-  const path = "/api/v1/namespaces/default";
-  await Promise.all(Array.from({ length: 64 }, () => req(t, "GET", path))); // open the sockets
-  const lat: number[] = [];
-  const t0 = performance.now();
-  const end = t0 + C64_SECONDS * 1000;
-  let errors = 0;
-  await Promise.all(Array.from({ length: 64 }, async () => {
-    while (performance.now() < end) {
-      const s = performance.now();
-      const r = await req(t, "GET", path);
-      lat.push(performance.now() - s);
-      if (r.status !== 200) errors++;
-    }
-  }));
-  const secs = (performance.now() - t0) / 1000;
-  if (errors) throw new Error(`${t.name}: ${errors} non-200 answers at concurrency 64`);
-  lat.sort((a, b) => a - b);
-  return { p50: pct(lat, 50), p99: pct(lat, 99), rps: lat.length / secs, count: lat.length };
-}
-
-async function createConfigMaps(t: Target): Promise<void> {
-  const ns = await req(t, "POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: CM_NS } });
-  if (ns.status !== 201 && ns.status !== 409) throw new Error(`create namespace: ${ns.status} ${ns.text}`);
-  const data = { key: "x".repeat(200), other: "some value" };
-  let next = 0;
-  await Promise.all(Array.from({ length: 32 }, async () => {
-    for (;;) {
-      const i = next++;
-      if (i >= CM_COUNT) return;
-      const r = await req(t, "POST", `/api/v1/namespaces/${CM_NS}/configmaps`, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: `cm-${i}`, labels: { bench: "proxy" } }, data });
-      if (r.status !== 201 && r.status !== 409) throw new Error(`create configmap ${i}: ${r.status} ${r.text}`);
-    }
-  }));
-}
-
-async function listConfigMaps(t: Target): Promise<{ ms: number; bytes: number; bytesPerSec: number }> {
-  const path = `/api/v1/namespaces/${CM_NS}/configmaps`;
-  await getCount(t, path);
-  const times: number[] = [];
-  let bytes = 0;
-  for (let i = 0; i < LIST_REPEATS; i++) {
-    const t0 = performance.now();
-    const r = await getCount(t, path);
-    times.push(performance.now() - t0);
-    if (r.status !== 200) throw new Error(`${t.name} LIST: ${r.status}`);
-    bytes = r.bytes;
-  }
-  times.sort((a, b) => a - b);
-  const ms = times[Math.floor(times.length / 2)]!;
-  return { ms, bytes, bytesPerSec: bytes / (ms / 1000) };
-}
-
-/** Follows the pod log from the start until the end marker, counting bytes. */
-function logsFollow(t: Target, k: KubeEnv, marker: string): Promise<{ ms: number; bytes: number; bytesPerSec: number }> {
-  const path = `/api/v1/namespaces/${k.namespace}/pods/${k.pod}/log?container=${k.container}&follow=true`;
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    let bytes = 0;
-    let tail = "";
-    let done = false;
-    const timer = setTimeout(() => finish(new Error(`${t.name} logs -f: timed out after ${bytes} bytes`)), 300_000);
-    const finish = (err?: Error) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      r.destroy();
-      if (err) reject(err);
-      else {
-        const ms = performance.now() - t0;
-        resolve({ ms, bytes, bytesPerSec: bytes / (ms / 1000) });
-      }
-    };
-    // A fresh agent: the stream is cut by destroying its socket.
-    const r = https.request({ host: t.host, port: t.port, path: t.prefix + path, method: "GET", ca: t.ca, agent: false, headers: { authorization: `Bearer ${t.token}` } }, (res) => {
-      if (res.statusCode !== 200) return finish(new Error(`${t.name} logs -f: ${res.statusCode}`));
-      res.on("data", (c: Buffer) => {
-        bytes += c.length;
-        tail = (tail + c.toString("latin1", Math.max(0, c.length - marker.length - 2))).slice(-(marker.length + 2));
-        if (tail.includes(marker)) finish();
-      });
-      res.on("end", () => finish(new Error(`${t.name} logs -f ended early after ${bytes} bytes`)));
-      res.on("error", (e) => finish(e));
-    });
-    r.on("error", (e) => finish(e));
-    r.end();
-  });
-}
-
-// ------------------------------------------------------------------------------------ kubectl rows
-
-function spawnKubectl(kubectl: string, kubeconfig: string, args: string[]): ChildProcess {
-  const c = spawn(kubectl, ["--kubeconfig", kubeconfig, ...args], { stdio: ["pipe", "pipe", "pipe"] });
-  children.add(c);
-  c.once("exit", () => children.delete(c));
-  return c;
-}
-
-async function execThroughput(kubectl: string, kubeconfig: string, k: KubeEnv, n: number): Promise<{ ms: number; bytes: number; bytesPerSec: number }> {
-  const t0 = performance.now();
-  const c = spawnKubectl(kubectl, kubeconfig, ["exec", "-n", k.namespace, k.pod, "-c", k.container, "--", "head", "-c", String(n), "/dev/zero"]);
-  c.stdin!.end();
-  let bytes = 0;
-  let err = "";
-  c.stdout!.on("data", (b: Buffer) => (bytes += b.length));
-  c.stderr!.on("data", (b: Buffer) => (err += b.toString()));
-  const code = await new Promise<number | null>((resolve) => c.once("close", (code) => resolve(code)));
-  const ms = performance.now() - t0;
-  if (code !== 0 || bytes !== n) throw new Error(`kubectl exec exited ${code} after ${bytes}/${n} bytes: ${err}`);
-  return { ms, bytes, bytesPerSec: bytes / (ms / 1000) };
-}
-
-/** No byte moved either way through a port-forward for STALL_MS: the transfer is stuck, not slow. */
-const STALL_MS = 10_000;
-class StallError extends Error {
-  readonly sent: number;
-  readonly received: number;
-  readonly afterMs: number;
-  constructor(side: string, sent: number, received: number, afterMs: number) {
-    super(`${side} port-forward: stalled (no progress for ${STALL_MS / 1000} s) after ${received} bytes back, ${sent} sent`);
-    this.sent = sent;
-    this.received = received;
-    this.afterMs = afterMs;
-  }
-}
-
-async function portForwardThroughput(kubectl: string, kubeconfig: string, k: KubeEnv, n: number, side: string): Promise<Rate> {
-  const c = spawnKubectl(kubectl, kubeconfig, ["port-forward", "-n", k.namespace, `pod/${k.pod}`, `:${k.podPort}`]);
-  c.stdin!.end();
-  try {
-    const port = await new Promise<number>((resolve, reject) => {
-      let out = "";
-      const timer = setTimeout(() => reject(new Error(`port-forward did not start: ${out}`)), 20_000);
-      const on = (b: Buffer) => {
-        out += b.toString();
-        const m = out.match(/Forwarding from 127\.0\.0\.1:(\d+)/);
-        if (m) {
-          clearTimeout(timer);
-          resolve(Number(m[1]));
-        }
-      };
-      c.stdout!.on("data", on);
-      c.stderr!.on("data", on);
-      c.once("exit", () => reject(new Error(`port-forward exited: ${out}`)));
-    });
-    const chunk = Buffer.alloc(256 * 1024, 0x61);
-    return await new Promise((resolve, reject) => {
-      const t0 = performance.now();
-      const s = net.connect(port, "127.0.0.1");
-      let sent = 0;
-      let received = 0;
-      let progress = performance.now();
-      const timer = setInterval(() => {
-        if (performance.now() - progress < STALL_MS) return;
-        clearInterval(timer);
-        s.destroy();
-        reject(new StallError(side, sent, received, performance.now() - t0));
-      }, 500);
-      const pump = () => {
-        progress = performance.now();
-        while (sent < n) {
-          const len = Math.min(chunk.length, n - sent);
-          sent += len;
-          if (!s.write(len === chunk.length ? chunk : chunk.subarray(0, len))) return void s.once("drain", pump);
-        }
-      };
-      s.on("connect", pump);
-      s.on("data", (b: Buffer) => {
-        received += b.length;
-        progress = performance.now();
-        if (received >= n) {
-          clearInterval(timer);
-          const ms = performance.now() - t0;
-          s.destroy();
-          resolve({ ms, bytes: received, bytesPerSec: received / (ms / 1000) });
-        }
-      });
-      s.on("error", (e) => {
-        clearInterval(timer);
-        reject(e);
-      });
-    });
-  } finally {
-    c.kill("SIGTERM");
-  }
-}
-
-// ------------------------------------------------------------------- Rancher-style peer (Go harness)
-
-/** Starts a helper process (the peer's Go binary, the Node floor) and waits for its ready line on stdout. */
-async function startHelper(bin: string, args: string[], ready: RegExp): Promise<{ proc: ChildProcess; match: RegExpExecArray }> {
-  const proc = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
-  children.add(proc);
-  proc.once("exit", () => children.delete(proc));
-  let err = "";
-  proc.stderr!.on("data", (c: Buffer) => {
-    err = (err + c.toString()).slice(-4000);
-    debug(`${bin} ${args[0]}: ${c.toString().trimEnd()}`);
-  });
-  let out = "";
-  for await (const c of proc.stdout!) {
-    out += c;
-    const m = ready.exec(out);
-    if (m) {
-      proc.stdout!.resume();
-      return { proc, match: m };
-    }
-  }
-  throw new Error(`${bin} ${args[0]} exited: ${out}${err}`);
-}
-
-interface Peer {
-  target: Target;
-  server: ChildProcess;
-  client: ChildProcess;
-}
-
-/** The peer: `rdbench kubeproxy` (Rancher's cluster proxy) and `rdbench client` (its agent). */
-async function startPeer(k: KubeEnv, workDir: string): Promise<Peer> {
-  const bin = rdBinary(log);
-  const frontToken = randomBytes(24).toString("hex");
-  const apiHost = new URL(k.apiServer).host;
-  const server = await startHelper(bin, [
-    "kubeproxy", "-listen", "127.0.0.1:0", "-target", apiHost, "-ca", k.caFile, "-tls-cert", k.servingCertFile, "-tls-key", k.servingKeyFile,
-    "-upstream-token", k.adminToken, "-impersonate", `ward:${BENCH_EMAIL}`, "-front-token", frontToken,
-  ], /LISTEN (\S+)/);
-  const addr = server.match[1]!;
-  const client = await startHelper(bin, ["client", "-server", `wss://${addr}/connect`, "-ca", k.caFile], /CONNECTING/);
-  const ca = readFileSync(k.caFile);
-  await eventually("the remotedialer agent to connect", () => new Promise<boolean>((r) => {
-    https.get(`https://${addr}/ready`, { ca }, (res) => (res.resume(), r(res.statusCode === 200))).on("error", () => r(false));
-  }), 20_000);
-  const kubeconfig = join(workDir, "rd.kubeconfig");
-  writeFileSync(kubeconfig, `apiVersion: v1
-kind: Config
-clusters:
-- name: rd
-  cluster:
-    server: https://${addr}/k8s
-    certificate-authority: ${k.caFile}
-users:
-- name: rd
-  user:
-    token: ${frontToken}
-contexts:
-- name: rd
-  context:
-    cluster: rd
-    user: rd
-current-context: rd
-`, { mode: 0o600 });
-  const t = target("rd", `https://${addr}/k8s`, ca, frontToken);
-  t.kubeconfig = kubeconfig;
-  return { target: t, server: server.proc, client: client.proc };
-}
-
-// ------------------------------------------------------------------------------------ Node floor
-
-/**
- * The Node floor (scripts/bench-floor.ts): two minimal Node HTTPS hops chained as Ward's gateway and
- * agent are, the back one impersonating the same user with the admin token. It does no work of its
- * own, so what it adds over direct is what two Node processes on the path cost here.
- */
-async function startFloor(k: KubeEnv, workDir: string): Promise<{ target: Target; front: ChildProcess; back: ChildProcess }> {
-  const script = join(root, "scripts", "bench-floor.ts");
-  const tls = ["--tls-cert", k.servingCertFile, "--tls-key", k.servingKeyFile];
-  const backToken = randomBytes(24).toString("hex");
-  const frontToken = randomBytes(24).toString("hex");
-  const back = await startHelper(process.execPath, [
-    script, ...tls, "--front-token", backToken,
-    "--upstream", k.apiServer, "--upstream-ca", k.caFile, "--upstream-token", k.adminToken, "--impersonate", `ward:${BENCH_EMAIL}`,
-  ], /LISTEN (\S+)/);
-  const front = await startHelper(process.execPath, [
-    script, ...tls, "--front-token", frontToken,
-    "--upstream", `https://${back.match[1]}`, "--upstream-ca", k.caFile, "--upstream-token", backToken,
-  ], /LISTEN (\S+)/);
-  const t = target("floor", `https://${front.match[1]}`, readFileSync(k.caFile), frontToken);
-  t.kubeconfig = join(workDir, "floor.kubeconfig");
-  writeFileSync(t.kubeconfig, JSON.stringify({
-    apiVersion: "v1", kind: "Config", "current-context": "floor",
-    clusters: [{ name: "floor", cluster: { server: `https://${front.match[1]}`, "certificate-authority": k.caFile } }],
-    users: [{ name: "floor", user: { token: frontToken } }],
-    contexts: [{ name: "floor", context: { cluster: "floor", user: "floor" } }],
-  }), { mode: 0o600 });
-  return { target: t, front: front.proc, back: back.proc };
-}
-
-// ------------------------------------------------------------------------------------ Ward set-up
-
-async function api(url: string, ca: Buffer, token: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const t = target("ward", url, ca, token);
-  t.agent = new https.Agent({ ca });
-  const r = await req(t, method, path, body);
-  t.agent.destroy();
-  return { status: r.status, json: r.text ? JSON.parse(r.text) : {} };
-}
-
-async function eventually<T>(what: string, f: () => Promise<T | false | undefined>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** CPU time (user + system) a process used so far, in ms. */
-function cpuMs(pid: number | undefined): number {
-  if (!pid) return 0;
-  const f = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = f.slice(f.lastIndexOf(")") + 2).split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
-}
-
-function peakRss(pid: number | undefined): { hwmKiB: number; rssKiB: number } {
-  if (!pid) return { hwmKiB: 0, rssKiB: 0 };
-  try {
-    const s = readFileSync(`/proc/${pid}/status`, "utf8");
-    const get = (k: string) => Number(s.match(new RegExp(`${k}:\\s+(\\d+) kB`))?.[1] ?? 0);
-    return { hwmKiB: get("VmHWM"), rssKiB: get("VmRSS") };
-  } catch {
-    return { hwmKiB: 0, rssKiB: 0 };
-  }
-}
-
-/** Resets a process's peak RSS (VmHWM) to its current RSS (Linux: clear_refs 5). */
-function resetPeakRss(pid: number | undefined): void {
-  if (!pid) return;
-  try {
-    writeFileSync(`/proc/${pid}/clear_refs`, "5");
-  } catch {
-    // Not permitted here: the peaks then run from the start.
-  }
-}
-
-/** Appends `total` bytes of CRI-format log lines (1 KiB of payload each) plus an end marker. */
-function appendBigLog(k: KubeEnv, total: number, marker: string): number {
-  const payload = "y".repeat(1023);
-  const ts = new Date().toISOString();
-  const line = `${ts} stdout F ${payload}\n`;
-  const perChunk = 1024;
-  const block = line.repeat(perChunk);
-  let written = 0;
-  while (written < total) {
-    appendFileSync(k.logFile, block);
-    written += perChunk * (payload.length + 1);
-  }
-  k.appendLog(marker);
-  return written;
-}
-
 // ------------------------------------------------------------------------------------ main
-
-type Rate = {
-  ms: number; bytes: number; bytesPerSec: number; stalled?: { sentBytes: number; receivedBytes: number };
-  /** CPU ms per MiB during the run: the whole machine (every process, kubectl included) and each named process. */
-  cpuPerMiB?: Record<string, number>;
-};
-
-/** The processes whose CPU and memory the benchmark reports (set once they run). */
-const pids: Record<string, number | undefined> = {};
-/** Those whose peak RSS is reported: Ward's, the peer's and the Node floor's. */
-const PROXY_PROCESSES = ["gateway", "agent", "rdServer", "rdAgent", "floorFront", "floorBack"] as const;
-
-/** Busy CPU time of the whole machine so far (every core: user, nice, system, irq, softirq, steal), in ms. */
-function machineBusyMs(): number {
-  const f = readFileSync("/proc/stat", "utf8").split("\n", 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const [user, nice, system, , , irq, softirq, steal] = f;
-  return ((user! + nice! + system! + irq! + softirq! + steal!) * 1000) / 100;
-}
-
-/** Starts measuring CPU: the returned function gives the ms used since, by the machine and by each running process in `pids`. */
-function cpuMeter(): () => Record<string, number> {
-  const running = () => Object.entries(pids).filter((e): e is [string, number] => e[1] !== undefined);
-  const before = new Map([["machine", machineBusyMs()], ...running().map(([n, pid]) => [n, cpuMs(pid)] as [string, number])]);
-  return () => {
-    const used: Record<string, number> = { machine: machineBusyMs() - before.get("machine")! };
-    for (const [n, pid] of running()) used[n] = cpuMs(pid) - (before.get(n) ?? 0);
-    return used;
-  };
-}
-
-/** Runs `f` and adds CPU ms per MiB moved, machine-wide and per process in `pids`. */
-async function withCpu(f: () => Promise<Rate>): Promise<Rate> {
-  const used = cpuMeter();
-  const r = await f();
-  const mib = r.bytes / MiB;
-  if (!mib || r.stalled) return r;
-  r.cpuPerMiB = Object.fromEntries(Object.entries(used()).map(([n, ms]) => [n, +(ms / mib).toFixed(2)]));
-  return r;
-}
-
-/**
- * Runs each side twice in a palindrome (direct, Ward, peer, floor, floor, peer, Ward, direct: cancels
- * warm-up and ordering effects) and keeps each side's best run.
- */
-async function rounds(sides: Target[], run: (t: Target) => Promise<Rate>): Promise<Record<string, Rate>> {
-  const runs: Record<string, Rate[]> = {};
-  for (const t of [...sides, ...[...sides].reverse()]) (runs[t.name] ??= []).push(await withCpu(() => run(t)));
-  // A stalled run is the result: a best-of must not hide it.
-  const best = (xs: Rate[]) => xs.find((x) => x.stalled) ?? xs.reduce((a, b) => (b.bytesPerSec > a.bytesPerSec ? b : a));
-  debug(`rounds ${Object.entries(runs).map(([n, xs]) => `${n} ${xs.map((x) => (x.bytesPerSec / MiB).toFixed(1)).join("/")}`).join(", ")} MiB/s`);
-  return Object.fromEntries(Object.entries(runs).map(([n, xs]) => [n, best(xs)]));
-}
-
-const fmtMs = (v: number) => `${v.toFixed(3)} ms`;
-const fmtSecs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-const fmtRate = (v: number) => `${(v / MiB).toFixed(1)} MiB/s`;
-const ratio = (w: number, d: number) => (d ? w / d : 0);
-/** A comparison's columns in a latency row: its value, what it adds over direct, and Ward against it. */
-const peerLat = (label: string, short: string, v: number | undefined, d: number, w: number) =>
-  v === undefined ? "" : `  | ${label} ${fmtMs(v)}  added ${fmtMs(v - d)}  ward/${short} ${ratio(w, v).toFixed(2)}`;
-/** The same in a throughput row: its time, its rate, its ratio to direct, and Ward against it. */
-const peerThroughput = (label: string, short: string, x: { ms: number; bytesPerSec: number } | undefined, d: { bytesPerSec: number }, w: { bytesPerSec: number }, time: (ms: number) => string) =>
-  x === undefined ? "" : `  | ${label} ${time(x.ms)} ${fmtRate(x.bytesPerSec)}  ratio ${ratio(x.bytesPerSec, d.bytesPerSec).toFixed(2)}  ward/${short} ${ratio(w.bytesPerSec, x.bytesPerSec).toFixed(2)}`;
-/** The same in a rate row: its value, its ratio to direct, and Ward against it. */
-const peerRate = (label: string, short: string, v: number | undefined, d: number, w: number) =>
-  v === undefined ? "" : `  | ${label} ${v.toFixed(0)}  ratio ${ratio(v, d).toFixed(2)}  ward/${short} ${ratio(w, v).toFixed(2)}`;
-
-/**
- * `dist/ward`, or with WARD_BENCH_SOURCE=1 `node cmd/ward.ts` (readable names in a profile:
- * NODE_OPTIONS="--cpu-prof --cpu-prof-dir=DIR" profiles gateway and agent alike).
- */
-function startWard(args: string[], opts: Parameters<typeof start>[2] = {}): Started {
-  if (process.env.WARD_BENCH_SOURCE === "1") return start(process.execPath, [join(root, "cmd", "ward.ts"), ...args], opts);
-  return start(ward, args, opts);
-}
 
 async function main(): Promise<void> {
   const tStart = Date.now();
-  if (process.env.WARD_BENCH_SOURCE !== "1" && !existsSync(ward)) {
+  if (process.env.WARD_BENCH_SOURCE !== "1" && !existsSync(wardBinary)) {
     log("dist/ward is missing: building it (node scripts/build.ts)");
     execFileSync(process.execPath, [join(root, "scripts", "build.ts")], { stdio: "inherit" });
   }
@@ -617,48 +89,13 @@ async function main(): Promise<void> {
   kube = await startKubeEnv();
   const k = kube;
   dir = mkdtempSync(join(tmpdir(), "ward-bench-proxy-"));
-  gw = startWard(["gateway", "--listen", "127.0.0.1:0", "--data-dir", join(dir, "gw")]);
-  const url = (await gw.waitFor(/"gateway listening".*?"url":"(https:[^"]+)"/, 30_000))[1]!;
-  const gwCa = readFileSync(join(dir, "gw", "tls", "ca.crt"));
-  const adminToken = readFileSync(join(dir, "gw", "admin-token"), "utf8").trim();
-  const c = await api(url, gwCa, adminToken, "POST", "/api/v1/clusters", { id: CLUSTER, name: "Bench" });
-  if (c.status !== 201) throw new Error(`create cluster: ${c.status} ${JSON.stringify(c.json)}`);
-  writeFileSync(join(dir, "join-token"), c.json.join_token, { mode: 0o600 });
-  // The agent authenticates to the API server with a bearer token, as it does in a cluster (its service
-  // account's) and as the remotedialer peer does: the kube-env admin's static token.
-  const agentKubeconfig = join(dir, "agent-kubeconfig");
-  writeFileSync(agentKubeconfig, JSON.stringify({
-    apiVersion: "v1", kind: "Config", "current-context": "kube",
-    clusters: [{ name: "kube", cluster: { server: k.apiServer, "certificate-authority": k.caFile } }],
-    users: [{ name: "agent", user: { token: k.adminToken } }],
-    contexts: [{ name: "kube", context: { cluster: "kube", user: "agent" } }],
-  }), { mode: 0o600 });
-  agent = startWard(["agent", "--gateway", url, "--cluster", CLUSTER, "--token-file", join(dir, "join-token"), "--kubeconfig", agentKubeconfig], {
-    env: { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, "gw", "tls", "ca.crt") },
-  });
-  await agent.waitFor(/connected to the gateway/, 30_000);
-  const m = await api(url, gwCa, adminToken, "POST", "/api/v1/members", { email: BENCH_EMAIL });
-  if (m.status !== 201) throw new Error(`create member: ${m.status} ${JSON.stringify(m.json)}`);
-  const g = await api(url, gwCa, adminToken, "POST", `/api/v1/clusters/${CLUSTER}/access/grants`, { member_id: m.json.member.id, role: "cluster-admin" });
-  if (g.status !== 201) throw new Error(`grant: ${g.status} ${JSON.stringify(g.json)}`);
-  await eventually("grant applied", async () => {
-    const list = await api(url, gwCa, adminToken, "GET", `/api/v1/clusters/${CLUSTER}/access/grants`);
-    return list.json.grants?.find((x: { id: string }) => x.id === g.json.grant.id)?.status === "applied";
-  });
-  const kc = await api(url, gwCa, m.json.api_token, "POST", `/api/v1/clusters/${CLUSTER}/kubeconfig`, {});
-  if (kc.status !== 200) throw new Error(`kubeconfig: ${kc.status} ${JSON.stringify(kc.json)}`);
-  const wardKubeconfig = join(dir, "kubeconfig");
-  writeFileSync(wardKubeconfig, kc.json.kubeconfig, { mode: 0o600 });
-  const doc = parseYaml(kc.json.kubeconfig) as { clusters: { cluster: { server: string } }[]; users: { user: { token: string } }[] };
-  const wardServer = doc.clusters[0]!.cluster.server;
-  const wardToken = doc.users[0]!.user.token;
+  ward = await startBenchWard(k, dir);
+  const { target: viaWard, server: wardServer } = await wardSide(ward);
   const setupSeconds = (Date.now() - tStart) / 1000;
-  log(`environment up in ${setupSeconds.toFixed(1)} s (gateway ${url}, Ward server ${wardServer})`);
+  log(`environment up in ${setupSeconds.toFixed(1)} s (gateway ${ward.url}, Ward server ${wardServer})`);
 
   const direct = target("direct", k.apiServer, readFileSync(k.caFile), k.adminToken);
   direct.kubeconfig = k.kubeconfig;
-  const viaWard = target("ward", wardServer, gwCa, wardToken);
-  viaWard.kubeconfig = wardKubeconfig;
   let rdNote = "";
   if (NO_RD) rdNote = "skipped (--no-rd)";
   else {
@@ -675,7 +112,7 @@ async function main(): Promise<void> {
   log(`Node floor up (${floor.target.host}:${floor.target.port})`);
   const all = [direct, viaWard, ...(rd ? [rd] : []), floor.target];
   Object.assign(pids, {
-    gateway: gw.child.pid, agent: agent.child.pid, apiserver: k.pids["kube-apiserver"], kwok: k.pids.kwok,
+    gateway: ward.gateway.child.pid, agent: ward.agent.child.pid, apiserver: k.pids["kube-apiserver"], kwok: k.pids.kwok,
     rdServer: peer?.server.pid, rdAgent: peer?.client.pid, floorFront: floor.front.pid, floorBack: floor.back.pid,
   });
   const results: Record<string, any> = { quick, streamBytes: STREAM_BYTES, setupSeconds };
@@ -912,8 +349,8 @@ main().then(
   () => process.exit(0),
   async (err: Error) => {
     log(`bench-proxy failed: ${err.stack ?? err.message}`);
-    if (gw) debug(`gateway output:\n${gw.output().slice(-4000)}`);
-    if (agent) debug(`agent output:\n${agent.output().slice(-4000)}`);
+    if (ward) debug(`gateway output:\n${ward.gateway.output().slice(-4000)}`);
+    if (ward) debug(`agent output:\n${ward.agent.output().slice(-4000)}`);
     await cleanup();
     process.exit(1);
   },

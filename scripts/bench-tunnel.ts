@@ -28,7 +28,7 @@ import type { Bus } from "../internal/bus/index.ts";
 import { connectBus } from "../internal/nats/index.ts";
 import { TunnelAgent, TunnelGateway, type TunnelStream } from "../internal/tunnel/index.ts";
 import { decodeMessage, tunnelSubjects } from "../internal/tunnel/internal.ts";
-import { tunnelTargets } from "../test/tunnel/harness.ts";
+import { tunnelTargets } from "../test/helpers/tunnel_targets.ts";
 import { relaunchWithNodeFlags } from "../cmd/node_flags.ts";
 
 setFlagsFromString("--expose-gc");

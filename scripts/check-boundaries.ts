@@ -52,19 +52,8 @@ export const LAYERS: Record<string, readonly string[]> = {
  * Imports that break a rule today, each with why it is allowed for now. An entry that no longer
  * matches is printed as stale, to be removed.
  */
-const HELPERS_MOVE = "pending: shared test helpers move under test/helpers/ (#19)";
 const EXCEPTIONS: { from: string; to: string; why: string }[] = [
   { from: "scripts/build.ts", to: "cmd/_lazy_sea.ts", why: "the build swaps _lazy_sea.ts in for lazy.ts and must wrap the heavy bundle exactly as it does" },
-  { from: "internal/auth/auth.test.ts", to: "internal/access/_test_util.ts", why: HELPERS_MOVE },
-  { from: "internal/client/kube_token.test.ts", to: "internal/access/_test_util.ts", why: HELPERS_MOVE },
-  { from: "internal/gateway/access_routes.test.ts", to: "internal/access/_test_util.ts", why: HELPERS_MOVE },
-  { from: "internal/gateway/portal_routes.test.ts", to: "internal/access/_test_util.ts", why: HELPERS_MOVE },
-  { from: "internal/proxy/upstream.test.ts", to: "internal/tunnel/_memory_bus.ts", why: HELPERS_MOVE },
-  { from: "internal/proxy/upstream.test.ts", to: "internal/tunnel/_test_util.ts", why: HELPERS_MOVE },
-  { from: "test/tunnel/big_stream.test.ts", to: "internal/tunnel/_test_util.ts", why: HELPERS_MOVE },
-  { from: "test/tunnel/tunnel.test.ts", to: "internal/tunnel/_test_util.ts", why: HELPERS_MOVE },
-  { from: "internal/nats/ws_pre_auth_guard.test.ts", to: "test/nats/raw_ws.ts", why: HELPERS_MOVE },
-  { from: "scripts/bench-tunnel.ts", to: "test/tunnel/harness.ts", why: HELPERS_MOVE },
 ];
 
 const root = normalize(join(import.meta.dirname, ".."));

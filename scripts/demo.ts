@@ -19,6 +19,7 @@ import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSyn
 import https from "node:https";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
+import { eventually } from "../test/helpers/eventually.ts";
 import { start, type Started } from "../test/helpers/process.ts";
 import { criLogLines } from "./kube-env-kwok.ts";
 import type { KubeEnvFile } from "./kube-env-up.ts";
@@ -169,13 +170,10 @@ async function main(): Promise<void> {
 
   const m = must(await api(url, ca, adminToken, "POST", "/api/v1/members", { email: EMAIL }), 201, "create member");
   const g = must(await api(url, ca, adminToken, "POST", `/api/v1/clusters/${CLUSTER}/access/grants`, { member_id: m.member.id, role: "cluster-admin" }), 201, "grant");
-  const deadline = Date.now() + 30_000;
-  for (;;) {
+  await eventually("the grant to be applied", async () => {
     const list = must(await api(url, ca, adminToken, "GET", `/api/v1/clusters/${CLUSTER}/access/grants`), 200, "list grants");
-    if (list.grants?.find((x: { id: string }) => x.id === g.grant.id)?.status === "applied") break;
-    if (Date.now() > deadline) throw new Error("the grant was not applied within 30 s");
-    await new Promise((r) => setTimeout(r, 200));
-  }
+    return list.grants?.find((x: { id: string }) => x.id === g.grant.id)?.status === "applied";
+  }, { timeoutMs: 30_000, intervalMs: 200 });
   log(`${EMAIL} has a cluster-admin grant (applied)`);
   const kc = must(await api(url, ca, m.api_token, "POST", `/api/v1/clusters/${CLUSTER}/kubeconfig`, {}), 200, "kubeconfig");
   const kubeconfig = join(demoDir, "kubeconfig");

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import { NatsServer } from "../nats/index.ts";
 import { AccessSync } from "./gateway_sync.ts";
 import { accessSubjects } from "../bus/index.ts";
-import { fixture } from "./_test_util.ts";
+import { fixture } from "../../test/helpers/access_fixture.ts";
 
 class FakePresence extends EventEmitter {
   online = new Set<string>();

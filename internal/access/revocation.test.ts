@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { AccessError } from "./errors.ts";
-import { fixture } from "./_test_util.ts";
+import { fixture } from "../../test/helpers/access_fixture.ts";
 import type { RevocationEvent } from "./types.ts";
 
 const reason = (r: string) => (e: unknown) => e instanceof AccessError && e.reason === r;

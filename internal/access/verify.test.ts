@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { SignJWT, base64url } from "jose";
 import { TokenRejectedError } from "./errors.ts";
-import { fixture, type Fixture } from "./_test_util.ts";
+import { fixture, type Fixture } from "../../test/helpers/access_fixture.ts";
 
 const rejected = (detail: RegExp) => (e: unknown) => {
   assert.ok(e instanceof TokenRejectedError, `expected TokenRejectedError, got ${String(e)}`);

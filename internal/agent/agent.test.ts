@@ -4,14 +4,7 @@ import { accessSubjects } from "../bus/index.ts";
 import type { BusConnection } from "../nats/index.ts";
 import { Agent } from "./agent.ts";
 import type { RbacApi } from "./rbac.ts";
-
-async function until(what: string, cond: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+import { eventually } from "../../test/helpers/eventually.ts";
 
 /** Just enough of a NATS connection for the agent's session: subjects published, a way to deliver to its subscriptions, and to drop it. */
 function fakeConnection(): { conn: BusConnection; published: string[]; deliver(subject: string, data: unknown): void; drop(): void } {
@@ -59,15 +52,15 @@ test("Agent.connected: false until a session is up, false while reconnecting, tr
   });
   assert.equal(agent.connected, false);
   const running = agent.run();
-  await until("the first session", () => agent.connected);
+  await eventually("the first session", () => agent.connected);
   assert.equal(sessions.length, 1);
   assert.equal(served, 1, "streams are served before the agent counts as connected");
   assert.ok(sessions[0]!.published.includes(accessSubjects.hello("c1")), `a hello was published: ${sessions[0]!.published}`);
 
   failNext = 3; // the gateway is away for a few attempts
   sessions[0]!.drop();
-  await until("the session to end", () => !agent.connected);
-  await until("the second session", () => agent.connected && sessions.length === 2);
+  await eventually("the session to end", () => !agent.connected);
+  await eventually("the second session", () => agent.connected && sessions.length === 2);
   assert.equal(failNext, 0, "every failed attempt was retried");
   assert.equal(served, 2);
 
@@ -99,15 +92,15 @@ test("after a (re)connect, kubectl traffic is served only once the desired state
     },
   });
   const running = agent.run();
-  await until("the hello", () => session.published.includes(accessSubjects.hello("c1")));
+  await eventually("the hello", () => session.published.includes(accessSubjects.hello("c1")));
   session.deliver(accessSubjects.desired("c1"), { v: 1, grants: [] }); // the gateway's answer: no live grants
   await new Promise((r) => setTimeout(r, 50));
   assert.equal(log.length, 0, "no kubectl traffic while the reconcile is still running");
   assert.equal(agent.connected, false);
   releaseList();
-  await until("streams served", () => log.includes("serve streams"));
+  await eventually("streams served", () => log.includes("serve streams"));
   assert.deepEqual(log, ["delete ward-gdeleted", "serve streams"], "the deleted grant's binding is gone before traffic flows");
-  await until("connected", () => agent.connected);
+  await eventually("connected", () => agent.connected);
   await agent.stop();
   await running;
 });

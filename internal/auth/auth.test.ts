@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { fixture, type Fixture } from "../access/_test_util.ts";
+import { fixture, type Fixture } from "../../test/helpers/access_fixture.ts";
 import { AccessError } from "../access/index.ts";
 import { Bootstrap, CliSessions, DeviceFlow, PortalSessions, csrfMatches, normalizeUserCode } from "./index.ts";
 import { AuthError } from "./errors.ts";

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { getRequestListener } from "@hono/node-server";
-import { fixture } from "../access/_test_util.ts";
+import { fixture } from "../../test/helpers/access_fixture.ts";
 import { createApp } from "../gateway/index.ts";
 import { silentLogger } from "../log/index.ts";
 import { execApiVersion, kubeToken } from "./kube_token.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { parse } from "yaml";
-import { fixture } from "../access/_test_util.ts";
+import { fixture } from "../../test/helpers/access_fixture.ts";
 import { silentLogger } from "../log/index.ts";
 import { createApp } from "./app.ts";
 

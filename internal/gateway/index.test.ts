@@ -10,15 +10,7 @@ import type { Bus } from "../bus/index.ts";
 import { connectBus } from "../nats/index.ts";
 import { TunnelAgent } from "../tunnel/index.ts";
 import { startGateway } from "./index.ts";
-
-async function eventually(fn: () => Promise<boolean>, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await fn()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error("Timed out");
-}
+import { eventually } from "../../test/helpers/eventually.ts";
 
 test("gateway: first start writes an admin token file; /nats accepts only a cluster's join credential, with that cluster's permissions", async () => {
   const dir = mkdtempSync(join(tmpdir(), "ward-gw-"));
@@ -72,12 +64,12 @@ test("gateway ↔ agent over /nats: grants go to the agent, statuses come back, 
     const status = async (id: string) => ((await call("GET", "/api/v1/clusters/c1/access/grants")).grants as { id: string; status: string; error: string }[]).find((g) => g.id === id);
     // The first grant may be created before the agent's hello: it ends up applied either way.
     const g1 = (await call("POST", "/api/v1/clusters/c1/access/grants", { member_id: me.id, role: "view" })).grant;
-    await eventually(async () => (await status(g1.id))?.status === "applied");
+    await eventually("grant g1 applied", async () => (await status(g1.id))?.status === "applied", { intervalMs: 50 });
     assert.deepEqual(created, ["ward:admin@ward.local"]);
-    await eventually(async () => gw.tunnel.isOnline("c1"));
+    await eventually("cluster c1 online", async () => gw.tunnel.isOnline("c1"), { intervalMs: 50 });
     const g2 = (await call("POST", "/api/v1/clusters/c1/access/grants", { member_id: me.id, role: "edit", namespace: "ns1" })).grant;
     assert.equal(g2.status, "pending");
-    await eventually(async () => (await status(g2.id))?.status === "failed");
+    await eventually("grant g2 failed", async () => (await status(g2.id))?.status === "failed", { intervalMs: 50 });
     assert.equal((await status(g2.id))!.error, "forbidden by test");
     await agent.stop();
     await running;

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { test, type TestContext } from "node:test";
-import { fixture } from "../access/_test_util.ts";
+import { fixture } from "../../test/helpers/access_fixture.ts";
 import type { Member } from "../access/index.ts";
 import { AuthError, Bootstrap, CliSessions, DeviceFlow, PortalSessions, type OidcIdentity, type OidcLogin } from "../auth/index.ts";
 import { silentLogger } from "../log/index.ts";

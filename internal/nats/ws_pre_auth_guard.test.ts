@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { WsPreAuthGuard } from "./ws_pre_auth_guard.ts";
-import { clientFrame as frame } from "../../test/nats/raw_ws.ts";
+import { clientFrame as frame } from "../../test/helpers/raw_ws.ts";
 
 const concat = (...parts: Uint8Array[]) => new Uint8Array(Buffer.concat(parts));
 const connect = new Uint8Array(Buffer.from('CONNECT {"user":"agent:c1","pass":"secret"}\r\nPING\r\n'));

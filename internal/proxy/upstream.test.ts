@@ -8,8 +8,9 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { loadTls } from "../gateway/index.ts";
 import { silentLogger } from "../log/index.ts";
-import { MemoryBus } from "../tunnel/_memory_bus.ts";
-import { startPair } from "../tunnel/_test_util.ts";
+import { eventually } from "../../test/helpers/eventually.ts";
+import { MemoryBus } from "../../test/helpers/memory_bus.ts";
+import { startPair } from "../../test/helpers/tunnel.ts";
 import { TunnelAgent, TunnelGateway } from "../tunnel/index.ts";
 import { gatewayRequestHeaders } from "./headers.ts";
 import { createUpstreamHandler } from "./upstream.ts";
@@ -39,15 +40,14 @@ test("a reset that reaches the agent before the API server answered aborts the u
   const stream = gw.openStream("c1", { method: "GET", path: "/api/v1/pods?watch=1", headers: gatewayRequestHeaders([], identity), member: "m1" });
   stream.on("error", () => {});
   stream.end();
-  const deadline = Date.now() + 5000;
-  while (!seen.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  await eventually("the request to reach the API server", () => seen.length > 0, { intervalMs: 5 });
   assert.equal(seen.length, 1, "the request reached the API server");
   assert.equal(seen[0]!.headers["impersonate-user"], "ward:dev@example.com");
   const aborted = new Promise<void>((r) => seen[0]!.once("close", () => r()));
 
   stream.destroy(); // e.g. the member's access was revoked: the gateway resets the stream
   await aborted;
-  while (active.reduce((a, b) => a + b, 0) !== 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  await eventually("the agent to count the stream closed", () => active.reduce((a, b) => a + b, 0) === 0, { intervalMs: 5 });
   assert.deepEqual(active, [1, -1], "the agent counted the stream open and closed");
 });
 

@@ -6,4 +6,3 @@ export * from "./presence.ts";
 export * from "./subjects.ts";
 export { Session } from "./session.ts";
 export { resolveOptions, realClock } from "./options.ts";
-export { MemoryBus, type MemoryBusClient } from "./_memory_bus.ts";

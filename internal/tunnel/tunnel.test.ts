@@ -2,8 +2,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import fc from "fast-check";
-import { MemoryBus } from "./_memory_bus.ts";
-import { closed, echoHandler, errorOf, patternBytes, readAll, startPair, waitFor } from "./_test_util.ts";
+import { eventually } from "../../test/helpers/eventually.ts";
+import { MemoryBus } from "../../test/helpers/memory_bus.ts";
+import { closed, echoHandler, errorOf, patternBytes, readAll, startPair } from "../../test/helpers/tunnel.ts";
 import { ClusterOfflineError, ResetCode, StreamLimitError, StreamResetError } from "./errors.ts";
 import type { TunnelStream } from "./stream.ts";
 import { decodeMessage } from "./frame_decode.ts";
@@ -43,7 +44,7 @@ test("a request body goes up and the response head and body come back", async ()
   assert.deepEqual(head, { status: 201, headers: ["Content-Type", "text/plain", "X-Path", "/api/v1/pods?x=1", "X-Kind", "watch"] });
   assert.equal((await readAll(s)).toString(), "POST hello");
   await closed(s);
-  await waitFor(() => p.gateway.stats().streams === 0 && p.agent.stats().streams === 0, 1000, "streams released");
+  await eventually("streams released", () => p.gateway.stats().streams === 0 && p.agent.stats().streams === 0, { timeoutMs: 1000 });
   await p.close();
 });
 
@@ -61,17 +62,17 @@ test("an offline cluster fails at once; presence follows the agent up and down",
   // Clean shutdown: the gateway knows at once.
   const a1 = new TunnelAgent(hub.connect(), { cluster: "c1", heartbeatMs: 30 });
   await a1.serve(echoHandler);
-  await waitFor(() => gw.isOnline("c1"), 1000, "online");
+  await eventually("online", () => gw.isOnline("c1"), { timeoutMs: 1000 });
   await a1.close();
-  await waitFor(() => !gw.isOnline("c1"), 50, "offline after goodbye");
+  await eventually("offline after goodbye", () => !gw.isOnline("c1"), { timeoutMs: 50 });
   // A dead agent: the gateway knows within a few heartbeats.
   const bus2 = hub.connect();
   const a2 = new TunnelAgent(bus2, { cluster: "c1", heartbeatMs: 30 });
   await a2.serve(echoHandler);
-  await waitFor(() => gw.isOnline("c1"), 1000, "online again");
+  await eventually("online again", () => gw.isOnline("c1"), { timeoutMs: 1000 });
   const t0 = Date.now();
   bus2.kill();
-  await waitFor(() => !gw.isOnline("c1"), 1000, "offline after death");
+  await eventually("offline after death", () => !gw.isOnline("c1"), { timeoutMs: 1000 });
   assert.ok(Date.now() - t0 < 1000, `offline after ${Date.now() - t0} ms`);
   assert.deepEqual(events, ["online c1", "offline c1", "online c1", "offline c1"]);
   // A probe gets an answer without waiting for the next heartbeat.
@@ -101,7 +102,7 @@ test("a sequence gap resets the stream on both ends with a clear reason", async 
     dropped = true;
     return true;
   };
-  const agentErr = new Promise<Error>((r) => waitFor(() => agentStream !== null, 1000, "agent stream").then(() => agentStream!.once("error", r)));
+  const agentErr = new Promise<Error>((r) => eventually("agent stream", () => agentStream !== null, { timeoutMs: 1000 }).then(() => agentStream!.once("error", r)));
   const gwErr = errorOf(s);
   s.write("one");
   await new Promise((r) => setTimeout(r, 10));
@@ -176,7 +177,7 @@ test("a dead gateway's streams are reset on the agent and abort its upstream req
   await Promise.all(streams.map((s) => s.head));
   for (const s of streams) s.on("error", () => {});
   p.gwBus.kill();
-  await waitFor(() => aborted.length === 2, 400, "both upstream requests aborted");
+  await eventually("both upstream requests aborted", () => aborted.length === 2, { timeoutMs: 400 });
   assert.match(aborted[0]!, /No answer from gateway/);
   await p.agent.close();
 });
@@ -191,7 +192,7 @@ test("cancellation travels both ways", async () => {
   // Gateway consumer aborts (kubectl Ctrl-C) → the agent's upstream request is aborted.
   const s1 = p.gateway.openStream("c1", { method: "GET", path: "/answer", kind: "watch" });
   await s1.head;
-  await waitFor(() => agentStreams.length === 1, 1000, "agent stream");
+  await eventually("agent stream", () => agentStreams.length === 1, { timeoutMs: 1000 });
   const aborted = once(agentStreams[0]!.signal, "abort");
   s1.destroy();
   await aborted;
@@ -206,7 +207,7 @@ test("cancellation travels both ways", async () => {
   await new Promise((r) => setImmediate(r)); // the open is out, the accept not yet back
   s2.destroy();
   await assert.rejects(s2.head, /cancelled by the gateway/);
-  await waitFor(() => agentStreams.length === 2 && agentStreams[1]!.destroyed, 1000, "agent side of the cancelled open reset");
+  await eventually("agent side of the cancelled open reset", () => agentStreams.length === 2 && agentStreams[1]!.destroyed, { timeoutMs: 1000 });
   assert.equal(agentStreams[1]!.request.path, "/slow");
   // The agent aborts (upstream failed) → the gateway's response fails.
   const s3 = p.gateway.openStream("c1", { method: "GET", path: "/answer" });
@@ -217,7 +218,7 @@ test("cancellation travels both ways", async () => {
   assert.ok(err instanceof StreamResetError && err.code === ResetCode.internal && err.remote);
   assert.match(err.message, /upstream connection refused/);
   // A handler that throws resets the stream before any head.
-  await waitFor(() => p.gateway.stats().streams === 0 && p.agent.stats().streams === 0, 1000, "all released");
+  await eventually("all released", () => p.gateway.stats().streams === 0 && p.agent.stats().streams === 0, { timeoutMs: 1000 });
   await p.close();
 });
 
@@ -245,7 +246,7 @@ test("half-close both ways, and an upgraded stream carries raw bytes both ways",
   const got: string[] = [];
   u.on("data", (d: Buffer) => got.push(d.toString()));
   u.write("ls");
-  await waitFor(() => got.join("") === "LS", 1000, "echo");
+  await eventually("echo", () => got.join("") === "LS", { timeoutMs: 1000 });
   u.end();
   await once(u, "end");
   assert.equal(got.join(""), "LSbye");
@@ -262,7 +263,7 @@ test("stream limits per member, per connection, and on the agent give clear erro
   p.gateway.openStream("c1", { method: "GET", path: "/", member: "alice" }).on("error", () => {});
   assert.throws(() => p.gateway.openStream("c1", { method: "GET", path: "/", member: "alice" }), (e: unknown) => e instanceof StreamLimitError && e.scope === "member" && /You have 2 open streams, the most allowed per member \(2\)/.test(e.message));
   p.gateway.openStream("c1", { method: "GET", path: "/", member: "bob" }).on("error", () => {});
-  await waitFor(() => p.agent.stats().streams === 3, 1000, "3 accepted");
+  await eventually("3 accepted", () => p.agent.stats().streams === 3, { timeoutMs: 1000 });
   // The agent refuses a fourth from this gateway.
   const d = p.gateway.openStream("c1", { method: "GET", path: "/", member: "bob" });
   d.on("error", () => {});
@@ -271,7 +272,7 @@ test("stream limits per member, per connection, and on the agent give clear erro
   assert.throws(() => p.gateway.openStream("c1", { method: "GET", path: "/" }), (e: unknown) => e instanceof StreamLimitError && e.scope === "connection" && /Too many open streams to cluster c1 \(limit 4\)/.test(e.message));
   // Closing a stream frees its slot.
   a.destroy();
-  await waitFor(() => p.gateway.stats().streams === 3, 1000, "released");
+  await eventually("released", () => p.gateway.stats().streams === 3, { timeoutMs: 1000 });
   p.gateway.openStream("c1", { method: "GET", path: "/", member: "alice" }).on("error", () => {});
   await p.close();
 });
@@ -357,9 +358,9 @@ test("a deferred accept still goes out on its own when the answer is slow, so a 
   const s = p.gateway.openStream("c1", { method: "GET", path: "/slow" });
   s.end();
   s.on("error", () => {});
-  await waitFor(() => p.gateway.stats().pending === 0, 2000, "the agent's accept");
+  await eventually("the agent's accept", () => p.gateway.stats().pending === 0, { timeoutMs: 2000 });
   s.destroy(); // the client leaves: the reset needs the accepted session
-  await waitFor(() => upstream?.destroyed === true, 2000, "the agent's stream reset");
+  await eventually("the agent's stream reset", () => upstream?.destroyed === true, { timeoutMs: 2000 });
   assert.equal(p.agent.stats().streams, 0);
   await p.close();
 });
@@ -415,7 +416,7 @@ test("takeCompleteBody: the whole body at once when it all arrived, and the stre
   await closed(s);
   assert.equal(s.errored, null);
   assert.equal(s.takeCompleteBody(), null, "taken once");
-  await waitFor(() => p.gateway.stats().streams === 0 && p.agent.stats().streams === 0, 2000, "both ends released");
+  await eventually("both ends released", () => p.gateway.stats().streams === 0 && p.agent.stats().streams === 0, { timeoutMs: 2000 });
   await p.close();
 });
 
@@ -430,7 +431,7 @@ test("takeCompleteBody returns null while the body is still coming, and the stre
   const s = p.gateway.openStream("c1", { method: "GET", path: "/" });
   s.end();
   await s.head;
-  await waitFor(() => s.bodyPending, 2000, "the first bytes");
+  await eventually("the first bytes", () => s.bodyPending, { timeoutMs: 2000 });
   assert.equal(s.takeCompleteBody(), null);
   upstream!.end("+rest");
   assert.equal((await readAll(s)).toString(), "first+rest");

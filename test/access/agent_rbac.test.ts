@@ -11,6 +11,7 @@ import * as k8s from "@kubernetes/client-node";
 import { startGateway, type Gateway } from "../../internal/gateway/index.ts";
 import { createLogger } from "../../internal/log/index.ts";
 import { startKubeEnv, type KubeEnv } from "../helpers/kube-env.ts";
+import { eventually, type EventuallyOptions } from "../helpers/eventually.ts";
 import { start, type Started } from "../helpers/process.ts";
 
 let env: KubeEnv | undefined;
@@ -37,20 +38,8 @@ async function api(method: string, path: string, body?: unknown): Promise<{ stat
   return { status: res.status, json: text ? JSON.parse(text) : {} };
 }
 
-async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`Timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}\nagent output:\n${agent?.output() ?? ""}`);
-}
+/** How this suite polls the gateway and the API server: errors while things settle count as "not yet"; a timeout shows the agent's log. */
+const settle: EventuallyOptions = { timeoutMs: 20_000, intervalMs: 200, retryErrors: true, context: () => `agent output:\n${agent?.output() ?? ""}` };
 
 async function grantStatus(id: string): Promise<{ status: string; error: string | null } | undefined> {
   const r = await api("GET", `/api/v1/clusters/${CLUSTER}/access/grants`);
@@ -102,7 +91,7 @@ test("a cluster grant becomes a labelled ClusterRoleBinding and status applied",
   const r = await api("POST", `/api/v1/clusters/${CLUSTER}/access/grants`, { member_id: memberId, role: "view" });
   assert.equal(r.status, 201);
   const id = r.json.grant.id;
-  await eventually("applied", async () => (await grantStatus(id))?.status === "applied");
+  await eventually("applied", async () => (await grantStatus(id))?.status === "applied", settle);
   const b = (await crb(`ward-${id}`))!;
   assert.equal(b.roleRef.kind, "ClusterRole");
   assert.equal(b.roleRef.name, "view");
@@ -114,7 +103,7 @@ test("a namespace grant becomes a RoleBinding in that namespace only; a missing 
   const ns = kube().namespace;
   const r = await api("POST", `/api/v1/clusters/${CLUSTER}/access/grants`, { member_id: memberId, role: "edit", scope: "namespace", namespace: ns });
   const id = r.json.grant.id;
-  await eventually("applied", async () => (await grantStatus(id))?.status === "applied");
+  await eventually("applied", async () => (await grantStatus(id))?.status === "applied", settle);
   const rb = await rbac.readNamespacedRoleBinding({ name: `ward-${id}`, namespace: ns });
   assert.equal(rb.roleRef.name, "edit");
   assert.deepEqual(rb.subjects?.map((s) => s.name), [USER]);
@@ -126,7 +115,7 @@ test("a namespace grant becomes a RoleBinding in that namespace only; a missing 
   const st = await eventually("failed", async () => {
     const s = await grantStatus(bad.json.grant.id);
     return s?.status === "failed" && s;
-  });
+  }, settle);
   assert.match(st.error!, /not found/);
   await api("DELETE", `/api/v1/clusters/${CLUSTER}/access/grants/${bad.json.grant.id}`);
 });
@@ -134,17 +123,17 @@ test("a namespace grant becomes a RoleBinding in that namespace only; a missing 
 test("deleting a grant removes its binding", async () => {
   const r = await api("POST", `/api/v1/clusters/${CLUSTER}/access/grants`, { member_id: memberId, role: "admin" });
   const id = r.json.grant.id;
-  await eventually("binding", async () => !!(await crb(`ward-${id}`)));
+  await eventually("binding", async () => !!(await crb(`ward-${id}`)), settle);
   assert.equal((await api("DELETE", `/api/v1/clusters/${CLUSTER}/access/grants/${id}`)).status, 204);
-  await eventually("binding gone", async () => !(await crb(`ward-${id}`)));
+  await eventually("binding gone", async () => !(await crb(`ward-${id}`)), settle);
 });
 
 test("an expired grant's binding is removed", async () => {
   const expires_at = new Date(Date.now() + 3000).toISOString();
   const r = await api("POST", `/api/v1/clusters/${CLUSTER}/access/grants`, { member_id: memberId, role: "edit", expires_at });
   const id = r.json.grant.id;
-  await eventually("binding", async () => !!(await crb(`ward-${id}`)));
-  await eventually("binding gone after expiry", async () => !(await crb(`ward-${id}`)), 10_000);
+  await eventually("binding", async () => !!(await crb(`ward-${id}`)), settle);
+  await eventually("binding gone after expiry", async () => !(await crb(`ward-${id}`)), { ...settle, timeoutMs: 10_000 });
 });
 
 test("a hand-edited Ward binding is restored; a foreign binding is untouched", async () => {
@@ -156,10 +145,10 @@ test("a hand-edited Ward binding is restored; a foreign binding is untouched", a
   await rbac.createClusterRoleBinding({ body: foreign });
   const r = await api("POST", `/api/v1/clusters/${CLUSTER}/access/grants`, { member_id: memberId, role: "cluster-admin" });
   const id = r.json.grant.id;
-  const b = await eventually("binding", async () => crb(`ward-${id}`));
+  const b = await eventually("binding", async () => crb(`ward-${id}`), settle);
   b.subjects = [{ kind: "User", apiGroup: "rbac.authorization.k8s.io", name: "intruder" }];
   await rbac.replaceClusterRoleBinding({ name: `ward-${id}`, body: b });
-  await eventually("binding restored", async () => (await crb(`ward-${id}`))?.subjects?.[0]?.name === USER);
+  await eventually("binding restored", async () => (await crb(`ward-${id}`))?.subjects?.[0]?.name === USER, settle);
   await new Promise((r) => setTimeout(r, 1500)); // at least one more resync
   const f = (await crb("foreign-binding"))!;
   assert.deepEqual(f.subjects?.map((s) => s.name), ["someone-else"]);
@@ -177,6 +166,6 @@ test("agent stopped: a new grant is cluster_offline; restarted: it becomes appli
   assert.equal((await grantStatus(id))?.status, "cluster_offline");
   agent = startAgent();
   await agent.waitFor(/connected to the gateway/);
-  await eventually("applied after reconnect", async () => (await grantStatus(id))?.status === "applied");
+  await eventually("applied after reconnect", async () => (await grantStatus(id))?.status === "applied", settle);
   await rbac.readNamespacedRoleBinding({ name: `ward-${id}`, namespace: kube().namespace });
 });

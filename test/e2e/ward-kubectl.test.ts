@@ -6,83 +6,19 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, request } from "node:https";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
+import { createServer } from "node:https";
 import { after, before, test } from "node:test";
+import { eventually } from "../helpers/eventually.ts";
 import { startKubeEnv, type KubeEnv } from "../helpers/kube-env.ts";
 import { runKubectlBaseline } from "../helpers/kubectl-baseline.ts";
 import { kubectl, kubectlOk, kubectlStream, type KubectlTarget } from "../helpers/kubectl.ts";
-import { start, type Started } from "../helpers/process.ts";
+import { startWard, type Ward, type WardMember } from "../helpers/ward.ts";
 
-const root = new URL("../..", import.meta.url).pathname;
-const ward = join(root, "dist", "ward");
 const CLUSTER = "e2e";
 let kube: KubeEnv;
-let dir: string;
-let gw: Started;
-let agent: Started;
-/** The running agent's http://127.0.0.1:PORT for /metrics, /healthz, /readyz. */
-let agentMetrics: string;
-let url: string;
-let ca: Buffer;
-let adminToken: string;
-const members: Record<string, { id: string; token: string; kubeconfig: string }> = {};
-
-/**
- * A request to the gateway. `extra` are raw header lines (name, value, name, value …), sent exactly
- * as written: repeated names and odd cases reach the gateway as they are.
- */
-async function api(token: string, method: string, path: string, body?: unknown, extra: string[] = []): Promise<{ status: number; json: any }> {
-  const u = new URL(url);
-  return await new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : JSON.stringify(body);
-    // With raw (array) headers Node adds no Host or Content-Length of its own.
-    const headers = ["Host", u.host, "Authorization", `Bearer ${token}`, ...(data === undefined ? [] : ["Content-Type", "application/json", "Content-Length", String(Buffer.byteLength(data))]), ...extra];
-    const req = request({ host: u.hostname, port: u.port, path, method, ca, headers }, (res) => {
-      let text = "";
-      res.on("data", (c) => (text += c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : {} }));
-    });
-    req.on("error", reject);
-    req.end(data);
-  });
-}
-
-async function eventually<T>(what: string, f: () => Promise<T | false | undefined>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function grant(memberId: string, body: Record<string, unknown>): Promise<string> {
-  const r = await api(adminToken, "POST", `/api/v1/clusters/${CLUSTER}/access/grants`, { member_id: memberId, ...body });
-  assert.equal(r.status, 201, JSON.stringify(r.json));
-  const id = r.json.grant.id as string;
-  await eventually(`grant ${id} applied`, async () => {
-    const g = (await api(adminToken, "GET", `/api/v1/clusters/${CLUSTER}/access/grants`)).json.grants.find((x: { id: string }) => x.id === id);
-    return g?.status === "applied";
-  });
-  return id;
-}
-
-async function member(email: string): Promise<{ id: string; token: string; kubeconfig: string }> {
-  const m = await api(adminToken, "POST", "/api/v1/members", { email });
-  assert.equal(m.status, 201, JSON.stringify(m.json));
-  return { id: m.json.member.id, token: m.json.api_token, kubeconfig: join(dir, `kubeconfig-${email}`) };
-}
-
-async function mintKubeconfig(m: { token: string; kubeconfig: string }): Promise<string> {
-  const r = await api(m.token, "POST", `/api/v1/clusters/${CLUSTER}/kubeconfig`, {});
-  assert.equal(r.status, 200, JSON.stringify(r.json));
-  writeFileSync(m.kubeconfig, r.json.kubeconfig, { mode: 0o600 });
-  return m.kubeconfig;
-}
+let w: Ward;
+const members: Record<string, WardMember> = {};
 
 /**
  * A validating admission webhook, registered in the kube-env, that holds the API server's creation
@@ -141,7 +77,7 @@ async function holdBindingsFor(user: string): Promise<{ arrived: Promise<void>; 
     await eventually("the admission webhook to be active", async () => {
       const r = await kubectl(admin, ["create", "clusterrolebinding", PROBE, "--clusterrole=view", "--user=nobody", "--dry-run=server", "-o", "name"]);
       return r.code !== 0 && r.stderr.includes("webhook-probe-denied");
-    });
+    }, { timeoutMs: 20_000, intervalMs: 100 });
   } catch (err) {
     await close();
     throw err;
@@ -156,54 +92,30 @@ async function holdBindingsFor(user: string): Promise<{ arrived: Promise<void>; 
   };
 }
 
-/** Starts `dist/ward agent` for the e2e cluster and waits until it is connected and serving metrics. */
-async function startAgent(): Promise<Started> {
-  const a = start(ward, ["agent", "--gateway", url, "--cluster", CLUSTER, "--token-file", join(dir, "join-token"), "--kubeconfig", kube.kubeconfig, "--resync", "1s", "--hello-interval", "500ms",
-    "--gateway-ca", join(dir, "gw", "tls", "ca.crt"), "--metrics-listen", "127.0.0.1:0"]);
-  agentMetrics = (await a.waitFor(/"metrics listening".*?"url":"(http:[^"]+)"/, 30_000))[1]!;
-  await a.waitFor(/connected to the gateway/, 30_000);
-  return a;
-}
-
-/** One series of the agent's /metrics (unlabelled), e.g. ward_agent_open_streams. */
-async function agentMetric(name: string): Promise<number> {
-  const text = await (await fetch(`${agentMetrics}/metrics`)).text();
-  const m = new RegExp(`^${name} (\\S+)$`, "m").exec(text);
-  assert.ok(m, `${name} is missing from the agent's /metrics:\n${text.slice(0, 2000)}`);
-  return Number(m[1]);
-}
-
 before(async () => {
-  assert.ok(existsSync(ward), "dist/ward is missing: run 'npm run build' first");
   // `kube-env up` has filled the aggregated view/edit/admin ClusterRoles (no controller-manager runs).
   kube = await startKubeEnv();
-  dir = mkdtempSync(join(tmpdir(), "ward-e2e-"));
-  gw = start(ward, ["gateway", "--listen", "127.0.0.1:0", "--data-dir", join(dir, "gw")]);
-  url = (await gw.waitFor(/"gateway listening".*?"url":"(https:[^"]+)"/, 30_000))[1]!;
-  ca = readFileSync(join(dir, "gw", "tls", "ca.crt"));
-  adminToken = readFileSync(join(dir, "gw", "admin-token"), "utf8").trim();
-  const c = await api(adminToken, "POST", "/api/v1/clusters", { id: CLUSTER, name: "E2E" });
-  assert.equal(c.status, 201, JSON.stringify(c.json));
-  writeFileSync(join(dir, "join-token"), c.json.join_token, { mode: 0o600 });
-  agent = await startAgent();
-  members.dev = await member("dev@example.com");
-  members.viewer = await member("viewer@example.com");
-  await grant(members.dev.id, { role: "cluster-admin" });
-  await grant(members.viewer.id, { role: "view", scope: "namespace", namespace: kube.namespace });
-  await mintKubeconfig(members.dev);
-  await mintKubeconfig(members.viewer);
+  w = await startWard(kube, { cluster: CLUSTER, clusterName: "E2E" });
+  members.dev = await w.member("dev@example.com");
+  members.viewer = await w.member("viewer@example.com");
+  await w.grant(members.dev.id, { role: "cluster-admin" });
+  await w.grant(members.viewer.id, { role: "view", scope: "namespace", namespace: kube.namespace });
+  await w.mintKubeconfig(members.dev);
+  await w.mintKubeconfig(members.viewer);
 }, { timeout: 240_000 });
 
 after(async () => {
-  const gwDied = gw?.child.exitCode !== null || gw?.child.signalCode !== null;
-  const agentDied = agent?.child.exitCode !== null || agent?.child.signalCode !== null;
-  await agent?.stop();
-  await gw?.stop();
-  // A crash of either process fails the run loudly, with its log.
-  assert.ok(!gwDied, `the gateway exited during the tests:\n${gw?.output().slice(-4000)}`);
-  assert.ok(!agentDied, `the agent exited during the tests:\n${agent?.output().slice(-4000)}`);
-  await kube?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  try {
+    if (w) {
+      const agentDied = w.agent.child.exitCode !== null || w.agent.child.signalCode !== null;
+      const agentLog = w.agent.output().slice(-4000);
+      // A crash of either process fails the run loudly, with its log (the gateway's: in stop).
+      await w.stop();
+      assert.ok(!agentDied, `the agent exited during the tests:\n${agentLog}`);
+    }
+  } finally {
+    await kube?.stop();
+  }
 });
 
 for (const which of ["newest", "spdy"] as const) {
@@ -244,7 +156,7 @@ function kubectlProcess(target: KubectlTarget, args: string[]) {
     exited,
     output: () => out,
     waitFor: (text: string, ms = 10_000) =>
-      eventually(`kubectl ${args.join(" ")} to print ${text}`, async () => out.includes(text), ms).catch((err: Error) => {
+      eventually(`kubectl ${args.join(" ")} to print ${text}`, async () => out.includes(text), { timeoutMs: ms, intervalMs: 100 }).catch((err: Error) => {
         throw new Error(`${err.message}; it printed:\n${out}`);
       }),
   };
@@ -253,7 +165,7 @@ function kubectlProcess(target: KubectlTarget, args: string[]) {
 test("client-sent Impersonate-* headers (any case, repeated, named in Connection) do not change identity", async () => {
   const whoami = `/api/v1/clusters/${CLUSTER}/k8s/apis/authentication.k8s.io/v1/selfsubjectreviews`;
   const review = { apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" };
-  const tok = await api(members.dev!.token, "POST", `/api/v1/clusters/${CLUSTER}/k8s-token`, {});
+  const tok = await w.api(members.dev!.token, "POST", `/api/v1/clusters/${CLUSTER}/k8s-token`, {});
   assert.equal(tok.status, 200, JSON.stringify(tok.json));
   const token = tok.json.token as string;
   // Asking to be someone else is refused by the gateway (a 403 Status), in any spelling.
@@ -265,7 +177,7 @@ test("client-sent Impersonate-* headers (any case, repeated, named in Connection
     ["impersonate-group", "system:authenticated", "IMPERSONATE-GROUP", "system:masters"],
     ["Impersonate-User", "dev@example.com", "Impersonate-Group", "system:masters"],
   ]) {
-    const r = await api(token, "POST", whoami, review, extra);
+    const r = await w.api(token, "POST", whoami, review, extra);
     assert.equal(r.status, 403, `${extra}: ${JSON.stringify(r.json)}`);
     assert.equal(r.json.kind, "Status");
     assert.equal(r.json.code, 403);
@@ -280,7 +192,7 @@ test("client-sent Impersonate-* headers (any case, repeated, named in Connection
     ["IMPERSONATE-UID", "0", "impersonate-extra-groups", "system:masters", "Impersonate-Extra-Groups", "system:masters"],
     ["X-Remote-User", "admin", "X-Remote-Group", "system:masters", "Connection", "X-Remote-User"],
   ]) {
-    const r = await api(token, "POST", whoami, review, extra);
+    const r = await w.api(token, "POST", whoami, review, extra);
     assert.equal(r.status, 201, `${extra}: ${JSON.stringify(r.json)}`);
     const info = r.json.status.userInfo as { username: string; groups?: string[]; uid?: string; extra?: unknown };
     assert.equal(info.username, "ward:dev@example.com", `${extra}`);
@@ -300,24 +212,24 @@ test("client-sent Impersonate-* headers (any case, repeated, named in Connection
   assert.match(as.stderr, /you do not have permission to call it/);
 
   // A member limited to one namespace stays limited, whatever it sends.
-  const m = await member("limited@example.com");
-  await grant(m.id, { role: "view", scope: "namespace", namespace: kube.namespace });
-  await mintKubeconfig(m);
-  const limitedTok = await api(m.token, "POST", `/api/v1/clusters/${CLUSTER}/k8s-token`, {});
+  const m = await w.member("limited@example.com");
+  await w.grant(m.id, { role: "view", scope: "namespace", namespace: kube.namespace });
+  await w.mintKubeconfig(m);
+  const limitedTok = await w.api(m.token, "POST", `/api/v1/clusters/${CLUSTER}/k8s-token`, {});
   assert.equal(limitedTok.status, 200, JSON.stringify(limitedTok.json));
   const pods = (ns: string) => `/api/v1/clusters/${CLUSTER}/k8s/api/v1/namespaces/${ns}/pods`;
-  const refused = await api(limitedTok.json.token, "GET", pods("default"), undefined, ["Impersonate-User", "admin", "Impersonate-Group", "system:masters"]);
+  const refused = await w.api(limitedTok.json.token, "GET", pods("default"), undefined, ["Impersonate-User", "admin", "Impersonate-Group", "system:masters"]);
   assert.equal(refused.status, 403, JSON.stringify(refused.json));
   assert.match(refused.json.message, /impersonation .*limited to your own identity/);
   // Past the gateway's policy (the caller named last), the API server still judges ward:limited@….
-  const smuggled = await api(limitedTok.json.token, "GET", pods("default"), undefined, [
+  const smuggled = await w.api(limitedTok.json.token, "GET", pods("default"), undefined, [
     "Impersonate-User", "admin", "impersonate-USER", "limited@example.com", "Connection", "Impersonate-User, Impersonate-Uid", "Impersonate-Uid", "0",
     "Impersonate-Extra-Groups", "system:masters",
   ]);
   assert.equal(smuggled.status, 403, JSON.stringify(smuggled.json));
   assert.equal(smuggled.json.kind, "Status");
   assert.match(smuggled.json.message, /User "ward:limited@example\.com" cannot list resource "pods" in API group "" in the namespace "default"/);
-  const own = await api(limitedTok.json.token, "GET", pods(kube.namespace), undefined, ["Impersonate-User", "admin", "impersonate-user", "limited@example.com"]);
+  const own = await w.api(limitedTok.json.token, "GET", pods(kube.namespace), undefined, ["Impersonate-User", "admin", "impersonate-user", "limited@example.com"]);
   assert.equal(own.status, 200, JSON.stringify(own.json));
   for (const which of ["newest", "spdy"] as const) {
     const target = { kubectl: kube.kubectl[which], kubeconfig: m.kubeconfig };
@@ -333,14 +245,14 @@ test("client-sent Impersonate-* headers (any case, repeated, named in Connection
 
 test("an offline cluster answers 503 at once and works again after the agent reconnects", async () => {
   const targets = (["newest", "spdy"] as const).map((which) => ({ which, kubectl: kube.kubectl[which], kubeconfig: members.dev!.kubeconfig }));
-  const tok = await api(members.dev!.token, "POST", `/api/v1/clusters/${CLUSTER}/k8s-token`, {});
+  const tok = await w.api(members.dev!.token, "POST", `/api/v1/clusters/${CLUSTER}/k8s-token`, {});
   assert.equal(tok.status, 200, JSON.stringify(tok.json));
-  const discovery = () => api(tok.json.token, "GET", `/api/v1/clusters/${CLUSTER}/k8s/api`);
+  const discovery = () => w.api(tok.json.token, "GET", `/api/v1/clusters/${CLUSTER}/k8s/api`);
   assert.equal((await discovery()).status, 200);
 
   const offline = async (how: string) => {
     // The gateway learns of it from the agent's goodbye (SIGTERM) or from its lost connection (SIGKILL).
-    await eventually(`the gateway to see the cluster offline (${how})`, async () => (await discovery()).status === 503, 10_000);
+    await eventually(`the gateway to see the cluster offline (${how})`, async () => (await discovery()).status === 503, { timeoutMs: 10_000, intervalMs: 100 });
     const t0 = Date.now();
     const r = await discovery();
     const ms = Date.now() - t0;
@@ -356,22 +268,22 @@ test("an offline cluster answers 503 at once and works again after the agent rec
     }
   };
   const online = async () => {
-    agent = await startAgent();
+    await w.startAgent();
     for (const t of targets) {
       await eventually(`${t.which} kubectl to work again`, async () => {
         const r = await kubectl(t, ["get", "ns"]);
         return r.code === 0 && r.stdout.includes("default");
-      }, 20_000);
+      }, { timeoutMs: 20_000, intervalMs: 100 });
     }
-    const ready = await fetch(`${agentMetrics}/readyz`);
+    const ready = await fetch(`${w.agentMetrics}/readyz`);
     assert.equal(ready.status, 200, await ready.text());
-    assert.equal(await agentMetric("ward_agent_connected"), 1);
+    assert.equal(await w.agentMetric("ward_agent_connected"), 1);
   };
 
-  assert.equal(await agent.stop("SIGTERM"), 0, agent.output().slice(-2000));
+  assert.equal(await w.agent.stop("SIGTERM"), 0, w.agent.output().slice(-2000));
   await offline("SIGTERM");
   await online();
-  assert.equal(await agent.stop("SIGKILL"), "SIGKILL");
+  assert.equal(await w.agent.stop("SIGKILL"), "SIGKILL");
   await offline("SIGKILL");
   await online();
 });
@@ -391,11 +303,11 @@ async function apiServerLongRunning(name: "get -w" | "logs -f"): Promise<number>
 for (const which of ["newest", "spdy"] as const) {
   test(`SIGINT to kubectl (${which}) during get -w and logs -f ends the upstream request: the agent's open-stream count drops`, async () => {
     const target = { kubectl: kube.kubectl[which], kubeconfig: members.dev!.kubeconfig };
-    const openStreams = () => agentMetric("ward_agent_open_streams");
+    const openStreams = () => w.agentMetric("ward_agent_open_streams");
     for (const name of ["get -w", "logs -f"] as const) {
-      await eventually("no open streams at the agent", async () => (await openStreams()) === 0, 10_000);
-      await eventually(`no ${name} request at the API server`, async () => (await apiServerLongRunning(name)) === 0, 10_000);
-      const total = await agentMetric("ward_agent_streams_total");
+      await eventually("no open streams at the agent", async () => (await openStreams()) === 0, { timeoutMs: 10_000, intervalMs: 100 });
+      await eventually(`no ${name} request at the API server`, async () => (await apiServerLongRunning(name)) === 0, { timeoutMs: 10_000, intervalMs: 100 });
+      const total = await w.agentMetric("ward_agent_streams_total");
       const marker = `sigint-${which}-${Date.now()}`;
       const k = name === "get -w"
         ? kubectlProcess(target, ["get", "pods", "-w", "-n", kube.namespace])
@@ -407,15 +319,15 @@ for (const which of ["newest", "spdy"] as const) {
           kube.appendLog(marker);
           await k.waitFor(marker);
         }
-        await eventually(`the ${name} stream to be the agent's one open stream`, async () => (await openStreams()) === 1, 10_000);
-        assert.ok((await agentMetric("ward_agent_streams_total")) > total, "the agent counted the new streams");
-        await eventually(`the API server to serve the ${name} request`, async () => (await apiServerLongRunning(name)) === 1, 10_000);
+        await eventually(`the ${name} stream to be the agent's one open stream`, async () => (await openStreams()) === 1, { timeoutMs: 10_000, intervalMs: 100 });
+        assert.ok((await w.agentMetric("ward_agent_streams_total")) > total, "the agent counted the new streams");
+        await eventually(`the API server to serve the ${name} request`, async () => (await apiServerLongRunning(name)) === 1, { timeoutMs: 10_000, intervalMs: 100 });
         k.child.kill("SIGINT");
         const code = await k.exited;
         // kubectl exits 1 after handling the interrupt, or dies of it (1.20's logs -f).
         assert.ok(code === 1 || code === "SIGINT", `kubectl ${name} exited with ${code}: ${k.output()}`);
-        await eventually(`the agent's open-stream count to drop after SIGINT to ${name}`, async () => (await openStreams()) === 0, 5_000);
-        await eventually(`the API server to end the ${name} request`, async () => (await apiServerLongRunning(name)) === 0, 5_000);
+        await eventually(`the agent's open-stream count to drop after SIGINT to ${name}`, async () => (await openStreams()) === 0, { timeoutMs: 5_000, intervalMs: 100 });
+        await eventually(`the API server to end the ${name} request`, async () => (await apiServerLongRunning(name)) === 0, { timeoutMs: 5_000, intervalMs: 100 });
       } finally {
         k.child.kill("SIGKILL");
       }
@@ -424,27 +336,27 @@ for (const which of ["newest", "spdy"] as const) {
 }
 
 test("Forbidden (403 Status) while the grant is pending, allowed once the agent has applied it", async () => {
-  const m = await member("pending@example.com");
+  const m = await w.member("pending@example.com");
   const hold = await holdBindingsFor("ward:pending@example.com");
   try {
-    const created = await api(adminToken, "POST", `/api/v1/clusters/${CLUSTER}/access/grants`, { member_id: m.id, role: "view", scope: "namespace", namespace: kube.namespace });
+    const created = await w.api(w.adminToken, "POST", `/api/v1/clusters/${CLUSTER}/access/grants`, { member_id: m.id, role: "view", scope: "namespace", namespace: kube.namespace });
     assert.equal(created.status, 201, JSON.stringify(created.json));
     const id = created.json.grant.id as string;
-    const status = async () => ((await api(adminToken, "GET", `/api/v1/clusters/${CLUSTER}/access/grants`)).json.grants as { id: string; status: string }[]).find((g) => g.id === id)?.status;
+    const status = async () => ((await w.api(w.adminToken, "GET", `/api/v1/clusters/${CLUSTER}/access/grants`)).json.grants as { id: string; status: string }[]).find((g) => g.id === id)?.status;
     // The agent is now inside its create call for this grant's RoleBinding, held by the webhook.
     await hold.arrived;
     assert.equal(await status(), "pending");
     // A pending grant is live: the member can mint a kubeconfig, but the API server refuses them.
-    await mintKubeconfig(m);
+    await w.mintKubeconfig(m);
     for (const which of ["newest", "spdy"] as const) {
       const r = await kubectl({ kubectl: kube.kubectl[which], kubeconfig: m.kubeconfig }, ["get", "pods", "-n", kube.namespace]);
       assert.notEqual(r.code, 0, `${which} kubectl: ${r.stdout}`);
       assert.match(r.stderr, /Error from server \(Forbidden\).*User "ward:pending@example\.com" cannot list resource "pods"/, `${which} kubectl`);
     }
     // On the wire: a Kubernetes Status with code 403 through the proxy path.
-    const tok = await api(m.token, "POST", `/api/v1/clusters/${CLUSTER}/k8s-token`, {});
+    const tok = await w.api(m.token, "POST", `/api/v1/clusters/${CLUSTER}/k8s-token`, {});
     assert.equal(tok.status, 200, JSON.stringify(tok.json));
-    const raw = await api(tok.json.token, "GET", `/api/v1/clusters/${CLUSTER}/k8s/api/v1/namespaces/${kube.namespace}/pods`);
+    const raw = await w.api(tok.json.token, "GET", `/api/v1/clusters/${CLUSTER}/k8s/api/v1/namespaces/${kube.namespace}/pods`);
     assert.equal(raw.status, 403, JSON.stringify(raw.json));
     assert.equal(raw.json.kind, "Status");
     assert.equal(raw.json.code, 403);
@@ -452,13 +364,13 @@ test("Forbidden (403 Status) while the grant is pending, allowed once the agent 
     assert.equal(await status(), "pending", "the grant stayed pending while kubectl was refused");
 
     hold.release();
-    await eventually(`grant ${id} applied`, async () => (await status()) === "applied");
+    await eventually(`grant ${id} applied`, async () => (await status()) === "applied", { timeoutMs: 20_000, intervalMs: 100 });
     // RBAC takes effect in the API server's authorizer cache shortly after the binding exists.
     const target = { kubectl: kube.kubectl.newest, kubeconfig: m.kubeconfig };
     await eventually("kubectl get pods to be allowed", async () => {
       const r = await kubectl(target, ["get", "pods", "-n", kube.namespace]);
       return r.code === 0 && r.stdout.includes(kube.pod);
-    }, 10_000);
+    }, { timeoutMs: 10_000, intervalMs: 100 });
     assert.match(await kubectlOk({ kubectl: kube.kubectl.spdy, kubeconfig: m.kubeconfig }, ["get", "pods", "-n", kube.namespace]), new RegExp(kube.pod));
   } finally {
     await hold.close();
@@ -467,17 +379,17 @@ test("Forbidden (403 Status) while the grant is pending, allowed once the agent 
 
 test("deleting a grant ends that member's get -w within a second and refuses the next request", async () => {
   const target = { kubectl: kube.kubectl.newest, kubeconfig: members.viewer!.kubeconfig };
-  const grants = (await api(adminToken, "GET", `/api/v1/clusters/${CLUSTER}/access/grants`)).json.grants as { id: string; member_id: string }[];
+  const grants = (await w.api(w.adminToken, "GET", `/api/v1/clusters/${CLUSTER}/access/grants`)).json.grants as { id: string; member_id: string }[];
   const g = grants.find((x) => x.member_id === members.viewer!.id)!;
-  const w = kubectlStream(target, ["get", "pods", "-w", "-n", kube.namespace]);
+  const watch = kubectlStream(target, ["get", "pods", "-w", "-n", kube.namespace]);
   try {
-    await w.waitFor(kube.pod, 10_000);
+    await watch.waitFor(kube.pod, 10_000);
     const t0 = Date.now();
-    assert.equal((await api(adminToken, "DELETE", `/api/v1/clusters/${CLUSTER}/access/grants/${g.id}`)).status, 204);
-    await w.exited;
+    assert.equal((await w.api(w.adminToken, "DELETE", `/api/v1/clusters/${CLUSTER}/access/grants/${g.id}`)).status, 204);
+    await watch.exited;
     assert.ok(Date.now() - t0 < 1000, `get -w ended after ${Date.now() - t0} ms`);
   } finally {
-    await w.stop();
+    await watch.stop();
   }
   const r = await kubectl(target, ["get", "pods", "-n", kube.namespace]);
   assert.notEqual(r.code, 0);
@@ -498,7 +410,7 @@ test("revoke-all ends exec, get -w and logs -f within a second, and tokens stop 
     await streams[2]!.waitFor("ping", 10_000);
     await new Promise((r) => setTimeout(r, 300));
     const t0 = Date.now();
-    assert.equal((await api(adminToken, "POST", `/api/v1/clusters/${CLUSTER}/access/revoke-all`, {})).status < 300, true);
+    assert.equal((await w.api(w.adminToken, "POST", `/api/v1/clusters/${CLUSTER}/access/revoke-all`, {})).status < 300, true);
     await Promise.all(streams.map((s) => s.exited));
     assert.ok(Date.now() - t0 < 1000, `streams ended after ${Date.now() - t0} ms`);
   } finally {

@@ -14,7 +14,8 @@ import { connectBus } from "../../internal/nats/index.ts";
 import { startKubeEnv, type KubeEnv } from "../helpers/kube-env.ts";
 import { kubectl, kubectlOk, kubectlStream, type KubectlStream } from "../helpers/kubectl.ts";
 import { run } from "../helpers/process.ts";
-import { eventually, startWard, wardBinary, type Ward, type WardMember } from "../helpers/ward.ts";
+import { eventually } from "../helpers/eventually.ts";
+import { startWard, wardBinary, type Ward, type WardMember } from "../helpers/ward.ts";
 
 const CLUSTER = "sec";
 const PROBE = "sec-probe";
@@ -120,7 +121,7 @@ test("a grant's expiry ends the exec, port-forward and get -w it authorized with
     await new Promise((r) => setTimeout(r, wait));
     // get -w and exec end; port-forward's own stream is gone at the agent.
     await endsWithin(streams.slice(0, 2), 1500, "after the grant expired");
-    await eventually("no open stream at the agent", async () => (await w.agentMetric("ward_agent_open_streams")) === 0, 1500);
+    await eventually("no open stream at the agent", async () => (await w.agentMetric("ward_agent_open_streams")) === 0, { timeoutMs: 1500, intervalMs: 100 });
     const r = await kubectl(t, ["get", "configmaps", "-n", kube.namespace]);
     assert.notEqual(r.code, 0, "the expired grant still allowed a request");
   } finally {
@@ -160,7 +161,7 @@ test("rotating the join credential kicks the agent, refuses the old credential a
   await w.gateway.waitFor(/agent join credential rotated: disconnected its agents.*"connections":[1-9]/, 5000);
   await w.gateway.waitFor(/"agent authentication failed".*"cluster":"sec"/, 15_000);
   const dev2 = await w.api(dev.token, "POST", `/api/v1/clusters/${CLUSTER}/k8s-token`, {});
-  await eventually("the cluster to be offline", async () => (await w.api(dev2.json.token, "GET", `/api/v1/clusters/${CLUSTER}/k8s/api`)).status === 503, 10_000);
+  await eventually("the cluster to be offline", async () => (await w.api(dev2.json.token, "GET", `/api/v1/clusters/${CLUSTER}/k8s/api`)).status === 503, { timeoutMs: 10_000, intervalMs: 100 });
   // A stolen copy of the old credential is refused at connect.
   await assert.rejects(
     connectBus(w.url.replace(/^https/, "wss") + "/nats", { user: CLUSTER, pass: oldCredential, maxReconnectAttempts: 0, timeout: 5000, tls: { ca: w.ca } }),
@@ -168,7 +169,7 @@ test("rotating the join credential kicks the agent, refuses the old credential a
   );
   await w.agent.stop();
   await w.startAgent(newFile);
-  await eventually("kubectl to work with the new agent", async () => (await kubectl({ kubectl: kube.kubectl.newest, kubeconfig: dev.kubeconfig }, ["get", "ns"])).code === 0, 20_000);
+  await eventually("kubectl to work with the new agent", async () => (await kubectl({ kubectl: kube.kubectl.newest, kubeconfig: dev.kubeconfig }, ["get", "ns"])).code === 0, { timeoutMs: 20_000, intervalMs: 100 });
 });
 
 test("one presence: the cluster list says offline as soon as kubectl gets 503", { timeout: 90_000 }, async () => {
@@ -176,10 +177,10 @@ test("one presence: the cluster list says offline as soon as kubectl gets 503", 
   const listed = async () => ((await w.api(dev.token, "GET", "/api/v1/me/clusters")).json.clusters as { id: string; online: boolean }[]).find((c) => c.id === CLUSTER)?.online;
   assert.equal(await listed(), true);
   await w.agent.stop("SIGKILL");
-  await eventually("kubectl to get 503", async () => (await w.api(tok.json.token, "GET", `/api/v1/clusters/${CLUSTER}/k8s/api`)).status === 503, 10_000);
+  await eventually("kubectl to get 503", async () => (await w.api(tok.json.token, "GET", `/api/v1/clusters/${CLUSTER}/k8s/api`)).status === 503, { timeoutMs: 10_000, intervalMs: 100 });
   assert.equal(await listed(), false, "ward cluster list still says online while kubectl gets 503");
   await w.startAgent(join(w.dir, "join-token-2"));
-  assert.equal(await eventually("online again", async () => (await listed()) === true, 10_000), true);
+  assert.equal(await eventually("online again", async () => (await listed()) === true, { timeoutMs: 10_000, intervalMs: 100 }), true);
 });
 
 test("upgrades: one owner per path, and only WebSocket and SPDY/3.1 reach the agent", async () => {

@@ -1,5 +1,6 @@
 /**
- * `dist/ward gateway` + `dist/ward agent` against a kube-env, for end-to-end suites:
+ * `dist/ward gateway` + `dist/ward agent` against a kube-env, for the end-to-end suites and the
+ * benchmarks (one start-up for both):
  *
  *   const w = await startWard(kube, { cluster: "sec" });
  *   const m = await w.member("dev@example.com");
@@ -7,7 +8,9 @@
  *   await w.mintKubeconfig(m);          // m.kubeconfig, for kubectl
  *   await w.stop();
  *
- * The gateway serves HTTPS with its generated certificate; the agent serves `--metrics-listen`.
+ * The gateway serves HTTPS with its generated certificate; the agent trusts its CA (`--gateway-ca`)
+ * and, with the test flags (the default), resyncs every second and serves `--metrics-listen`. A
+ * failed start stops what it started.
  */
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -15,9 +18,29 @@ import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { KubeEnv } from "./kube-env.ts";
+import { eventually } from "./eventually.ts";
 import { start, type Started } from "./process.ts";
 
 export const wardBinary = join(new URL("../..", import.meta.url).pathname, "dist", "ward");
+
+/** The agent's flags in tests: changes show within a second, and `/metrics` is served on loopback. */
+export const TEST_AGENT_FLAGS: readonly string[] = ["--resync", "1s", "--hello-interval", "500ms", "--metrics-listen", "127.0.0.1:0"];
+
+export interface StartWardOptions {
+  /** The cluster's id. */
+  cluster: string;
+  /** Its display name (default: the id). */
+  clusterName?: string;
+  gatewayArgs?: string[];
+  /** The agent's flags besides its connection (default TEST_AGENT_FLAGS; `[]` runs the agent's defaults, as the benchmarks do). */
+  agentFlags?: readonly string[];
+  /** The agent's kubeconfig (default: the kube-env admin's). */
+  agentKubeconfig?: string;
+  /** How the agent trusts the gateway's CA: `--gateway-ca` (default) or NODE_EXTRA_CA_CERTS (bench-proxy, as it always measured). */
+  agentTrust?: "flag" | "env";
+  /** How to run `ward` (default `dist/ward`; e.g. `[process.execPath, "cmd/ward.ts"]` for readable profiles). */
+  command?: readonly string[];
+}
 
 export interface WardMember {
   id: string;
@@ -43,7 +66,7 @@ export interface Ward {
   adminToken: string;
   gateway: Started;
   agent: Started;
-  /** The agent's http://127.0.0.1:PORT for /metrics, /healthz, /readyz. */
+  /** The agent's http://127.0.0.1:PORT for /metrics, /healthz, /readyz ("" without `--metrics-listen`). */
   agentMetrics: string;
   /** A request with raw header lines (name, value …) sent exactly as written. */
   api(token: string, method: string, path: string, body?: unknown, extra?: string[]): Promise<ApiResult>;
@@ -59,101 +82,108 @@ export interface Ward {
   stop(): Promise<void>;
 }
 
-export async function eventually<T>(what: string, f: () => Promise<T | false | undefined>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-export async function startWard(kube: KubeEnv, opts: { cluster: string; gatewayArgs?: string[] }): Promise<Ward> {
-  assert.ok(existsSync(wardBinary), "dist/ward is missing: run 'npm run build' first");
+export async function startWard(kube: KubeEnv, opts: StartWardOptions): Promise<Ward> {
+  const [cmd, ...cmdArgs] = opts.command ?? [wardBinary];
+  if (!opts.command) assert.ok(existsSync(wardBinary), "dist/ward is missing: run 'npm run build' first");
+  const ward = (args: string[], env?: NodeJS.ProcessEnv) => start(cmd!, [...cmdArgs, ...args], env ? { env } : {});
+  const agentFlags = opts.agentFlags ?? TEST_AGENT_FLAGS;
   const dir = mkdtempSync(join(tmpdir(), "ward-e2e-"));
-  const gateway = start(wardBinary, ["gateway", "--listen", "127.0.0.1:0", "--data-dir", join(dir, "gw"), ...(opts.gatewayArgs ?? [])]);
-  const url = (await gateway.waitFor(/"gateway listening".*?"url":"(https:[^"]+)"/, 30_000))[1]!;
-  const caFile = join(dir, "gw", "tls", "ca.crt");
-  const ca = readFileSync(caFile);
-  const adminToken = readFileSync(join(dir, "gw", "admin-token"), "utf8").trim();
-  const cluster = opts.cluster;
+  const gateway = ward(["gateway", "--listen", "127.0.0.1:0", "--data-dir", join(dir, "gw"), ...(opts.gatewayArgs ?? [])]);
+  let agent: Started | undefined;
+  try {
+    return await setUp();
+  } catch (err) {
+    // Nothing outlives a failed start.
+    await agent?.stop();
+    await gateway.stop();
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
 
-  const api = (token: string, method: string, path: string, body?: unknown, extra: string[] = []) =>
-    new Promise<ApiResult>((resolve, reject) => {
-      const u = new URL(url);
-      const data = body === undefined ? undefined : JSON.stringify(body);
-      // With raw (array) headers Node adds no Host or Content-Length of its own.
-      const headers = ["Host", u.host, "Authorization", `Bearer ${token}`, ...(data === undefined ? [] : ["Content-Type", "application/json", "Content-Length", String(Buffer.byteLength(data))]), ...extra];
-      const req = request({ host: u.hostname, port: u.port, path, method, ca, headers }, (res) => {
-        let text = "";
-        res.on("data", (c) => (text += c));
-        res.on("end", () => {
-          let json: unknown = {};
-          try {
-            json = text ? JSON.parse(text) : {};
-          } catch {
-            json = { text };
-          }
-          resolve({ status: res.statusCode ?? 0, json, headers: res.headers });
+  async function setUp(): Promise<Ward> {
+    const url = (await gateway.waitFor(/"gateway listening".*?"url":"(https:[^"]+)"/, 30_000))[1]!;
+    const caFile = join(dir, "gw", "tls", "ca.crt");
+    const ca = readFileSync(caFile);
+    const adminToken = readFileSync(join(dir, "gw", "admin-token"), "utf8").trim();
+    const cluster = opts.cluster;
+
+    const api = (token: string, method: string, path: string, body?: unknown, extra: string[] = []) =>
+      new Promise<ApiResult>((resolve, reject) => {
+        const u = new URL(url);
+        const data = body === undefined ? undefined : JSON.stringify(body);
+        // With raw (array) headers Node adds no Host or Content-Length of its own.
+        const headers = ["Host", u.host, "Authorization", `Bearer ${token}`, ...(data === undefined ? [] : ["Content-Type", "application/json", "Content-Length", String(Buffer.byteLength(data))]), ...extra];
+        const req = request({ host: u.hostname, port: u.port, path, method, ca, headers }, (res) => {
+          let text = "";
+          res.on("data", (c) => (text += c));
+          res.on("end", () => {
+            let json: unknown = {};
+            try {
+              json = text ? JSON.parse(text) : {};
+            } catch {
+              json = { text };
+            }
+            resolve({ status: res.statusCode ?? 0, json, headers: res.headers });
+          });
         });
+        req.on("error", reject);
+        req.end(data);
       });
-      req.on("error", reject);
-      req.end(data);
-    });
 
-  const created = await api(adminToken, "POST", "/api/v1/clusters", { id: cluster, name: cluster });
-  assert.equal(created.status, 201, JSON.stringify(created.json));
-  const joinFile = join(dir, "join-token");
-  writeFileSync(joinFile, created.json.join_token, { mode: 0o600 });
+    const created = await api(adminToken, "POST", "/api/v1/clusters", { id: cluster, name: opts.clusterName ?? cluster });
+    assert.equal(created.status, 201, JSON.stringify(created.json));
+    const joinFile = join(dir, "join-token");
+    writeFileSync(joinFile, created.json.join_token, { mode: 0o600 });
 
-  const w: Ward = {
-    url, ca, caFile, cluster, dir, adminToken, gateway, agent: undefined as unknown as Started, agentMetrics: "",
-    api,
-    async member(email) {
-      const m = await api(adminToken, "POST", "/api/v1/members", { email });
-      assert.equal(m.status, 201, JSON.stringify(m.json));
-      return { id: m.json.member.id, email, token: m.json.api_token, kubeconfig: join(dir, `kubeconfig-${email}`) };
-    },
-    async grant(memberId, body) {
-      const r = await api(adminToken, "POST", `/api/v1/clusters/${cluster}/access/grants`, { member_id: memberId, ...body });
-      assert.equal(r.status, 201, JSON.stringify(r.json));
-      const id = r.json.grant.id as string;
-      await eventually(`grant ${id} applied`, async () => {
-        const g = (await api(adminToken, "GET", `/api/v1/clusters/${cluster}/access/grants`)).json.grants.find((x: { id: string }) => x.id === id);
-        return g?.status === "applied";
-      });
-      return id;
-    },
-    async mintKubeconfig(m, file = m.kubeconfig) {
-      const r = await api(m.token, "POST", `/api/v1/clusters/${cluster}/kubeconfig`, {});
-      assert.equal(r.status, 200, JSON.stringify(r.json));
-      writeFileSync(file, r.json.kubeconfig, { mode: 0o600 });
-      return r.json.token_id as string;
-    },
-    async startAgent(tokenFile = joinFile) {
-      const a = start(wardBinary, ["agent", "--gateway", url, "--cluster", cluster, "--token-file", tokenFile, "--kubeconfig", kube.kubeconfig, "--resync", "1s", "--hello-interval", "500ms",
-        "--gateway-ca", caFile, "--metrics-listen", "127.0.0.1:0"]);
-      w.agentMetrics = (await a.waitFor(/"metrics listening".*?"url":"(http:[^"]+)"/, 30_000))[1]!;
-      await a.waitFor(/connected to the gateway/, 30_000);
-      w.agent = a;
-      return a;
-    },
-    async agentMetric(name) {
-      const text = await (await fetch(`${w.agentMetrics}/metrics`)).text();
-      const m = new RegExp(`^${name} (\\S+)$`, "m").exec(text);
-      assert.ok(m, `${name} is missing from the agent's /metrics:\n${text.slice(0, 2000)}`);
-      return Number(m[1]);
-    },
-    async stop() {
-      const gwDied = gateway.child.exitCode !== null || gateway.child.signalCode !== null;
-      await w.agent?.stop();
-      await gateway.stop();
-      rmSync(dir, { recursive: true, force: true });
-      // A crash of the gateway fails the run loudly, with its log.
-      assert.ok(!gwDied, `the gateway exited during the tests:\n${gateway.output().slice(-4000)}`);
-    },
-  };
-  await w.startAgent();
-  return w;
+    const w: Ward = {
+      url, ca, caFile, cluster, dir, adminToken, gateway, agent: undefined as unknown as Started, agentMetrics: "",
+      api,
+      async member(email) {
+        const m = await api(adminToken, "POST", "/api/v1/members", { email });
+        assert.equal(m.status, 201, JSON.stringify(m.json));
+        return { id: m.json.member.id, email, token: m.json.api_token, kubeconfig: join(dir, `kubeconfig-${email}`) };
+      },
+      async grant(memberId, body) {
+        const r = await api(adminToken, "POST", `/api/v1/clusters/${cluster}/access/grants`, { member_id: memberId, ...body });
+        assert.equal(r.status, 201, JSON.stringify(r.json));
+        const id = r.json.grant.id as string;
+        await eventually(`grant ${id} applied`, async () => {
+          const g = (await api(adminToken, "GET", `/api/v1/clusters/${cluster}/access/grants`)).json.grants.find((x: { id: string }) => x.id === id);
+          return g?.status === "applied";
+        }, { timeoutMs: 30_000, intervalMs: 100 });
+        return id;
+      },
+      async mintKubeconfig(m, file = m.kubeconfig) {
+        const r = await api(m.token, "POST", `/api/v1/clusters/${cluster}/kubeconfig`, {});
+        assert.equal(r.status, 200, JSON.stringify(r.json));
+        writeFileSync(file, r.json.kubeconfig, { mode: 0o600 });
+        return r.json.token_id as string;
+      },
+      async startAgent(tokenFile = joinFile) {
+        const byEnv = opts.agentTrust === "env";
+        const a = ward(["agent", "--gateway", url, "--cluster", cluster, "--token-file", tokenFile, "--kubeconfig", opts.agentKubeconfig ?? kube.kubeconfig, ...(byEnv ? [] : ["--gateway-ca", caFile]), ...agentFlags],
+          byEnv ? { ...process.env, NODE_EXTRA_CA_CERTS: caFile } : undefined);
+        agent = w.agent = a;
+        if (agentFlags.includes("--metrics-listen")) w.agentMetrics = (await a.waitFor(/"metrics listening".*?"url":"(http:[^"]+)"/, 30_000))[1]!;
+        await a.waitFor(/connected to the gateway/, 30_000);
+        return a;
+      },
+      async agentMetric(name) {
+        const text = await (await fetch(`${w.agentMetrics}/metrics`)).text();
+        const m = new RegExp(`^${name} (\\S+)$`, "m").exec(text);
+        assert.ok(m, `${name} is missing from the agent's /metrics:\n${text.slice(0, 2000)}`);
+        return Number(m[1]);
+      },
+      async stop() {
+        const gwDied = gateway.child.exitCode !== null || gateway.child.signalCode !== null;
+        await w.agent?.stop();
+        await gateway.stop();
+        rmSync(dir, { recursive: true, force: true });
+        // A crash of the gateway fails the run loudly, with its log.
+        assert.ok(!gwDied, `the gateway exited during the tests:\n${gateway.output().slice(-4000)}`);
+      },
+    };
+    await w.startAgent();
+    return w;
+  }
 }

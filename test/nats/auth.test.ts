@@ -6,7 +6,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { errors, type NatsConnection, type Status } from "@nats-io/nats-core";
-import { connect, sleep, targets, te, until, useServer, type UserSpec } from "./harness.ts";
+import { connect, sleep, targets, te, useServer, type UserSpec } from "./harness.ts";
+import { eventually } from "../helpers/eventually.ts";
 
 const users: UserSpec[] = [
   { user: "gateway", pass: "gw-secret" },
@@ -52,7 +53,7 @@ for (const target of targets) {
       await g.flush();
       g.publish("ward.agent.c1.open");
       a.publish("ward.gw.c1.data");
-      await until(() => toAgent.length === 1 && toGw.length === 1);
+      await eventually("toAgent.length === 1 && toGw.length === 1", () => toAgent.length === 1 && toGw.length === 1);
       assert.deepEqual([toAgent, toGw], [["ward.agent.c1.open"], ["ward.gw.c1.data"]]);
     });
 
@@ -61,18 +62,18 @@ for (const target of targets) {
       const errs = collectErrors(a);
       let cbErr = null as Error | null;
       const sub = a.subscribe("ward.agent.c2.>", { callback: (e) => void (cbErr = e) });
-      await until(() => cbErr !== null, 3000, "the permission error");
+      await eventually("the permission error", () => cbErr !== null, { timeoutMs: 3000 });
       assert.ok(cbErr! instanceof errors.PermissionViolationError);
       assert.equal(cbErr!.message, 'Permissions Violation for Subscription to "ward.agent.c2.>"');
-      await until(() => sub.isClosed());
+      await eventually("sub.isClosed()", () => sub.isClosed());
       const q = a.subscribe("ward.gw.c1.x", { queue: "q1", callback: () => {} });
-      await until(() => q.isClosed(), 3000, "the queue subscription to close");
-      await until(() => errs.length >= 2);
+      await eventually("the queue subscription to close", () => q.isClosed(), { timeoutMs: 3000 });
+      await eventually("errs.length >= 2", () => errs.length >= 2);
       assert.equal(errs[1]!.message, 'Permissions Violation for Subscription to "ward.gw.c1.x" using queue "q1"');
       // A wildcard broader than the allow-list is refused too.
       let wideErr = null as Error | null;
       a.subscribe("ward.agent.>", { callback: (e) => void (wideErr = e) });
-      await until(() => wideErr !== null);
+      await eventually("wideErr !== null", () => wideErr !== null);
       // The connection stays usable.
       await a.flush();
     });
@@ -88,7 +89,7 @@ for (const target of targets) {
       a.publish("ward.agent.c1.loop");
       a.publish("ward.gw.c1.ok");
       await a.flush();
-      await until(() => errs.length === 2, 3000, "two violations");
+      await eventually("two violations", () => errs.length === 2, { timeoutMs: 3000 });
       assert.deepEqual(
         errs.map((e) => [e.constructor.name, e.message]),
         [
@@ -97,7 +98,7 @@ for (const target of targets) {
         ],
       );
       await g.flush();
-      await until(() => leaked.length === 1);
+      await eventually("leaked.length === 1", () => leaked.length === 1);
       assert.deepEqual(leaked, ["ward.gw.c1.ok"]);
     });
 
@@ -118,11 +119,11 @@ for (const target of targets) {
       // A second answer to the same reply subject is a violation.
       a.publish(replyTo, te.encode("again"));
       await a.flush();
-      await until(() => errs.length === 1, 3000, "the violation");
+      await eventually("the violation", () => errs.length === 1, { timeoutMs: 3000 });
       assert.equal(errs[0]!.message, `Permissions Violation for Publish to "${replyTo}"`);
       // And an agent cannot publish to an inbox it never received.
       a.publish("_INBOX.made.up");
-      await until(() => errs.length === 2, 3000, "the second violation");
+      await eventually("the second violation", () => errs.length === 2, { timeoutMs: 3000 });
       assert.equal(errs[1]!.message, 'Permissions Violation for Publish to "_INBOX.made.up"');
     });
 
@@ -130,7 +131,7 @@ for (const target of targets) {
       const a = await agent();
       let err = null as Error | null;
       a.subscribe("_INBOX.>", { callback: (e) => void (err = e) });
-      await until(() => err !== null);
+      await eventually("err !== null", () => err !== null);
       assert.ok(err! instanceof errors.PermissionViolationError);
       await sleep(10);
     });

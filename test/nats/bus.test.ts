@@ -9,7 +9,8 @@ import { createServer } from "node:http";
 import { errors } from "@nats-io/nats-core";
 import type { Bus, BusMsg } from "../../internal/bus/index.ts";
 import { attachNatsWebSocket, connectBus, NatsServer } from "../../internal/nats/index.ts";
-import { targets, until, useServer, type UserSpec } from "./harness.ts";
+import { targets, useServer, type UserSpec } from "./harness.ts";
+import { eventually } from "../helpers/eventually.ts";
 import { after, before } from "node:test";
 
 const agentPerms = { publish: ["ward.gw.c1.>"], subscribe: ["ward.agent.c1.>"] };
@@ -83,7 +84,7 @@ describe("Bus parity", () => {
         for (let i = 0; i < 5; i++) agent.publish("ward.gw.c1.x", te.encode(String(i)));
         await gw.flush();
         await agent.flush();
-        await until(() => got.length === 2 && q === 5, 3000, "deliveries");
+        await eventually("deliveries", () => got.length === 2 && q === 5, { timeoutMs: 3000 });
         assert.deepEqual(got, ["ward.agent.c1.a:1", "ward.agent.c1.b.c:2"]);
         assert.equal(limited, 2);
       });
@@ -104,7 +105,7 @@ describe("Bus parity", () => {
         gw.publish("reentry.t");
         inside = false;
         await gw.flush();
-        await until(() => n === 1);
+        await eventually("n === 1", () => n === 1);
         assert.equal(reentered, false);
       });
 
@@ -140,7 +141,7 @@ describe("Bus parity", () => {
         const { agent } = await kind.open();
         let err = null as Error | null;
         agent.subscribe("ward.agent.c2.>", { callback: (e) => void (err = e) });
-        await until(() => err !== null);
+        await eventually("err !== null", () => err !== null);
         assert.ok(err instanceof errors.PermissionViolationError);
         assert.equal(err.message, 'Permissions Violation for Subscription to "ward.agent.c2.>"');
       });
@@ -204,7 +205,7 @@ describe("in-process specifics", () => {
     const buf = te.encode("aaaa");
     local.publish("copy.t", buf);
     buf.fill(0x62);
-    await until(() => got.length === 1);
+    await eventually("got.length === 1", () => got.length === 1);
     assert.deepEqual(got, ["aaaa"]);
     await net.close();
     await local.close();
@@ -233,10 +234,10 @@ describe("in-process specifics", () => {
     raw.onmessage = (ev) => void frames.push(new Uint8Array(ev.data as ArrayBuffer));
     await new Promise((r) => (raw.onopen = r));
     raw.send(te.encode('CONNECT {"verbose":false,"pedantic":false}\r\nSUB big.t 1\r\nPING\r\n'));
-    await until(() => frames.some((f) => td.decode(f).includes("PONG")));
+    await eventually("the PONG frame", () => frames.some((f) => td.decode(f).includes("PONG")));
     frames.length = 0;
     sizes.forEach((n, i) => local.publish("big.t", payload(i, n), { transfer: true }));
-    await until(() => got.length === sizes.length && frames.length > 0);
+    await eventually("got.length === sizes.length && frames.length > 0", () => got.length === sizes.length && frames.length > 0);
     assert.deepEqual(got.map((d) => d.length), sizes);
     got.forEach((d, i) => assert.ok(d.every((b) => b === 0x41 + i), `message ${i} intact`));
     assert.equal(frames.length, 1, "one WebSocket message for the batch");

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { after, before } from "node:test";
 import { wsconnect, type NatsConnection, type WsConnectionOptions } from "@nats-io/nats-core";
 import { attachNatsWebSocket, NatsServer, type Authenticator } from "../../internal/nats/index.ts";
+import { eventually } from "../helpers/eventually.ts";
 import { natsServerPath } from "../helpers/kube-env.ts";
 
 export interface UserSpec {
@@ -228,15 +229,6 @@ after(async () => {
   await Promise.allSettled(open.splice(0).map((nc) => nc.close()));
 });
 
-/** Resolves when `pred` holds (polled), rejects after `ms`. */
-export async function until(pred: () => boolean, ms = 5000, what = "condition"): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`Timed out after ${ms} ms waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
 export const te = new TextEncoder();
 
 /** A raw WebSocket client speaking protocol bytes directly, for byte-exact checks. */
@@ -273,7 +265,7 @@ export async function rawClient(server: ServerUnderTest): Promise<RawClient> {
     send: (t) => ws.send(Buffer.from(t, "latin1")),
     text: () => buf,
     async waitFor(re, ms = 5000) {
-      await until(() => re.test(buf) || isClosed, ms, String(re));
+      await eventually(String(re), () => re.test(buf) || isClosed, { timeoutMs: ms });
       if (!re.test(buf)) throw new Error(`Connection closed without ${re}; received:\n${buf}`);
       return buf;
     },

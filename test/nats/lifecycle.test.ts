@@ -2,7 +2,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { NatsConnection, Status } from "@nats-io/nats-core";
-import { connect, sleep, targets, te, until, useServer } from "./harness.ts";
+import { connect, sleep, targets, te, useServer } from "./harness.ts";
+import { eventually } from "../helpers/eventually.ts";
 
 function statuses(nc: NatsConnection): string[] {
   const out: string[] = [];
@@ -25,14 +26,14 @@ for (const target of targets) {
       sub.subscribe("svc.up", { callback: (_e, m) => void m.respond(te.encode("up")) });
       await sub.flush();
       pub.publish("after.restart", te.encode("before"));
-      await until(() => got.length === 1);
+      await eventually("got.length === 1", () => got.length === 1);
       await server().restart(300);
-      await until(() => seen.includes("reconnect"), 10_000, "the subscriber to reconnect");
-      await until(() => !pub.isClosed() && (pub as unknown as { protocol: { connected: boolean } }).protocol.connected, 10_000, "the publisher to reconnect");
+      await eventually("the subscriber to reconnect", () => seen.includes("reconnect"), { timeoutMs: 10_000 });
+      await eventually("the publisher to reconnect", () => !pub.isClosed() && (pub as unknown as { protocol: { connected: boolean } }).protocol.connected, { timeoutMs: 10_000 });
       await sub.flush();
       pub.publish("after.restart", te.encode("after"));
       await pub.flush();
-      await until(() => got.length === 2, 5000, "the message after the restart");
+      await eventually("the message after the restart", () => got.length === 2, { timeoutMs: 5000 });
       assert.deepEqual(got, ["before", "after"]);
       assert.ok(seen.includes("disconnect"));
       const r = await pub.request("svc.up", undefined, { timeout: 2000 });

@@ -3,7 +3,8 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import WebSocket from "ws";
 import { errors, type WsSocketFactory } from "@nats-io/nats-core";
-import { connect, sleep, targets, until, useServer } from "./harness.ts";
+import { connect, sleep, targets, useServer } from "./harness.ts";
+import { eventually } from "../helpers/eventually.ts";
 
 for (const target of targets) {
   describe(`max_payload on ${target.name}`, () => {
@@ -17,7 +18,7 @@ for (const target of targets) {
       let got = 0;
       nc.subscribe("big", { callback: (_e, m) => void (got = m.data.length) });
       nc.publish("big", new Uint8Array(4096));
-      await until(() => got === 4096);
+      await eventually("got === 4096", () => got === 4096);
     });
   });
 
@@ -54,7 +55,7 @@ for (const target of targets) {
       assert.notEqual(closed, "timeout", "the slow consumer was not disconnected");
       assert.ok(received < total, `slow consumer got all ${received} messages`);
       // The publisher and the healthy subscriber are unaffected.
-      await until(() => fastGot === total, 20_000, "the fast subscriber");
+      await eventually("the fast subscriber", () => fastGot === total, { timeoutMs: 20_000 });
       await pub.flush();
     });
   });
@@ -73,7 +74,7 @@ for (const target of targets) {
       }
       await Promise.all(conns.map((nc) => nc.flush()));
       conns[0]!.publish("all.hands", new Uint8Array(16));
-      await until(() => received === n, 20_000, `${n} deliveries (got ${received})`);
+      await eventually(`${n} deliveries (got ${received})`, () => received === n, { timeoutMs: 20_000 });
       await Promise.all(conns.map((nc) => nc.close()));
     });
   });

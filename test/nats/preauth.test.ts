@@ -11,7 +11,7 @@ import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { generate } from "selfsigned";
 import { attachNatsWebSocket, createNatsUpgradeHandler, NatsServer, type Authenticator } from "../../internal/nats/index.ts";
-import { clientFrame, rawSocket, rawWebSocket, textFrame, upgradeRequest, type RawOptions, type RawSocket } from "./raw_ws.ts";
+import { clientFrame, rawSocket, rawWebSocket, textFrame, upgradeRequest, type RawOptions, type RawSocket } from "../helpers/raw_ws.ts";
 import { sleep } from "./harness.ts";
 
 const AUTH_TIMEOUT_MS = 600;

@@ -2,7 +2,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { headers, type Msg } from "@nats-io/nats-core";
-import { connect, targets, td, te, until, useServer } from "./harness.ts";
+import { connect, targets, td, te, useServer } from "./harness.ts";
+import { eventually } from "../helpers/eventually.ts";
 
 for (const target of targets) {
   describe(`pub/sub on ${target.name}`, () => {
@@ -16,7 +17,7 @@ for (const target of targets) {
       await sub.flush();
       for (let i = 0; i < 500; i++) pub.publish("orders.new", te.encode(`m${i}`));
       await pub.flush();
-      await until(() => got.length === 500, 5000, "500 messages");
+      await eventually("500 messages", () => got.length === 500, { timeoutMs: 5000 });
       assert.deepEqual(got, Array.from({ length: 500 }, (_, i) => `m${i}`));
     });
 
@@ -27,7 +28,7 @@ for (const target of targets) {
       await nc.flush();
       for (const s of ["a.b", "a.b.c", "x", "a", "b.b.c"]) nc.publish(s);
       await nc.flush();
-      await until(() => seen[">"]!.length === 5, 5000, "> to see everything");
+      await eventually("> to see everything", () => seen[">"]!.length === 5, { timeoutMs: 5000 });
       assert.deepEqual(seen["a.*"], ["a.b"]);
       assert.deepEqual(seen["a.>"], ["a.b", "a.b.c"]);
       assert.deepEqual(seen["a.b"], ["a.b"]);
@@ -45,7 +46,7 @@ for (const target of targets) {
       await Promise.all([...members, watcher].map((nc) => nc.flush()));
       for (let i = 0; i < 300; i++) pub.publish(`work.${i % 7}`);
       await pub.flush();
-      await until(() => plain === 300 && counts.reduce((a, b) => a + b) === 300, 5000, "deliveries");
+      await eventually("deliveries", () => plain === 300 && counts.reduce((a, b) => a + b) === 300, { timeoutMs: 5000 });
       await pub.flush();
       assert.equal(counts.reduce((a, b) => a + b), 300);
       for (const c of counts) assert.ok(c > 30, `uneven spread ${counts}`);
@@ -61,7 +62,7 @@ for (const target of targets) {
       h.append("X-Multi", "1");
       h.append("X-Multi", "2");
       nc.publish("h.test", te.encode("body"), { headers: h });
-      await until(() => msg !== undefined);
+      await eventually("msg !== undefined", () => msg !== undefined);
       assert.equal(msg!.headers?.get("X-Ward"), "yes");
       assert.deepEqual(msg!.headers?.values("X-Multi"), ["1", "2"]);
       assert.equal(td.decode(msg!.data), "body");
@@ -77,7 +78,7 @@ for (const target of targets) {
       await quiet.flush();
       other.publish("echo.t", te.encode("other"));
       await other.flush();
-      await until(() => got.length === 1);
+      await eventually("got.length === 1", () => got.length === 1);
       await quiet.flush();
       assert.deepEqual(got, ["other"]);
     });
@@ -91,7 +92,7 @@ for (const target of targets) {
       for (let i = 0; i < 10; i++) pub.publish("auto.unsub");
       await pub.flush();
       await nc.flush();
-      await until(() => sub.isClosed());
+      await eventually("sub.isClosed()", () => sub.isClosed());
       assert.equal(n, 3);
       // Later unsubscribe(max) on a live subscription.
       let m = 0;
@@ -99,13 +100,13 @@ for (const target of targets) {
       await nc.flush();
       pub.publish("auto.later");
       await pub.flush();
-      await until(() => m === 1);
+      await eventually("m === 1", () => m === 1);
       s2.unsubscribe(3);
       await nc.flush();
       for (let i = 0; i < 10; i++) pub.publish("auto.later");
       await pub.flush();
       await nc.flush();
-      await until(() => s2.isClosed());
+      await eventually("s2.isClosed()", () => s2.isClosed());
       assert.equal(m, 3);
     });
 
@@ -116,7 +117,7 @@ for (const target of targets) {
       await nc.flush();
       nc.publish("gone");
       await nc.flush();
-      await until(() => n === 1);
+      await eventually("n === 1", () => n === 1);
       s.unsubscribe();
       await nc.flush();
       nc.publish("gone");
@@ -134,7 +135,7 @@ for (const target of targets) {
       const sent = sizes.map(fill);
       for (const p of sent) nc.publish("bin", p);
       await nc.flush();
-      await until(() => got.length === sent.length, 10_000);
+      await eventually("got.length === sent.length", () => got.length === sent.length, { timeoutMs: 10_000 });
       for (let i = 0; i < sent.length; i++) assert.ok(Buffer.from(got[i]!).equals(Buffer.from(sent[i]!)), `payload ${sizes[i]}`);
     });
   });

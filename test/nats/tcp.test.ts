@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { connect as tcpConnect } from "node:net";
 import { listenNatsTcp, NatsServer } from "../../internal/nats/index.ts";
-import { until } from "./harness.ts";
+import { eventually } from "../helpers/eventually.ts";
 
 test("a TCP client talks to in-process subscribers and back", async () => {
   const nats = new NatsServer();
@@ -14,13 +14,13 @@ test("a TCP client talks to in-process subscribers and back", async () => {
   const sock = tcpConnect(listener.port, "127.0.0.1");
   let text = "";
   sock.on("data", (b) => (text += b.toString("latin1")));
-  await until(() => /^INFO \{.*\} \r\n/.test(text));
+  await eventually("/^INFO \\{.*\\} \\r\\n/.test(text)", () => /^INFO \{.*\} \r\n/.test(text));
   sock.write('CONNECT {"verbose":false}\r\nSUB tcp.out 1\r\nPUB tcp.in 5\r\nhello\r\nPING\r\n');
-  await until(() => text.includes("PONG\r\n"));
-  await until(() => got.length === 1);
+  await eventually("PONG", () => text.includes("PONG\r\n"));
+  await eventually("got.length === 1", () => got.length === 1);
   assert.deepEqual(got, ["hello"]);
   bus.publish("tcp.out", new TextEncoder().encode("back"));
-  await until(() => text.includes("MSG tcp.out 1 4\r\nback\r\n"));
+  await eventually("the MSG back", () => text.includes("MSG tcp.out 1 4\r\nback\r\n"));
   sock.destroy();
   await bus.close();
   await nats.close();
@@ -35,7 +35,7 @@ test("a TCP client that never authenticates and never closes its side is dropped
   let text = "";
   sock.on("data", (b) => (text += b.toString("latin1")));
   sock.on("error", () => {});
-  await until(() => text.includes("-ERR 'Authentication Timeout'\r\n"), 2000, "the auth timeout");
+  await eventually("the auth timeout", () => text.includes("-ERR 'Authentication Timeout'\r\n"), { timeoutMs: 2000 });
   // The listener closes once its last socket is gone: only if the server dropped it.
   const closed = await Promise.race([listener.close().then(() => "closed"), new Promise((r) => setTimeout(() => r("still open"), 1000))]);
   assert.equal(closed, "closed");
@@ -53,7 +53,7 @@ test("a TCP client is cut once it sends more than preAuthMaxBytes before authent
   sock.on("close", () => (closed = true));
   sock.on("error", () => {});
   sock.write(`CONNECT {"pass":"${"p".repeat(2000)}`);
-  await until(() => closed, 2000, "the server to close");
+  await eventually("the server to close", () => closed, { timeoutMs: 2000 });
   assert.match(text, /-ERR 'Authorization Violation'\r\n$/);
   await nats.close();
   await listener.close();

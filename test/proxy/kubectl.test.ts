@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { startKubeEnv, type KubeEnv } from "../helpers/kube-env.ts";
 import { runKubectlBaseline } from "../helpers/kubectl-baseline.ts";
+import { eventually } from "../helpers/eventually.ts";
 import { kubectl, kubectlOk, kubectlStream } from "../helpers/kubectl.ts";
 import { CLUSTER, startProxyEnv, type ProxyEnv } from "./harness.ts";
 
@@ -29,14 +30,6 @@ after(async () => {
   await kubeEnv?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
-
-const until = async (cond: () => boolean, ms: number, what: string) => {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
 for (const which of ["newest", "spdy"] as const) {
   test(`kubectl baseline through Ward's proxy path, ${which} kubectl`, async (t) => {
@@ -83,7 +76,7 @@ test("bad tokens and paths are Kubernetes Status errors", async () => {
 test("an offline cluster answers 503 at once and works again after the agent reconnects", async () => {
   const target = { kubectl: kube().kubectl.newest, kubeconfig: env.kubeconfig(dir, "admin-token") };
   await env.stopAgent();
-  await until(() => !env.tunnel.isOnline(CLUSTER), 10_000, "the cluster to go offline");
+  await eventually("the cluster to go offline", () => !env.tunnel.isOnline(CLUSTER), { timeoutMs: 10_000 });
   const t0 = Date.now();
   const res = await env.fetch(`/api/v1/clusters/${CLUSTER}/k8s/api`, { Authorization: "Bearer admin-token" });
   assert.equal(res.status, 503);
@@ -102,10 +95,10 @@ test("SIGINT to kubectl during get -w and logs -f ends the upstream request", as
   for (const args of [["get", "configmaps", "-w", "-n", k.namespace], ["logs", "-f", k.pod, "-n", k.namespace]]) {
     const before = env.agentActive();
     const s = kubectlStream(target, args);
-    await until(() => env.agentActive() > before, 10_000, `${args[0]} to open an upstream stream`);
+    await eventually(`${args[0]} to open an upstream stream`, () => env.agentActive() > before, { timeoutMs: 10_000 });
     await new Promise((r) => setTimeout(r, 300));
     await s.stop();
-    await until(() => env.agentActive() === before, 5_000, `the upstream stream of ${args.join(" ")} to end`);
+    await eventually(`the upstream stream of ${args.join(" ")} to end`, () => env.agentActive() === before, { timeoutMs: 5_000 });
   }
 });
 
@@ -118,7 +111,7 @@ test("revocation ends exec, get -w and logs -f within a second", async () => {
     kubectlStream(target, ["exec", "-i", k.pod, "-n", k.namespace, "--", "cat"]),
   ];
   try {
-    await until(() => env.proxy.live.count() >= 3, 10_000, "three live streams");
+    await eventually("three live streams", () => env.proxy.live.count() >= 3, { timeoutMs: 10_000 });
     await new Promise((r) => setTimeout(r, 300));
     const t0 = Date.now();
     assert.ok(env.proxy.live.close(CLUSTER, "m-admin", "Access revoked") >= 3);

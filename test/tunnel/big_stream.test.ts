@@ -8,8 +8,8 @@ import assert from "node:assert/strict";
 import type { Bus } from "../../internal/bus/index.ts";
 import { TunnelAgent, TunnelGateway, type TunnelStream } from "../../internal/tunnel/index.ts";
 import { decodeMessage } from "../../internal/tunnel/internal.ts";
-import { waitFor } from "../../internal/tunnel/_test_util.ts";
-import { tunnelTargets, type TunnelEnv } from "./harness.ts";
+import { eventually } from "../helpers/eventually.ts";
+import { tunnelTargets, type TunnelEnv } from "../helpers/tunnel_targets.ts";
 
 const TOTAL = 1024 * 1024 * 1024;
 const WINDOW = 256 * 1024;
@@ -80,7 +80,7 @@ for (const target of tunnelTargets) {
         s.on("drain", () => (maxSenderInFlight = Math.max(maxSenderInFlight, s.flowStats().inFlight)));
         write();
       });
-      await waitFor(() => gw.isOnline("c4"), 5000, "c4 online");
+      await eventually("c4 online", () => gw.isOnline("c4"), { timeoutMs: 5000 });
 
       const s = gw.openStream("c4", { method: "GET", path: "/big" });
       s.end();

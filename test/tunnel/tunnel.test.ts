@@ -9,8 +9,9 @@ import { pipeline } from "node:stream/promises";
 import {
   ClusterOfflineError, ResetCode, StreamResetError, TunnelAgent, TunnelGateway, type TunnelStream,
 } from "../../internal/tunnel/index.ts";
-import { echoHandler, errorOf, patternBytes, readAll, waitFor } from "../../internal/tunnel/_test_util.ts";
-import { tunnelTargets, type TunnelEnv } from "./harness.ts";
+import { eventually } from "../helpers/eventually.ts";
+import { echoHandler, errorOf, patternBytes, readAll } from "../helpers/tunnel.ts";
+import { tunnelTargets, type TunnelEnv } from "../helpers/tunnel_targets.ts";
 
 const timing = { pingIntervalMs: 100, pingTimeoutMs: 400 };
 
@@ -41,7 +42,7 @@ for (const target of tunnelTargets) {
         s.respond({ status: 200, headers: ["X-Path", s.request.path] });
         readAll(s).then((b) => s.end(Buffer.concat([Buffer.from(`${s.request.method}:`), b])));
       });
-      await waitFor(() => gw.isOnline("c1"), 2000, "c1 online");
+      await eventually("c1 online", () => gw.isOnline("c1"), { timeoutMs: 2000 });
       const s = gw.openStream("c1", { method: "POST", path: "/api/v1/namespaces?limit=1", headers: ["Content-Type", "application/json"] });
       s.end('{"a":1}');
       assert.deepEqual(await s.head, { status: 200, headers: ["X-Path", "/api/v1/namespaces?limit=1"] });
@@ -50,7 +51,7 @@ for (const target of tunnelTargets) {
 
     test("100 concurrent streams of mixed sizes deliver every byte in order", async () => {
       await agent("c2");
-      await waitFor(() => gw.isOnline("c2"), 2000, "c2 online");
+      await eventually("c2 online", () => gw.isOnline("c2"), { timeoutMs: 2000 });
       await Promise.all(Array.from({ length: 100 }, async (_, i) => {
         const size = (i * 7919) % 300_000;
         const s = gw.openStream("c2", { method: "PUT", path: `/${i}` });
@@ -72,14 +73,14 @@ for (const target of tunnelTargets) {
           s.on("data", (d: Buffer) => s.write(d));
         } else s.respond({ status: 200, headers: [] });
       });
-      await waitFor(() => gw.isOnline("c3"), 2000, "c3 online");
+      await eventually("c3 online", () => gw.isOnline("c3"), { timeoutMs: 2000 });
       const u = gw.openStream("c3", { method: "POST", path: "/exec", kind: "exec" });
       assert.equal((await u.head).status, 101);
       const got: Buffer[] = [];
       u.on("data", (d: Buffer) => got.push(d));
       const payload = patternBytes(3, 0, 3_000_000);
       u.write(payload);
-      await waitFor(() => Buffer.concat(got).length === payload.length, 10_000, "echoed bytes");
+      await eventually("echoed bytes", () => Buffer.concat(got).length === payload.length, { timeoutMs: 10_000 });
       assert.ok(Buffer.concat(got).equals(payload));
       // Gateway consumer goes away → the agent's upstream is aborted.
       const agentSide = seen.at(-1)!;
@@ -120,7 +121,7 @@ for (const target of tunnelTargets) {
         write();
       };
       await a.serve(handler);
-      await waitFor(() => gw2.isOnline("c4"), 2000, "c4 online on gw2");
+      await eventually("c4 online on gw2", () => gw2.isOnline("c4"), { timeoutMs: 2000 });
       const t0 = Date.now();
       const s = gw2.openStream("c4", { method: "GET", path: "/big" });
       s.end();
@@ -153,12 +154,12 @@ for (const target of tunnelTargets) {
     test("a dead agent connection resets its streams and takes the cluster offline", async () => {
       const bus = await env.agentBus("c3");
       for (const a of agents.splice(0)) if (a.cluster === "c3") await a.close();
-      await waitFor(() => !gw.isOnline("c3"), 2000, "c3 offline after goodbye");
+      await eventually("c3 offline after goodbye", () => !gw.isOnline("c3"), { timeoutMs: 2000 });
       await agent("c3", (s) => {
         s.on("error", () => {});
         s.respond({ status: 200, headers: [] });
       }, bus);
-      await waitFor(() => gw.isOnline("c3"), 2000, "c3 online");
+      await eventually("c3 online", () => gw.isOnline("c3"), { timeoutMs: 2000 });
       const streams = [1, 2, 3].map(() => gw.openStream("c3", { method: "GET", path: "/w", kind: "watch" }));
       await Promise.all(streams.map((s) => s.head));
       const errs = streams.map(errorOf);
@@ -167,7 +168,7 @@ for (const target of tunnelTargets) {
       for (const e of await Promise.all(errs)) assert.ok(e instanceof StreamResetError && e.code === ResetCode.peerGone, String(e));
       // Within the ping timeout (presence usually notices first), plus slack for a busy machine.
       assert.ok(Date.now() - t0 <= timing.pingTimeoutMs + 400, `reset after ${Date.now() - t0} ms`);
-      await waitFor(() => !gw.isOnline("c3"), 1000, "c3 offline");
+      await eventually("c3 offline", () => !gw.isOnline("c3"), { timeoutMs: 1000 });
     });
   });
 }

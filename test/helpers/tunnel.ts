@@ -1,8 +1,11 @@
-/** Helpers shared by the tunnel's unit tests (in-memory bus) and integration tests (real transports). */
-import type { Bus } from "../bus/index.ts";
-import { TunnelAgent, type AgentOptions, type StreamHandler } from "./agent.ts";
-import { TunnelGateway, type GatewayOptions } from "./gateway.ts";
-import type { TunnelStream } from "./stream.ts";
+/**
+ * Tunnel test helpers, shared by the tunnel's unit tests (in-memory bus), the proxy's unit tests and
+ * the tunnel integration tests (real transports): a started gateway + agent pair, an echoing
+ * handler, stream readers and deterministic payloads.
+ */
+import type { Bus } from "../../internal/bus/index.ts";
+import { TunnelAgent, TunnelGateway, type AgentOptions, type GatewayOptions, type StreamHandler, type TunnelStream } from "../../internal/tunnel/index.ts";
+import { eventually } from "./eventually.ts";
 
 export interface Pair {
   gateway: TunnelGateway;
@@ -21,7 +24,7 @@ export async function startPair(
   const gateway = await TunnelGateway.start(gwBus, opts.gateway);
   const agent = new TunnelAgent(agentBus, { cluster, ...opts.agent });
   await agent.serve(handler);
-  await waitFor(() => gateway.isOnline(cluster), 5000, "agent presence");
+  await eventually("agent presence", () => gateway.isOnline(cluster), { intervalMs: 2 });
   return {
     gateway,
     agent,
@@ -30,14 +33,6 @@ export async function startPair(
       await gateway.close();
     },
   };
-}
-
-export async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
 }
 
 export async function readAll(s: NodeJS.ReadableStream): Promise<Buffer> {

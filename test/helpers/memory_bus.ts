@@ -3,7 +3,7 @@
  * asynchronous in-order delivery, and knobs to kill a client or drop chosen messages.
  * For unit tests and benchmarks only; the real transports are tested in test/tunnel.
  */
-import type { Bus, BusMsg, BusSubscription, BusSubscriptionOptions, BusPublishOptions } from "../bus/index.ts";
+import type { Bus, BusMsg, BusSubscription, BusSubscriptionOptions, BusPublishOptions } from "../../internal/bus/index.ts";
 
 interface Sub {
   client: MemoryBusClient;

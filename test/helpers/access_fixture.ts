@@ -1,9 +1,9 @@
-/** Test fixture: an in-memory store, a service with a movable clock, an admin and a member. */
-import { openStore, type Store } from "../store/index.ts";
-import { RateLimiter } from "./rate_limiter.ts";
-import { AccessService } from "./service.ts";
-import { SigningKeys } from "./signing_keys.ts";
-import type { AuthContext } from "./types.ts";
+/**
+ * The access model's test fixture, shared by the unit tests of access, auth, gateway and client: an
+ * in-memory store, a service with a movable clock, an admin (bootstrapped), a member and a cluster.
+ */
+import { AccessService, RateLimiter, SigningKeys, type AuthContext } from "../../internal/access/index.ts";
+import { openStore, type Store } from "../../internal/store/index.ts";
 
 export interface Fixture {
   store: Store;

@@ -6,6 +6,7 @@
 import { Buffer } from "node:buffer";
 import { connect as tcpConnect, type Socket } from "node:net";
 import { connect as tlsConnect } from "node:tls";
+import { eventually } from "./eventually.ts";
 
 const MASK = [0x11, 0x22, 0x33, 0x44];
 
@@ -77,11 +78,8 @@ export async function rawSocket(opts: RawOptions): Promise<RawSocket> {
     closedAt,
     write: (bytes) => !gone && !socket.destroyed && socket.write(bytes) !== undefined,
     async waitFor(re, ms = 5000) {
-      const end = Date.now() + ms;
-      while (!re.test(received)) {
-        if (gone || Date.now() > end) throw new Error(`No ${re} (socket ${gone ? "closed" : "open"}); received:\n${received}`);
-        await new Promise((r) => setTimeout(r, 5));
-      }
+      await eventually(String(re), () => re.test(received) || gone, { timeoutMs: ms, intervalMs: 5, context: () => `received:\n${received}` });
+      if (!re.test(received)) throw new Error(`No ${re} (socket closed); received:\n${received}`);
       return received;
     },
   };
