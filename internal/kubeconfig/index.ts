@@ -18,6 +18,7 @@ export {
   type WardEntryInfo,
   type WardUser,
 } from "./edit.ts";
+export { defaultNamespace, type ScopedGrant } from "./default_namespace.ts";
 export {
   editKubeconfigFile,
   kubeconfigPaths,
