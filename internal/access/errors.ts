@@ -9,7 +9,9 @@ export type AccessReason =
   | "NoGrant"
   | "MemberDisabled"
   | "RateLimited"
-  | "FeatureDisabled";
+  | "FeatureDisabled"
+  /** A credential would travel in clear: the gateway's public URL is plain http. */
+  | "InsecureTransport";
 
 const STATUS: Record<AccessReason, number> = {
   Invalid: 400,
@@ -22,6 +24,7 @@ const STATUS: Record<AccessReason, number> = {
   MemberDisabled: 403,
   RateLimited: 429,
   FeatureDisabled: 404,
+  InsecureTransport: 403,
 };
 
 export class AccessError extends Error {

@@ -44,6 +44,8 @@ export interface AccessEvents {
   disabled: [];
   /** A cluster's agent join credential was replaced: its connected agents must be disconnected. */
   agentCredentialRotated: [string];
+  /** A cluster's grant statuses (agent reports) or online state changed: for live views, not the agent. */
+  statusChanged: [string];
 }
 
 interface ClusterState {
@@ -637,7 +639,10 @@ export class AccessService {
       const error = u.status === "failed" ? String(u.error ?? "unknown error").slice(0, 2000) : null;
       await this.#db.updateTable("grants").set({ status: u.status, error, updated_at: at }).where("id", "=", u.id).where("cluster_id", "=", clusterId).execute();
     }
-    if (updates.length) this.#grants.deleteWhere((k) => k.startsWith(clusterId + "/"));
+    if (updates.length) {
+      this.#grants.deleteWhere((k) => k.startsWith(clusterId + "/"));
+      this.events.emit("statusChanged", clusterId);
+    }
   }
 
   /** Moves grants waiting for an agent between `pending` and `cluster_offline` when it comes or goes. */
@@ -645,6 +650,7 @@ export class AccessService {
     const [from, to] = online ? (["cluster_offline", "pending"] as const) : (["pending", "cluster_offline"] as const);
     await this.#db.updateTable("grants").set({ status: to, updated_at: this.#iso() }).where("cluster_id", "=", clusterId).where("status", "=", from).execute();
     this.#grants.deleteWhere((k) => k.startsWith(clusterId + "/"));
+    this.events.emit("statusChanged", clusterId);
   }
 
   // ---- tokens ----------------------------------------------------------------------------
