@@ -7,11 +7,11 @@ import { test, type TestContext } from "node:test";
 import { Hono } from "hono";
 import { parse } from "yaml";
 import { fixture } from "../access/_test_util.ts";
-import type { Member } from "../access/index.ts";
+import type { AccessError, Member } from "../access/index.ts";
 import { Bootstrap, CliSessions, DeviceFlow, PortalSessions } from "../auth/index.ts";
 import { silentLogger } from "../log/index.ts";
 import { createApp } from "./app.ts";
-import type { LiveStreamLimits } from "./org_events.ts";
+import { LiveStreams, type LiveStreamLimits } from "./org_events.ts";
 import { orgRoutes } from "./org_routes.ts";
 
 const PUBLIC = "https://ward.example";
@@ -177,6 +177,8 @@ test("org API: writes need the CSRF header and this gateway's origin", async (t)
   }
   let r = await call(admin, "GET", "/org/clusters/prod/access/grants");
   assert.deepEqual(r.json.grants, [], "no refused write took effect");
+  r = await call(admin, "GET", "/org/clusters/prod/access/events", undefined, { origin: "https://evil.example" });
+  assert.equal(r.status, 403, "a foreign page's EventSource is refused too");
   r = await call(admin, "POST", "/org/clusters/prod/access/grants", grant);
   assert.equal(r.status, 201);
 });
@@ -346,6 +348,21 @@ test("org API: the live grant stream sends the grants again when an agent report
   ev = await nextEvent(mreader, mstate, (e) => e.event === "end");
   assert.equal(ev.data.reason, "Unauthorized");
   await again.body!.cancel();
+});
+
+test("org API: live stream limits are validated once (a keepalive below 60 s)", () => {
+  assert.throws(() => new LiveStreams({ keepaliveMs: 60_000 }), /keepaliveMs/);
+  assert.throws(() => new LiveStreams({ maxPerMember: 0 }), /maxPerMember/);
+  const streams = new LiveStreams({ maxPerMember: 2, maxTotal: 3 });
+  const a1 = streams.acquire("a");
+  streams.acquire("a");
+  assert.throws(() => streams.acquire("a"), (e: AccessError) => e.reason === "RateLimited");
+  streams.acquire("b");
+  assert.throws(() => streams.acquire("c"), (e: AccessError) => e.reason === "RateLimited");
+  a1();
+  a1();
+  assert.equal(streams.open, 2, "a release counts once");
+  streams.acquire("c");
 });
 
 test("org API: the live stream follows presence and ends when the feature is switched off", async (t) => {

@@ -55,9 +55,14 @@ export function orgRoutes(opts: OrgRoutesOptions): Hono<Env> {
     c.header("X-Content-Type-Options", "nosniff");
     const session = await opts.sessions.get(getCookie(c, SESSION_COOKIE));
     if (!session) throw new AccessError("Unauthorized", "Not signed in (or the session ended): sign in to the portal again");
-    if (c.req.method !== "GET" && c.req.method !== "HEAD") {
-      const origin = c.req.header("origin");
-      if (!origin || !sameOrigin(origin, opts.publicUrl(), c.req.url)) throw new AccessError("Forbidden", "Cross-origin request refused: use the portal pages of this gateway");
+    const write = c.req.method !== "GET" && c.req.method !== "HEAD";
+    // Reads need no Origin (a same-origin GET may not send one), but a foreign one is refused too:
+    // an EventSource from another site would hold a live stream open with this session.
+    const origin = c.req.header("origin");
+    if ((write || origin !== undefined) && (!origin || !sameOrigin(origin, opts.publicUrl(), c.req.url))) {
+      throw new AccessError("Forbidden", "Cross-origin request refused: use the portal pages of this gateway");
+    }
+    if (write) {
       if (!csrfMatches(session, c.req.header("x-csrf-token"))) throw new AccessError("Forbidden", "CSRF check failed: send the session's token in X-CSRF-Token (reload the page and try again)");
     }
     c.set("session", session);
