@@ -11,7 +11,7 @@ import { getCookie } from "hono/cookie";
 import { stringify } from "yaml";
 import { AccessError, type AccessService, type AuthContext, type Grant } from "../access/index.ts";
 import { csrfMatches, type PortalSession, type PortalSessions } from "../auth/index.ts";
-import { defaultNamespace } from "../kubeconfig/index.ts";
+import { defaultNamespace, wardName } from "../kubeconfig/index.ts";
 import type { Logger } from "../log/index.ts";
 import { accessErrorResponse, body, buildKubeconfig, kubeServer, myClustersJson } from "./access_routes.ts";
 import { grantEvents, LiveStreams, type LiveStreamLimits } from "./org_events.ts";
@@ -99,7 +99,7 @@ export function orgRoutes(opts: OrgRoutesOptions): Hono<Env> {
       for (const cluster of clusters) {
         const t = await access.mintToken(auth, cluster, { kind: "kubeconfig", lifetimeSeconds });
         const { namespace } = defaultNamespace(await access.liveGrants(cluster, auth.member.id));
-        out.push({ cluster, context: `ward-${cluster}`, token: t.token, token_id: t.jti, expires_at: t.expiresAt, ...(namespace ? { namespace } : {}) });
+        out.push({ cluster, context: wardName(cluster), token: t.token, token_id: t.jti, expires_at: t.expiresAt, ...(namespace ? { namespace } : {}) });
       }
     } catch (err) {
       for (const t of out) await access.revokeToken(auth, t.cluster, t.token_id).catch(() => undefined);
