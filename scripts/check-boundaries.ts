@@ -45,7 +45,7 @@ export const LAYERS: Record<string, readonly string[]> = {
   // Roles and wiring.
   agent: ["bus", "log", "nats", "validate"],
   client: ["bus", "cli", "kubeconfig", "validate"],
-  gateway: ["access", "auth", "bus", "errors", "log", "nats", "proxy", "store", "tunnel", "validate", "version"],
+  gateway: ["access", "auth", "bus", "errors", "kubeconfig", "log", "nats", "proxy", "store", "tunnel", "validate", "version"],
 };
 
 /**

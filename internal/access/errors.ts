@@ -11,7 +11,9 @@ export type AccessReason =
   | "NoGrant"
   | "MemberDisabled"
   | "RateLimited"
-  | "FeatureDisabled";
+  | "FeatureDisabled"
+  /** A credential would travel in clear: the gateway's public URL is plain http. */
+  | "InsecureTransport";
 
 const STATUS: Record<AccessReason, number> = {
   Invalid: 400,
@@ -24,6 +26,7 @@ const STATUS: Record<AccessReason, number> = {
   MemberDisabled: 403,
   RateLimited: 429,
   FeatureDisabled: 404,
+  InsecureTransport: 403,
 };
 
 /** `retryAfter` (seconds) is set for RateLimited. */

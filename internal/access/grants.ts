@@ -120,7 +120,10 @@ export class Grants {
       const error = u.status === "failed" ? String(u.error ?? "unknown error").slice(0, 2000) : null;
       await this.#s.db.updateTable("grants").set({ status: u.status, error, updated_at: at }).where("id", "=", u.id).where("cluster_id", "=", clusterId).execute();
     }
-    if (updates.length) this.#s.grants.deleteWhere((k) => k.startsWith(clusterId + "/"));
+    if (updates.length) {
+      this.#s.grants.deleteWhere((k) => k.startsWith(clusterId + "/"));
+      this.#s.events.emit("statusChanged", clusterId);
+    }
   }
 
   /** Moves grants waiting for an agent between `pending` and `cluster_offline` when it comes or goes. */
@@ -128,5 +131,6 @@ export class Grants {
     const [from, to] = online ? (["cluster_offline", "pending"] as const) : (["pending", "cluster_offline"] as const);
     await this.#s.db.updateTable("grants").set({ status: to, updated_at: this.#s.iso() }).where("cluster_id", "=", clusterId).where("status", "=", from).execute();
     this.#s.grants.deleteWhere((k) => k.startsWith(clusterId + "/"));
+    this.#s.events.emit("statusChanged", clusterId);
   }
 }

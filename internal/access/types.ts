@@ -90,4 +90,6 @@ export interface AccessEvents {
   disabled: [];
   /** A cluster's agent join credential was replaced: its connected agents must be disconnected. */
   agentCredentialRotated: [string];
+  /** A cluster's grant statuses (agent reports) or online state changed: for live views, not the agent. */
+  statusChanged: [string];
 }

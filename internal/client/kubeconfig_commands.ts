@@ -4,7 +4,7 @@
  */
 import { UsageError, type Invocation } from "../cli/command.ts";
 import {
-  addWardEntry, editKubeconfigFile, kubeconfigPaths, listWardEntries, listWardEntriesAcross, removeWardEntry, resolveKubeconfigPath, wardName,
+  addWardEntry, defaultNamespace, editKubeconfigFile, kubeconfigPaths, listWardEntries, listWardEntriesAcross, removeWardEntry, resolveKubeconfigPath, wardName,
   type WardUser,
 } from "../kubeconfig/index.ts";
 import { api, credentialsFor, outputFormat, str, type MyCluster } from "./commands.ts";
@@ -26,10 +26,9 @@ async function defaultExecCommand(): Promise<string> {
 
 /** A namespace default for namespace-only access: the one namespace, else none (with the list). */
 function namespaceHint(c: MyCluster): { namespace?: string; note?: string } {
-  if (!c.grants.length || c.grants.some((g) => g.scope === "cluster")) return {};
-  const nss = [...new Set(c.grants.map((g) => g.namespace!))].sort();
-  if (nss.length === 1) return { namespace: nss[0]!, note: `access is limited to namespace ${nss[0]}: the context defaults to it` };
-  return { note: `access is limited to namespaces ${nss.join(", ")}: use -n NAMESPACE or --namespace` };
+  const { namespace, namespaces } = defaultNamespace(c.grants);
+  if (namespace) return { namespace, note: `access is limited to namespace ${namespace}: the context defaults to it` };
+  return namespaces.length ? { note: `access is limited to namespaces ${namespaces.join(", ")}: use -n NAMESPACE or --namespace` } : {};
 }
 
 export async function runKubeconfigAdd(inv: Invocation): Promise<number> {

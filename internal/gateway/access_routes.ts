@@ -3,7 +3,7 @@
  * A bearer API token resolves to an `AuthContext` first; handlers only see that context.
  * Errors are JSON `{ error, reason }`; with the access feature off, access endpoints answer 404.
  */
-import { Hono, type Context, type MiddlewareHandler } from "hono";
+import { Hono, type Env as HonoEnv, type Context, type MiddlewareHandler } from "hono";
 import { stringify } from "yaml";
 import { AccessError, type AccessService, type AuthContext, type Cluster, type Member } from "../access/index.ts";
 import type { Logger } from "../log/index.ts";
@@ -33,8 +33,8 @@ export function bearerAuth(access: AccessService): MiddlewareHandler<Env> {
 }
 
 /** The API's errors: JSON `{ error, reason }`; with the access feature off, a plain 404. */
-function accessErrorHandler(logger: Logger) {
-  return httpErrorHandler<Env, AccessError>({
+export function accessErrorHandler<E extends HonoEnv = Env>(logger: Logger) {
+  return httpErrorHandler<E, AccessError>({
     owns: (err) => err instanceof AccessError,
     render(err, c) {
       if (err.reason === "Unauthorized") c.header("WWW-Authenticate", 'Bearer realm="ward"');
@@ -47,7 +47,8 @@ function accessErrorHandler(logger: Logger) {
   });
 }
 
-async function body(c: Context): Promise<Record<string, unknown>> {
+/** The request body as a JSON object (empty: `{}`), else `Invalid`. */
+export async function body(c: Context): Promise<Record<string, unknown>> {
   const text = await c.req.text();
   if (text.trim() === "") return {};
   if (text.length > 64 * 1024) throw new AccessError("Invalid", "Request body too large");
@@ -74,12 +75,7 @@ export function accessRoutes(opts: AccessRoutesOptions): Hono<Env> {
   };
 
   api.get("/me", (c) => c.json({ member: memberJson(c.get("auth").member) }));
-  api.get("/me/clusters", async (c) => {
-    const mine = await access.myClusters(c.get("auth"));
-    return c.json({
-      clusters: mine.map(({ cluster, grants }) => ({ ...clusterJson(cluster), online: opts.isClusterOnline(cluster.id), grants })),
-    });
-  });
+  api.get("/me/clusters", async (c) => c.json({ clusters: await myClustersJson(opts, c.get("auth")) }));
 
   // ---- admin: clusters, members, settings
   api.get("/clusters", async (c) => c.json({ clusters: (await access.listClusters(c.get("auth"))).map(clusterJson) }));
@@ -133,7 +129,7 @@ export function accessRoutes(opts: AccessRoutesOptions): Hono<Env> {
     const b = await body(c);
     const cluster = c.req.param("cluster_id");
     const t = await access.mintToken(c.get("auth"), cluster, { kind: "kubeconfig", lifetimeSeconds: b.lifetime_seconds });
-    const kubeconfig = stringify(buildKubeconfig(`${opts.publicUrl()}/api/v1/clusters/${cluster}/k8s`, cluster, c.get("auth").member.email, t.token, opts.caPem?.()), { lineWidth: 0 });
+    const kubeconfig = stringify(buildKubeconfig(kubeServer(opts.publicUrl(), cluster), cluster, c.get("auth").member.email, t.token, opts.caPem?.()), { lineWidth: 0 });
     return c.json({ kubeconfig, expires_at: t.expiresAt, token_id: t.jti });
   });
   api.get("/clusters/:cluster_id/access/tokens", enabled, async (c) => c.json({ tokens: await access.listIssuedTokens(c.get("auth"), c.req.param("cluster_id")) }));
@@ -161,14 +157,25 @@ export function accessRoutes(opts: AccessRoutesOptions): Hono<Env> {
   return api;
 }
 
-export function buildKubeconfig(server: string, cluster: string, user: string, token: string, caPem?: string): Record<string, unknown> {
+/** The clusters a member can see with online state and their own live grants (`/me/clusters`, the portal's Clusters page). */
+export async function myClustersJson(opts: Pick<AccessRoutesOptions, "access" | "isClusterOnline">, auth: AuthContext) {
+  const mine = await opts.access.myClusters(auth);
+  return mine.map(({ cluster, grants }) => ({ ...clusterJson(cluster), online: opts.isClusterOnline(cluster.id), grants }));
+}
+
+/** The kubectl server address of a cluster behind this gateway. */
+export function kubeServer(publicUrl: string, cluster: string): string {
+  return `${publicUrl}/api/v1/clusters/${cluster}/k8s`;
+}
+
+export function buildKubeconfig(server: string, cluster: string, user: string, token: string, caPem?: string, namespace?: string): Record<string, unknown> {
   const name = `ward-${cluster}`;
   return {
     apiVersion: "v1",
     kind: "Config",
     clusters: [{ name, cluster: { server, ...(caPem ? { "certificate-authority-data": Buffer.from(caPem).toString("base64") } : {}) } }],
     users: [{ name: `${name}-${user}`, user: { token } }],
-    contexts: [{ name, context: { cluster: name, user: `${name}-${user}` } }],
+    contexts: [{ name, context: { cluster: name, user: `${name}-${user}`, ...(namespace ? { namespace } : {}) } }],
     "current-context": name,
     preferences: {},
   };

@@ -6,6 +6,7 @@ import type { Logger } from "../log/index.ts";
 import type { Bootstrap, CliSessions, DeviceFlow, OidcLogin, PortalSessions } from "../auth/index.ts";
 import { accessRoutes } from "./access_routes.ts";
 import { authRoutes } from "./auth_routes.ts";
+import { orgRoutes } from "./org_routes.ts";
 import { portalRoutes } from "./portal_routes.ts";
 import { VERSION } from "../version.ts";
 
@@ -82,6 +83,7 @@ export function createApp(deps: AppDeps): Hono {
       access: deps.access, sessions: deps.auth.portalSessions, device: deps.auth.device, bootstrap: deps.auth.bootstrap,
       oidc: deps.auth.oidc, allowedDomains: deps.auth.allowedDomains, publicUrl, logger: deps.logger,
     }));
+    app.route("/org", orgRoutes({ access: deps.access, sessions: deps.auth.portalSessions, publicUrl, caPem: deps.caPem, logger: deps.logger, isClusterOnline: deps.isClusterOnline ?? (() => false) }));
   }
   if (deps.access) {
     app.route("/api/v1", accessRoutes({ access: deps.access, publicUrl, caPem: deps.caPem, logger: deps.logger, isClusterOnline: deps.isClusterOnline ?? (() => false) }));

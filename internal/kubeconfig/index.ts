@@ -15,6 +15,7 @@ export {
   type WardEntryInfo,
   type WardUser,
 } from "./ward_entry.ts";
+export { defaultNamespace, type ScopedGrant } from "./default_namespace.ts";
 export {
   editKubeconfigFile,
   kubeconfigPaths,
