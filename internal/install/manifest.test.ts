@@ -22,6 +22,7 @@ test("the manifest holds the six objects, the Secret the credential and CA", () 
   const secret = byKind(ds, "Secret");
   assert.equal(secret.stringData.token, "join-secret");
   assert.match(secret.stringData["gateway-ca.crt"], /BEGIN CERTIFICATE/);
+  assert.equal(byKind(ds, "Namespace").metadata.labels["pod-security.kubernetes.io/enforce"], "restricted");
   assert.deepEqual(byKind(ds, "ClusterRoleBinding").subjects, [{ kind: "ServiceAccount", name: "ward-agent", namespace: "ward-system" }]);
 });
 

@@ -37,6 +37,7 @@ type Obj = Record<string, unknown>;
 
 export const NAME = "ward-agent";
 const LABELS = { "app.kubernetes.io/name": NAME, "app.kubernetes.io/part-of": "ward" };
+const PSS_RESTRICTED = { "pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/warn": "restricted" };
 
 export function agentManifest(o: ManifestOptions): Obj[] {
   if (!o.image && !o.download) throw new Error("Either an image or the download pin is needed");
@@ -46,7 +47,8 @@ export function agentManifest(o: ManifestOptions): Obj[] {
   if (o.gatewayCaPem) secretData["gateway-ca.crt"] = o.gatewayCaPem;
   const clusterRoleName = `ward-agent-${ns}`;
   return [
-    { apiVersion: "v1", kind: "Namespace", metadata: meta(ns, false) },
+    // The pods meet the "restricted" Pod Security Standard; the namespace enforces it.
+    { apiVersion: "v1", kind: "Namespace", metadata: { name: ns, labels: { ...LABELS, ...PSS_RESTRICTED } } },
     { apiVersion: "v1", kind: "ServiceAccount", metadata: meta(NAME) },
     { apiVersion: "v1", kind: "Secret", metadata: meta(`${NAME}-join`), type: "Opaque", stringData: secretData },
     { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", metadata: meta(clusterRoleName, false), rules: agentRules(o.impersonation) },
@@ -93,6 +95,8 @@ function deployment(o: ManifestOptions, metadata: Obj): Obj {
     image: o.image ?? o.baseImage ?? DEFAULT_BASE_IMAGE,
     command: o.image ? ["ward"] : [`${bin}/ward`],
     args,
+    // uid 65532 has no home in the base image; nothing is written there, but tools expect one.
+    env: [{ name: "HOME", value: "/tmp" }],
     ports: [{ name: "metrics", containerPort: METRICS_PORT }],
     livenessProbe: { ...probe("/healthz"), initialDelaySeconds: 5 },
     readinessProbe: probe("/readyz"),

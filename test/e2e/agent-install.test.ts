@@ -74,6 +74,13 @@ test("ward agent manifest: needs --token-file or --rotate-join; its RBAC is what
   const dry = await kubectl(admin, ["apply", "--dry-run=server", "-f", "-"], { input: manifestText });
   assert.equal(dry.code, 0, dry.stderr);
   assert.match(dry.stdout, /deployment.apps\/ward-agent (created|configured|unchanged) \(server dry run\)/);
+  // The namespace warns on (and enforces) the restricted Pod Security Standard: no warning here.
+  assert.doesNotMatch(dry.stderr, /PodSecurity/, dry.stderr);
+  // …which it would print for a pod that does not meet it (the check is live).
+  const loose = docs[5];
+  const looser = { ...loose, metadata: { ...loose.metadata, name: "loose" }, spec: { ...loose.spec, template: { ...loose.spec.template, spec: { ...loose.spec.template.spec, securityContext: {}, initContainers: undefined, containers: [{ name: "c", image: "debian:bookworm-slim" }] } } } };
+  const warned = await kubectl(admin, ["apply", "--dry-run=server", "-f", "-"], { input: JSON.stringify(looser) });
+  assert.match(warned.stderr, /would violate PodSecurity "restricted/, warned.stderr);
 });
 
 /** `kubectl auth can-i --list` rows as "resources|nonResourceURLs|resourceNames|verbs". */
