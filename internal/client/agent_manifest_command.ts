@@ -26,6 +26,10 @@ export async function runAgentManifest(inv: Invocation): Promise<number> {
   if (tokenFile && rotate) throw new UsageError("Pass either --token-file or --rotate-join, not both", inv.path);
   const image = str(inv.flags, "image");
   const creds = credentialsFor(inv);
+  // The pin and the CA in the manifest are only as good as the connection they were read over.
+  if (creds.gateway.insecureSkipTlsVerify) {
+    throw new UsageError("The manifest pins what the gateway says, so the connection must be verified: pass its CA with --certificate-authority instead of --insecure-skip-tls-verify", inv.path);
+  }
   const gatewayUrl = str(inv.flags, "agent-gateway-url") ? normalizeGatewayUrl(str(inv.flags, "agent-gateway-url")!) : creds.gateway.url;
 
   // The pin comes over the same verified connection as every other API call.

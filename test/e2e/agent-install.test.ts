@@ -58,6 +58,9 @@ test("ward agent manifest: needs --token-file or --rotate-join; its RBAC is what
   const refused = await ward(["agent", "manifest", "--cluster", CLUSTER, ...connection()]);
   assert.notEqual(refused.code, 0);
   assert.match(refused.stderr, /--token-file FILE .* or --rotate-join/);
+  const unverified = await ward(["agent", "manifest", "--cluster", CLUSTER, "--token-file", join(w.dir, "join-token"), "--gateway", w.url, "--insecure-skip-tls-verify"]);
+  assert.notEqual(unverified.code, 0);
+  assert.match(unverified.stderr, /must be verified/);
 
   const r = await ward(["agent", "manifest", "--cluster", CLUSTER, "--token-file", join(w.dir, "join-token"), ...connection()]);
   assert.equal(r.code, 0, r.stderr);
