@@ -66,6 +66,11 @@ export const gatewayCommand: CommandSpec = {
   },
 };
 
+const gatewayFlag: FlagSpec = { name: "gateway", type: "string", value: "URL", description: "Gateway URL (env WARD_GATEWAY; default the last one logged in to)" };
+const caFlag: FlagSpec = { name: "certificate-authority", type: "string", value: "FILE", description: "CA certificate (PEM) of the gateway (env WARD_GATEWAY_CA)" };
+const insecureFlag: FlagSpec = { name: "insecure-skip-tls-verify", type: "boolean", description: "Do not verify the gateway's certificate (development only)" };
+const connection = [gatewayFlag, caFlag, insecureFlag];
+
 export const agentCommand: CommandSpec = {
   name: "agent",
   summary: "Run the in-cluster agent that dials out to the gateway",
@@ -85,18 +90,41 @@ export const agentCommand: CommandSpec = {
     logLevelFlag,
   ],
   examples: ["ward agent --gateway https://ward.example.com --cluster prod --token-file /var/run/ward/join-token"],
+  subcommands: [
+    {
+      name: "manifest",
+      summary: "Print the YAML that installs the agent in a cluster (admins)",
+      description:
+        "Prints a Namespace, ServiceAccount, Secret (join credential, gateway CA), a least-privilege ClusterRole\n" +
+        "and binding, and a Deployment. By default the Deployment runs a stock base image and an init container\n" +
+        "downloads this gateway's own executable, refusing it unless its SHA-256 matches the pin in the manifest;\n" +
+        "--image runs an image of your own instead. The join credential is read from --token-file, or minted with\n" +
+        "--rotate-join, which disconnects an agent running with the old one.",
+      flags: [
+        { name: "cluster", type: "string", value: "ID", description: "Cluster id" },
+        { name: "namespace", type: "string", value: "NS", description: "Namespace for the agent (default ward-system)" },
+        { name: "token-file", type: "string", value: "FILE", description: "The cluster's current join credential" },
+        { name: "rotate-join", type: "boolean", description: "Mint a new join credential for the manifest (the old one stops working at once)" },
+        { name: "image", type: "string", value: "IMAGE", description: "Run this image (with ward on its PATH) instead of downloading the executable from the gateway" },
+        { name: "constrained-impersonation", type: "string", value: "on|off", description: "on: KEP-5284 constrained impersonation (Kubernetes 1.36+; default); off: the legacy impersonate verb" },
+        { name: "agent-gateway-url", type: "string", value: "URL", description: "Gateway URL as the cluster reaches it (default the gateway you talk to)" },
+        ...connection,
+      ],
+      examples: [
+        "ward agent manifest --cluster prod --token-file join-token | kubectl apply -f -",
+        "ward agent manifest --cluster prod --rotate-join --image registry.example.com/ward:1.2.3 > ward-agent.yaml",
+      ],
+      run: async (inv) => (await loadHeavy()).client.agentManifest(inv),
+    },
+  ],
   run: async (inv) => {
     relaunchWithNodeFlags();
     return (await loadHeavy()).runAgent(inv);
   },
 };
 
-const gatewayFlag: FlagSpec = { name: "gateway", type: "string", value: "URL", description: "Gateway URL (env WARD_GATEWAY; default the last one logged in to)" };
-const caFlag: FlagSpec = { name: "certificate-authority", type: "string", value: "FILE", description: "CA certificate (PEM) of the gateway (env WARD_GATEWAY_CA)" };
-const insecureFlag: FlagSpec = { name: "insecure-skip-tls-verify", type: "boolean", description: "Do not verify the gateway's certificate (development only)" };
 const outputFlag: FlagSpec = { name: "output", short: "o", type: "string", value: "FORMAT", description: "Output format: table or json" };
 const clusterFlag: FlagSpec = { name: "cluster", type: "string", value: "ID", description: "Cluster id" };
-const connection = [gatewayFlag, caFlag, insecureFlag];
 const NON_INTERACTIVE = "With WARD_TOKEN set (an API token, e.g. a robot's) it runs without a login.";
 
 /** Client commands load from the heavy half (they need YAML and more); kube-token stays light. */

@@ -16,6 +16,7 @@ const commands = () => import("../internal/client/commands.ts");
 const kubeconfig = () => import("../internal/client/kubeconfig_commands.ts");
 const access = () => import("../internal/client/access_commands.ts");
 const admin = () => import("../internal/client/admin_commands.ts");
+const agentManifest = () => import("../internal/client/agent_manifest_command.ts");
 
 export const client = {
   login: from(commands, (m) => m.runLogin),
@@ -39,4 +40,5 @@ export const client = {
   memberInvite: from(admin, (m) => m.runMemberInvite),
   memberList: from(admin, (m) => m.runMemberList),
   memberDisable: from(admin, (m) => m.runMemberDisable),
+  agentManifest: from(agentManifest, (m) => m.runAgentManifest),
 } satisfies Record<string, Run>;

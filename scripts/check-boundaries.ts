@@ -32,6 +32,7 @@ export const LAYERS: Record<string, readonly string[]> = {
   bus: ["validate"],
   config: ["validate"],
   cli: [],
+  install: [],
   kubeconfig: ["validate"],
   // Infrastructure.
   store: ["log"],
@@ -44,7 +45,7 @@ export const LAYERS: Record<string, readonly string[]> = {
   auth: ["access", "errors", "store"],
   // Roles and wiring.
   agent: ["bus", "log", "nats", "validate"],
-  client: ["bus", "cli", "kubeconfig", "validate"],
+  client: ["bus", "cli", "install", "kubeconfig", "validate"],
   gateway: ["access", "auth", "bus", "errors", "kubeconfig", "log", "nats", "proxy", "store", "tunnel", "validate", "version"],
 };
 

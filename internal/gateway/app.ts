@@ -5,6 +5,7 @@ import type { AccessService } from "../access/index.ts";
 import type { Logger } from "../log/index.ts";
 import type { Bootstrap, CliSessions, DeviceFlow, OidcLogin, PortalSessions } from "../auth/index.ts";
 import { accessRoutes } from "./access_routes.ts";
+import { downloadRoutes, type SelfExecutable } from "./download_routes.ts";
 import { authRoutes } from "./auth_routes.ts";
 import { orgRoutes } from "./org_routes.ts";
 import { portalRoutes } from "./portal_routes.ts";
@@ -33,6 +34,8 @@ export interface AppDeps {
     allowedDomains: readonly string[];
   };
   isClusterOnline?: (clusterId: string) => boolean;
+  /** What GET /download/… serves (default: this process, when it is the single executable). */
+  selfExecutable?: SelfExecutable;
 }
 
 /**
@@ -74,6 +77,8 @@ export function createApp(deps: AppDeps): Hono {
     }
     return c.json({ status: "ready" });
   });
+
+  app.route("/download", downloadRoutes(deps.selfExecutable));
 
   const publicUrl = deps.publicUrl ?? (() => "https://127.0.0.1:8443");
   if (deps.access && deps.auth) {
