@@ -8,6 +8,7 @@ import { accessRoutes } from "./access_routes.ts";
 import { authRoutes } from "./auth_routes.ts";
 import { orgRoutes } from "./org_routes.ts";
 import { portalRoutes } from "./portal_routes.ts";
+import { assetRoutes } from "./portal_pages/assets.ts";
 import { VERSION } from "../version.ts";
 
 export interface ReadinessCheck {
@@ -75,6 +76,7 @@ export function createApp(deps: AppDeps): Hono {
     return c.json({ status: "ready" });
   });
 
+  app.route("/", assetRoutes());
   const publicUrl = deps.publicUrl ?? (() => "https://127.0.0.1:8443");
   if (deps.access && deps.auth) {
     // Before the bearer-authenticated API: these endpoints are how a CLI gets its first token.

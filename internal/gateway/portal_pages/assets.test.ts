@@ -1,6 +1,8 @@
 /** The hashed portal assets: stable path per content, long cache, nothing else served. */
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { silentLogger } from "../../log/index.ts";
+import { createApp } from "../app.ts";
 import { assetRoutes, portalScript } from "./assets.ts";
 import { PORTAL_SCRIPT } from "./portal_script.ts";
 
@@ -22,4 +24,11 @@ test("the script sends the CSRF token from the meta tag and has no inline-eval c
   assert.match(PORTAL_SCRIPT, /X-CSRF-Token/);
   assert.match(PORTAL_SCRIPT, /meta\[name="csrf-token"\]/);
   assert.doesNotMatch(PORTAL_SCRIPT, /\beval\(|new Function\(/);
+});
+
+test("createApp serves the portal script", async () => {
+  const app = createApp({ logger: silentLogger, readiness: [] });
+  const res = await app.request(portalScript.path);
+  assert.equal(res.status, 200);
+  assert.equal(await res.text(), PORTAL_SCRIPT);
 });
