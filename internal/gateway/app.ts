@@ -9,6 +9,7 @@ import { downloadRoutes, type SelfExecutable } from "./download_routes.ts";
 import { authRoutes } from "./auth_routes.ts";
 import { orgRoutes } from "./org_routes.ts";
 import { portalRoutes } from "./portal_routes.ts";
+import { assetRoutes } from "./portal_pages/assets.ts";
 import { VERSION } from "../version.ts";
 
 export interface ReadinessCheck {
@@ -79,6 +80,7 @@ export function createApp(deps: AppDeps): Hono {
   });
 
   app.route("/download", downloadRoutes(deps.selfExecutable));
+  app.route("/", assetRoutes());
 
   const publicUrl = deps.publicUrl ?? (() => "https://127.0.0.1:8443");
   if (deps.access && deps.auth) {

@@ -1,0 +1,30 @@
+/**
+ * Static portal assets served from memory at content-hashed paths (`/assets/portal.<hash>.js`), so
+ * they can be cached for a year: a new build changes the hash and therefore the URL.
+ */
+import { createHash } from "node:crypto";
+import { Hono } from "hono";
+import { PORTAL_SCRIPT } from "./portal_script.ts";
+
+interface Asset { path: string; body: string; type: string }
+
+function hashed(name: string, ext: string, body: string, type: string): Asset {
+  const hash = createHash("sha256").update(body).digest("hex").slice(0, 16);
+  return { path: `/assets/${name}.${hash}.${ext}`, body, type };
+}
+
+/** The portal script's URL, for `<script src>` in the pages. */
+export const portalScript: Asset = hashed("portal", "js", PORTAL_SCRIPT, "text/javascript; charset=utf-8");
+
+/** Routes for the hashed assets; mount at `/`. */
+export function assetRoutes(): Hono {
+  const app = new Hono();
+  for (const a of [portalScript]) {
+    app.get(a.path, (c) => c.body(a.body, 200, {
+      "Content-Type": a.type,
+      "Cache-Control": "public, max-age=31536000, immutable",
+      "X-Content-Type-Options": "nosniff",
+    }));
+  }
+  return app;
+}
