@@ -35,6 +35,8 @@ export class K8sTokens {
   #limiter: RateLimiter;
   #signatureCache = new Map<string, { sub: string; jti: string; generation: number; exp: number }>();
   #tokens = new BoundedCache<string, TokenState | null>(50_000);
+  /** When each token was last used (ms), as far as not yet written; written at most once a minute. */
+  #lastUsed = new BoundedCache<string, { at: number; written: number }>(50_000);
 
   constructor(state: AccessState, settings: AccessSettingsStore, opts: K8sTokensOptions) {
     this.#s = state;
@@ -77,7 +79,7 @@ export class K8sTokens {
     const jti = newId("k");
     await this.#s.db
       .insertInto("issued_tokens")
-      .values({ id: jti, member_id: member.id, cluster_id: clusterId, kind: opts.kind ?? "k8s-token", issued_at: this.#s.iso(nowS * 1000), expires_at: this.#s.iso(exp * 1000), revoked_at: null })
+      .values({ id: jti, member_id: member.id, cluster_id: clusterId, kind: opts.kind ?? "k8s-token", issued_at: this.#s.iso(nowS * 1000), expires_at: this.#s.iso(exp * 1000), revoked_at: null, last_used_at: null })
       .execute();
     this.#tokens.set(jti, { revoked: false, memberId: member.id, clusterId });
     const token = await signToken(this.#keys.current, {
@@ -86,11 +88,38 @@ export class K8sTokens {
     return { token, expiresAt: this.#s.iso(exp * 1000), jti };
   }
 
-  async listIssuedTokens(actor: AuthContext, clusterId: string): Promise<{ id: string; member_id: string; kind: string; issued_at: string; expires_at: string; revoked_at: string | null }[]> {
+  async listIssuedTokens(
+    actor: AuthContext,
+    clusterId: string,
+  ): Promise<{ id: string; member_id: string; kind: string; issued_at: string; expires_at: string; revoked_at: string | null; last_used_at: string | null }[]> {
     await this.#s.accessCluster(clusterId, actor);
-    let q = this.#s.db.selectFrom("issued_tokens").select(["id", "member_id", "kind", "issued_at", "expires_at", "revoked_at"]).where("cluster_id", "=", clusterId);
+    let q = this.#s.db.selectFrom("issued_tokens").select(["id", "member_id", "kind", "issued_at", "expires_at", "revoked_at", "last_used_at"]).where("cluster_id", "=", clusterId);
     if (actor.member.role !== "admin") q = q.where("member_id", "=", actor.member.id);
-    return q.orderBy("issued_at").execute();
+    const rows = await q.orderBy("issued_at").execute();
+    // Uses not yet written (the last minute's) are known here.
+    for (const r of rows) {
+      const seen = this.#lastUsed.get(r.id);
+      if (seen && (r.last_used_at === null || Date.parse(r.last_used_at) < seen.at)) r.last_used_at = this.#s.iso(seen.at);
+    }
+    return rows;
+  }
+
+  /**
+   * Notes a use of a token. The row is written at most once a minute per token and never awaited:
+   * the proxy path pays no database round trip for it (a failed write is retried on a later use).
+   */
+  #markUsed(jti: string): void {
+    const now = this.#s.now();
+    const seen = this.#lastUsed.get(jti);
+    if (seen && now - seen.written < 60_000) {
+      seen.at = now;
+      return;
+    }
+    const entry = { at: now, written: now };
+    this.#lastUsed.set(jti, entry);
+    this.#s.db.updateTable("issued_tokens").set({ last_used_at: this.#s.iso(now) }).where("id", "=", jti).execute().catch(() => {
+      entry.written = 0;
+    });
   }
 
   async revokeToken(actor: AuthContext, clusterId: string, jti: string): Promise<void> {
@@ -177,6 +206,7 @@ export class K8sTokens {
     if (member.status !== "active") throw new TokenRejectedError("member disabled");
     const grants = await this.#s.liveGrants(clusterId, member.id);
     if (grants.length === 0) throw new TokenRejectedError("no live grant");
+    this.#markUsed(claims.jti);
     return { member, clusterId, jti: claims.jti, expiresAt: claims.exp * 1000, grants };
   }
 }

@@ -230,3 +230,28 @@ test("minting is rate-limited per member with a retry time", async () => {
     await f.close();
   }
 });
+
+test("a verified use shows as last used: at once in the list, in the row at most once a minute", async () => {
+  const f = await withGrant();
+  try {
+    const row = async () => (await f.store.db.selectFrom("issued_tokens").select("last_used_at").where("id", "=", f.jti).executeTakeFirstOrThrow()).last_used_at;
+    const listed = async () => (await f.svc.listIssuedTokens(f.member, "prod")).find((t) => t.id === f.jti)!.last_used_at;
+    assert.equal(await listed(), null, "never used");
+    await f.svc.verifyToken(f.token, "prod");
+    const first = new Date(f.clock.t).toISOString();
+    assert.equal(await listed(), first);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(await row(), first, "the first use is written");
+    f.clock.t += 20_000;
+    await f.svc.verifyToken(f.token, "prod");
+    assert.equal(await listed(), new Date(f.clock.t).toISOString(), "a use within the minute is listed");
+    await new Promise((r) => setImmediate(r));
+    assert.equal(await row(), first, "…but not written again");
+    f.clock.t += 60_000;
+    await f.svc.verifyToken(f.token, "prod");
+    await new Promise((r) => setImmediate(r));
+    assert.equal(await row(), new Date(f.clock.t).toISOString(), "a minute later it is written");
+  } finally {
+    await f.close();
+  }
+});

@@ -114,6 +114,8 @@ export interface IssuedTokensTable {
   issued_at: string;
   expires_at: string;
   revoked_at: string | null;
+  /** Written at most once a minute per token, off the request path. */
+  last_used_at: string | null;
 }
 
 export interface SigningKeysTable {
