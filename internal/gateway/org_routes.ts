@@ -9,11 +9,12 @@
 import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
 import { stringify } from "yaml";
-import { AccessError, type AccessService, type AuthContext, type Grant } from "../access/index.ts";
+import { AccessError, type AccessService, type AuthContext } from "../access/index.ts";
 import { csrfMatches, type PortalSession, type PortalSessions } from "../auth/index.ts";
 import { defaultNamespace, wardName } from "../kubeconfig/index.ts";
 import type { Logger } from "../log/index.ts";
-import { accessErrorHandler, body, buildKubeconfig, kubeServer, myClustersJson } from "./access_routes.ts";
+import { accessErrorHandler, body, buildKubeconfig, kubeServer } from "./access_routes.ts";
+import { OrgViews } from "./org_views.ts";
 import { grantEvents, LiveStreams, type LiveStreamLimits } from "./org_events.ts";
 import { sameOrigin, SESSION_COOKIE } from "./portal_routes.ts";
 
@@ -29,6 +30,8 @@ export interface OrgRoutesOptions {
   isClusterOnline: (clusterId: string) => boolean;
   logger: Logger;
   liveStreams?: LiveStreamLimits;
+  /** Shared with the portal's pages (default: made here). */
+  views?: OrgViews;
 }
 
 type Env = { Variables: { auth: AuthContext; session: PortalSession } };
@@ -47,6 +50,7 @@ export function orgRoutes(opts: OrgRoutesOptions): Hono<Env> {
   const { access } = opts;
   const app = new Hono<Env>();
   const streams = new LiveStreams(opts.liveStreams);
+  const views = opts.views ?? new OrgViews(opts);
   app.onError(accessErrorHandler(opts.logger));
   app.notFound((c) => c.json({ error: "Not found", reason: "NotFound" }, 404));
 
@@ -81,17 +85,6 @@ export function orgRoutes(opts: OrgRoutesOptions): Hono<Env> {
     }
   };
 
-  /** Member emails by id, as far as the person may list members (admins: everyone; members: themselves). */
-  const emailsFor = async (auth: AuthContext): Promise<Map<string, string>> =>
-    new Map(auth.member.role === "admin" ? (await access.listMembers(auth)).map((m) => [m.id, m.email]) : [[auth.member.id, auth.member.email]]);
-
-  /** Grants with the member's email beside the id (admins see everyone's, members their own). */
-  const grantsJson = async (auth: AuthContext, clusterId: string) => {
-    const grants = await access.listGrants(auth, clusterId);
-    const emails = await emailsFor(auth);
-    return grants.map((g) => ({ ...g, member_email: emails.get(g.member_id) ?? null }));
-  };
-
   /** Mints one kubeconfig token per cluster; on a failure, the ones already minted are revoked. */
   const mintContexts = async (auth: AuthContext, clusters: string[], lifetimeSeconds: unknown): Promise<IssuedContext[]> => {
     const out: IssuedContext[] = [];
@@ -121,23 +114,9 @@ export function orgRoutes(opts: OrgRoutesOptions): Hono<Env> {
   };
   const contextJson = ({ token: _token, ...rest }: IssuedContext) => rest;
 
-  const settingsJson = async (auth: AuthContext) => {
-    const s = await access.settings();
-    const https = opts.publicUrl().startsWith("https:");
-    return {
-      enabled: s.enabled,
-      can_manage: auth.member.role === "admin",
-      max_token_lifetime_seconds: s.maxTokenLifetimeSeconds,
-      // A mint without lifetime_seconds gets the maximum (the access service's rule).
-      default_token_lifetime_seconds: s.maxTokenLifetimeSeconds,
-      kubeconfig_download: https ? { available: true } : { available: false, reason: "InsecureTransport" },
-      member: { id: auth.member.id, email: auth.member.email, role: auth.member.role },
-    };
-  };
-
   // ---- the person and their clusters
-  app.get("/capabilities", async (c) => c.json(await settingsJson(c.get("auth"))));
-  app.get("/clusters", enabled, async (c) => c.json({ clusters: await myClustersJson(opts, c.get("auth")) }));
+  app.get("/capabilities", async (c) => c.json(await views.settings(c.get("auth"))));
+  app.get("/clusters", enabled, async (c) => c.json({ clusters: await views.clusters(c.get("auth")) }));
   app.post("/kubeconfig", enabled, async (c) => {
     requireHttps();
     const b = await body(c);
@@ -153,32 +132,15 @@ export function orgRoutes(opts: OrgRoutesOptions): Hono<Env> {
 
   // ---- one cluster's Access view
   app.get("/clusters/:cluster_id/access/capabilities", async (c) => {
-    const auth = c.get("auth");
-    const base = await settingsJson(auth);
-    if (!base.enabled) return c.json(base);
-    const id = c.req.param("cluster_id");
-    const mine = (await access.myClusters(auth)).find((m) => m.cluster.id === id);
-    if (!mine) throw new AccessError("NotFound", auth.member.role === "admin" ? `No cluster ${id}` : `No cluster ${id} that you can access: an admin can grant you access`);
-    const grants: Grant[] = mine.cluster.sandbox ? [] : mine.grants;
-    const { namespace, namespaces } = defaultNamespace(grants);
-    return c.json({
-      ...base,
-      cluster: { id: mine.cluster.id, name: mine.cluster.name },
-      sandbox: mine.cluster.sandbox,
-      online: opts.isClusterOnline(id),
-      has_access: !mine.cluster.sandbox && grants.length > 0,
-      my_grants: grants,
-      default_namespace: namespace ?? null,
-      namespaces,
-    });
+    const v = await views.clusterAccess(c.get("auth"), c.req.param("cluster_id"));
+    if (!v.cluster) {
+      const { cluster: _none, ...off } = v;
+      return c.json(off);
+    }
+    return c.json(v);
   });
-  app.get("/clusters/:cluster_id/access/members", enabled, async (c) => {
-    const auth = c.get("auth");
-    const members = await access.listMembers(auth);
-    await access.listGrants(auth, c.req.param("cluster_id")); // the cluster must exist and support access
-    return c.json({ members: members.filter((m) => m.status === "active").map((m) => ({ id: m.id, email: m.email, role: m.role, robot: m.robot })) });
-  });
-  app.get("/clusters/:cluster_id/access/grants", enabled, async (c) => c.json({ grants: await grantsJson(c.get("auth"), c.req.param("cluster_id")) }));
+  app.get("/clusters/:cluster_id/access/members", enabled, async (c) => c.json({ members: await views.members(c.get("auth"), c.req.param("cluster_id")) }));
+  app.get("/clusters/:cluster_id/access/grants", enabled, async (c) => c.json({ grants: await views.grants(c.get("auth"), c.req.param("cluster_id")) }));
   app.post("/clusters/:cluster_id/access/grants", enabled, async (c) => {
     const auth = c.get("auth");
     const { grant, created } = await access.createGrant(auth, c.req.param("cluster_id"), await body(c));
@@ -204,10 +166,7 @@ export function orgRoutes(opts: OrgRoutesOptions): Hono<Env> {
     return c.json({ kubeconfig: kubeconfigText(auth, [t]), expires_at: t.expires_at, token_id: t.token_id, context: t.context, namespace: t.namespace ?? null });
   });
   app.get("/clusters/:cluster_id/access/tokens", enabled, async (c) => {
-    const auth = c.get("auth");
-    const tokens = await access.listIssuedTokens(auth, c.req.param("cluster_id"));
-    const emails = await emailsFor(auth);
-    return c.json({ tokens: tokens.map((t) => ({ ...t, member_email: emails.get(t.member_id) ?? null })) });
+    return c.json({ tokens: await views.tokens(c.get("auth"), c.req.param("cluster_id")) });
   });
   app.delete("/clusters/:cluster_id/access/tokens/:token_id", enabled, async (c) => {
     await access.revokeToken(c.get("auth"), c.req.param("cluster_id"), c.req.param("token_id"));
@@ -219,7 +178,7 @@ export function orgRoutes(opts: OrgRoutesOptions): Hono<Env> {
     await access.listGrants(auth, id); // refused (404, 422) before the stream starts
     const cookie = getCookie(c, SESSION_COOKIE);
     return grantEvents(c, id, auth, streams, {
-      access, isClusterOnline: opts.isClusterOnline, logger: opts.logger, grants: grantsJson,
+      access, isClusterOnline: opts.isClusterOnline, logger: opts.logger, grants: (auth, id) => views.grants(auth, id),
       currentAuth: async () => {
         const s = await opts.sessions.get(cookie);
         return s ? { member: s.member } : null;
