@@ -8,7 +8,9 @@ import { accessRoutes } from "./access_routes.ts";
 import { downloadRoutes, type SelfExecutable } from "./download_routes.ts";
 import { authRoutes } from "./auth_routes.ts";
 import { orgRoutes } from "./org_routes.ts";
-import { portalRoutes } from "./portal_routes.ts";
+import { OrgViews } from "./org_views.ts";
+import { portalRoutes, SESSION_COOKIE } from "./portal_routes.ts";
+import { portalPages } from "./portal_pages/routes.ts";
 import { assetRoutes } from "./portal_pages/assets.ts";
 import { VERSION } from "../version.ts";
 
@@ -90,7 +92,10 @@ export function createApp(deps: AppDeps): Hono {
       access: deps.access, sessions: deps.auth.portalSessions, device: deps.auth.device, bootstrap: deps.auth.bootstrap,
       oidc: deps.auth.oidc, allowedDomains: deps.auth.allowedDomains, publicUrl, logger: deps.logger,
     }));
-    app.route("/org", orgRoutes({ access: deps.access, sessions: deps.auth.portalSessions, publicUrl, caPem: deps.caPem, logger: deps.logger, isClusterOnline: deps.isClusterOnline ?? (() => false) }));
+    const isClusterOnline = deps.isClusterOnline ?? (() => false);
+    const views = new OrgViews({ access: deps.access, publicUrl, isClusterOnline });
+    app.route("/", portalPages({ access: deps.access, sessions: deps.auth.portalSessions, views, sessionCookie: SESSION_COOKIE, publicUrl, logger: deps.logger }));
+    app.route("/org", orgRoutes({ access: deps.access, sessions: deps.auth.portalSessions, publicUrl, caPem: deps.caPem, logger: deps.logger, isClusterOnline, views }));
   }
   if (deps.access) {
     app.route("/api/v1", accessRoutes({ access: deps.access, publicUrl, caPem: deps.caPem, logger: deps.logger, isClusterOnline: deps.isClusterOnline ?? (() => false) }));

@@ -1,6 +1,6 @@
 /**
  * The portal's sign-in pages: SSO login (OIDC), the local bootstrap code, logout, and the device
- * approval page `ward login` sends people to. Session cookie: HttpOnly, SameSite=Lax, Secure when
+ * approval page `ward login` sends people to (the pages behind sign-in are `portal_pages/`). Session cookie: HttpOnly, SameSite=Lax, Secure when
  * the gateway is reached over HTTPS. Every session-authenticated write needs the session's CSRF
  * token; pages may not be framed (the approval page is a clickjacking target). Text that others
  * chose (device names, the provider's emails and error descriptions) goes through `displayText`.
@@ -17,7 +17,7 @@ import { httpErrorHandler } from "./error_handler.ts";
 
 export const SESSION_COOKIE = "ward_session";
 export const FLOW_COOKIE = "ward_login";
-const PORTAL_PATHS = ["/", "/login", "/auth/callback", "/bootstrap", "/logout", "/device"];
+const PORTAL_PATHS = ["/login", "/auth/callback", "/bootstrap", "/logout", "/device"];
 
 export interface PortalRoutesOptions {
   access: AccessService;
@@ -167,16 +167,6 @@ export function portalRoutes(opts: PortalRoutesOptions): Hono<Env> {
     }
     return form;
   };
-
-  app.get("/", (c) => {
-    const s = requireSession(c);
-    if (s instanceof Response) return s;
-    return c.html(
-      layout("Ward", html`<h1>Ward</h1><p>Signed in as <strong>${displayText(s.member.email, SHOWN_EMAIL)}</strong> (${s.member.role}).</p>
-<p>Use <code>ward login</code> in a terminal, then <code>ward cluster kubeconfig add --cluster ID</code>.</p>
-<form method="post" action="/logout">${csrfField(s)}<button type="submit">Sign out</button></form>`),
-    );
-  });
 
   app.get("/login", async (c) => {
     const returnTo = safeReturnTo(c.req.query("return_to"));
