@@ -6,6 +6,7 @@
 import { Hono, type Env as HonoEnv, type Context, type MiddlewareHandler } from "hono";
 import { stringify } from "yaml";
 import { AccessError, type AccessService, type AuthContext, type Cluster, type Member } from "../access/index.ts";
+import { defaultNamespace, wardName } from "../kubeconfig/index.ts";
 import type { Logger } from "../log/index.ts";
 import { httpErrorHandler } from "./error_handler.ts";
 
@@ -128,9 +129,10 @@ export function accessRoutes(opts: AccessRoutesOptions): Hono<Env> {
   api.post("/clusters/:cluster_id/kubeconfig", enabled, async (c) => {
     const b = await body(c);
     const cluster = c.req.param("cluster_id");
-    const t = await access.mintToken(c.get("auth"), cluster, { kind: "kubeconfig", lifetimeSeconds: b.lifetime_seconds });
-    const kubeconfig = stringify(buildKubeconfig(kubeServer(opts.publicUrl(), cluster), cluster, c.get("auth").member.email, t.token, opts.caPem?.()), { lineWidth: 0 });
-    return c.json({ kubeconfig, expires_at: t.expiresAt, token_id: t.jti });
+    const auth = c.get("auth");
+    const [t] = await mintContexts(access, auth, [cluster], b.lifetime_seconds);
+    const kubeconfig = kubeconfigFile(opts.publicUrl(), opts.caPem?.(), auth.member.email, [t!]);
+    return c.json({ kubeconfig, expires_at: t!.expires_at, token_id: t!.token_id, namespace: t!.namespace ?? null });
   });
   api.get("/clusters/:cluster_id/access/tokens", enabled, async (c) => c.json({ tokens: await access.listIssuedTokens(c.get("auth"), c.req.param("cluster_id")) }));
   api.delete("/clusters/:cluster_id/access/tokens/:token_id", enabled, async (c) => {
@@ -166,6 +168,47 @@ export async function myClustersJson(opts: Pick<AccessRoutesOptions, "access" | 
 /** The kubectl server address of a cluster behind this gateway. */
 export function kubeServer(publicUrl: string, cluster: string): string {
   return `${publicUrl}/api/v1/clusters/${cluster}/k8s`;
+}
+
+/** One minted kubeconfig context. */
+export interface IssuedContext {
+  cluster: string;
+  context: string;
+  token: string;
+  token_id: string;
+  expires_at: string;
+  namespace?: string;
+}
+
+/**
+ * Mints one kubeconfig token per cluster, each with the namespace default the member's grants
+ * give (one namespace-scoped grant: that namespace); on a failure, the ones already minted are revoked.
+ */
+export async function mintContexts(access: AccessService, auth: AuthContext, clusters: string[], lifetimeSeconds: unknown): Promise<IssuedContext[]> {
+  const out: IssuedContext[] = [];
+  try {
+    for (const cluster of clusters) {
+      const t = await access.mintToken(auth, cluster, { kind: "kubeconfig", lifetimeSeconds });
+      const { namespace } = defaultNamespace(await access.liveGrants(cluster, auth.member.id));
+      out.push({ cluster, context: wardName(cluster), token: t.token, token_id: t.jti, expires_at: t.expiresAt, ...(namespace ? { namespace } : {}) });
+    }
+  } catch (err) {
+    for (const t of out) await access.revokeToken(auth, t.cluster, t.token_id).catch(() => undefined);
+    throw err;
+  }
+  return out;
+}
+
+/** The file: one `ward-<cluster>` context each, the first current, an `# expires` line per context. */
+export function kubeconfigFile(publicUrl: string, caPem: string | undefined, user: string, issued: IssuedContext[]): string {
+  const parts = issued.map((t) => buildKubeconfig(kubeServer(publicUrl, t.cluster), t.cluster, user, t.token, caPem, t.namespace));
+  const all = (key: string) => parts.flatMap((p) => p[key] as unknown[]);
+  const config = { ...parts[0], clusters: all("clusters"), users: all("users"), contexts: all("contexts") };
+  const header = [
+    "# Ward kubeconfig: each embedded token stops working at its expiry; download a new file then.",
+    ...issued.map((t) => `# expires ${t.expires_at} ${t.context} (token ${t.token_id})`),
+  ];
+  return `${header.join("\n")}\n${stringify(config, { lineWidth: 0 })}`;
 }
 
 export function buildKubeconfig(server: string, cluster: string, user: string, token: string, caPem?: string, namespace?: string): Record<string, unknown> {

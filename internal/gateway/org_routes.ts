@@ -8,12 +8,10 @@
  */
 import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
-import { stringify } from "yaml";
 import { AccessError, type AccessService, type AuthContext } from "../access/index.ts";
 import { csrfMatches, type PortalSession, type PortalSessions } from "../auth/index.ts";
-import { defaultNamespace, wardName } from "../kubeconfig/index.ts";
 import type { Logger } from "../log/index.ts";
-import { accessErrorHandler, body, buildKubeconfig, kubeServer } from "./access_routes.ts";
+import { accessErrorHandler, body, kubeconfigFile, mintContexts, type IssuedContext } from "./access_routes.ts";
 import { OrgViews } from "./org_views.ts";
 import { grantEvents, LiveStreams, type LiveStreamLimits } from "./org_events.ts";
 import { sameOrigin, SESSION_COOKIE } from "./portal_routes.ts";
@@ -35,16 +33,6 @@ export interface OrgRoutesOptions {
 }
 
 type Env = { Variables: { auth: AuthContext; session: PortalSession } };
-
-/** One minted kubeconfig context. */
-interface IssuedContext {
-  cluster: string;
-  context: string;
-  token: string;
-  token_id: string;
-  expires_at: string;
-  namespace?: string;
-}
 
 export function orgRoutes(opts: OrgRoutesOptions): Hono<Env> {
   const { access } = opts;
@@ -85,33 +73,7 @@ export function orgRoutes(opts: OrgRoutesOptions): Hono<Env> {
     }
   };
 
-  /** Mints one kubeconfig token per cluster; on a failure, the ones already minted are revoked. */
-  const mintContexts = async (auth: AuthContext, clusters: string[], lifetimeSeconds: unknown): Promise<IssuedContext[]> => {
-    const out: IssuedContext[] = [];
-    try {
-      for (const cluster of clusters) {
-        const t = await access.mintToken(auth, cluster, { kind: "kubeconfig", lifetimeSeconds });
-        const { namespace } = defaultNamespace(await access.liveGrants(cluster, auth.member.id));
-        out.push({ cluster, context: wardName(cluster), token: t.token, token_id: t.jti, expires_at: t.expiresAt, ...(namespace ? { namespace } : {}) });
-      }
-    } catch (err) {
-      for (const t of out) await access.revokeToken(auth, t.cluster, t.token_id).catch(() => undefined);
-      throw err;
-    }
-    return out;
-  };
-
-  /** The file: one `ward-<cluster>` context each, the first current, an `# expires` line per context. */
-  const kubeconfigText = (auth: AuthContext, issued: IssuedContext[]): string => {
-    const parts = issued.map((t) => buildKubeconfig(kubeServer(opts.publicUrl(), t.cluster), t.cluster, auth.member.email, t.token, opts.caPem?.(), t.namespace));
-    const all = (key: string) => parts.flatMap((p) => p[key] as unknown[]);
-    const config = { ...parts[0], clusters: all("clusters"), users: all("users"), contexts: all("contexts") };
-    const header = [
-      "# Ward kubeconfig: each embedded token stops working at its expiry; download a new file then.",
-      ...issued.map((t) => `# expires ${t.expires_at} ${t.context} (token ${t.token_id})`),
-    ];
-    return `${header.join("\n")}\n${stringify(config, { lineWidth: 0 })}`;
-  };
+  const kubeconfigText = (auth: AuthContext, issued: IssuedContext[]) => kubeconfigFile(opts.publicUrl(), opts.caPem?.(), auth.member.email, issued);
   const contextJson = ({ token: _token, ...rest }: IssuedContext) => rest;
 
   // ---- the person and their clusters
@@ -125,7 +87,7 @@ export function orgRoutes(opts: OrgRoutesOptions): Hono<Env> {
       throw new AccessError("Invalid", `clusters must be a list of 1-${MAX_CLUSTERS_PER_KUBECONFIG} cluster ids`);
     }
     const auth = c.get("auth");
-    const issued = await mintContexts(auth, [...new Set(ids as string[])], b.lifetime_seconds);
+    const issued = await mintContexts(access, auth, [...new Set(ids as string[])], b.lifetime_seconds);
     opts.logger.info("portal kubeconfig issued", { member: auth.member.id, clusters: issued.map((t) => t.cluster), tokens: issued.map((t) => t.token_id) });
     return c.json({ kubeconfig: kubeconfigText(auth, issued), expires_at: issued.map((t) => t.expires_at).sort()[0], contexts: issued.map(contextJson) });
   });
@@ -160,7 +122,7 @@ export function orgRoutes(opts: OrgRoutesOptions): Hono<Env> {
   app.post("/clusters/:cluster_id/access/kubeconfig", enabled, async (c) => {
     requireHttps();
     const auth = c.get("auth");
-    const [issued] = await mintContexts(auth, [c.req.param("cluster_id")], (await body(c)).lifetime_seconds);
+    const [issued] = await mintContexts(access, auth, [c.req.param("cluster_id")], (await body(c)).lifetime_seconds);
     const t = issued!;
     opts.logger.info("portal kubeconfig issued", { member: auth.member.id, clusters: [t.cluster], tokens: [t.token_id] });
     return c.json({ kubeconfig: kubeconfigText(auth, [t]), expires_at: t.expires_at, token_id: t.token_id, context: t.context, namespace: t.namespace ?? null });

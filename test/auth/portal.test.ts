@@ -15,7 +15,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { startGateway, type Gateway } from "../../internal/gateway/index.ts";
 import { silentLogger } from "../../internal/log/index.ts";
 import { launchBrowser } from "../helpers/browser.ts";
-import { startIdp, type TestIdp } from "../helpers/oidc.ts";
+import { signInAtIdp as idpSignIn, startIdp, type TestIdp } from "../helpers/oidc.ts";
 import { start } from "../helpers/process.ts";
 
 const WARD = join(import.meta.dirname, "..", "..", "cmd", "ward.ts");
@@ -88,22 +88,7 @@ async function newContext(): Promise<BrowserContext> {
   return browser.newContext({ ignoreHTTPSErrors: true });
 }
 
-/**
- * Runs the provider's development login and consent as `login` (skipped when the provider
- * remembers this browser); returns once the page has left the provider.
- */
-async function signInAtIdp(page: Page, login: string): Promise<void> {
-  for (let step = 0; step < 4 && page.url().startsWith(idp.issuer); step++) {
-    const before = page.url();
-    if (await page.locator('input[name="login"]').count()) {
-      await page.fill('input[name="login"]', login);
-      await page.fill('input[name="password"]', "any");
-    }
-    await page.click('button[type="submit"]'); // sign in, then consent
-    await page.waitForURL((u) => u.href !== before, { timeout: 15_000 });
-  }
-  assert.ok(!page.url().startsWith(idp.issuer), `still at the provider: ${page.url()}`);
-}
+const signInAtIdp = (page: Page, login: string) => idpSignIn(page, idp, login);
 
 /**
  * Starts a portal login and captures (without following) the provider's redirect to the callback.

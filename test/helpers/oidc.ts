@@ -5,7 +5,9 @@
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import assert from "node:assert/strict";
 import Provider from "oidc-provider";
+import type { Page } from "playwright-core";
 
 export interface TestIdp {
   issuer: string;
@@ -39,4 +41,21 @@ export async function startIdp(opts: { redirectUris: string[]; emails?: Record<s
     clientSecret,
     close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
   };
+}
+
+/**
+ * Runs the provider's development login and consent in a browser page as `login` (skipped when the
+ * provider remembers this browser); returns once the page has left the provider.
+ */
+export async function signInAtIdp(page: Page, idp: TestIdp, login: string): Promise<void> {
+  for (let step = 0; step < 4 && page.url().startsWith(idp.issuer); step++) {
+    const before = page.url();
+    if (await page.locator('input[name="login"]').count()) {
+      await page.fill('input[name="login"]', login);
+      await page.fill('input[name="password"]', "any");
+    }
+    await page.click('button[type="submit"]'); // sign in, then consent
+    await page.waitForURL((u) => u.href !== before, { timeout: 15_000 });
+  }
+  assert.ok(!page.url().startsWith(idp.issuer), `still at the provider: ${page.url()}`);
 }

@@ -32,6 +32,8 @@ export interface StartWardOptions {
   /** Its display name (default: the id). */
   clusterName?: string;
   gatewayArgs?: string[];
+  /** The gateway's listen address (default 127.0.0.1:0, a free port). */
+  listen?: string;
   /** The agent's flags besides its connection (default TEST_AGENT_FLAGS; `[]` runs the agent's defaults, as the benchmarks do). */
   agentFlags?: readonly string[];
   /** The agent's kubeconfig (default: the kube-env admin's). */
@@ -88,7 +90,7 @@ export async function startWard(kube: KubeEnv, opts: StartWardOptions): Promise<
   const ward = (args: string[], env?: NodeJS.ProcessEnv) => start(cmd!, [...cmdArgs, ...args], env ? { env } : {});
   const agentFlags = opts.agentFlags ?? TEST_AGENT_FLAGS;
   const dir = mkdtempSync(join(tmpdir(), "ward-e2e-"));
-  const gateway = ward(["gateway", "--listen", "127.0.0.1:0", "--data-dir", join(dir, "gw"), ...(opts.gatewayArgs ?? [])]);
+  const gateway = ward(["gateway", "--listen", opts.listen ?? "127.0.0.1:0", "--data-dir", join(dir, "gw"), ...(opts.gatewayArgs ?? [])]);
   let agent: Started | undefined;
   try {
     return await setUp();
