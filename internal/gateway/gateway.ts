@@ -13,7 +13,7 @@ import { isValidClusterId } from "../validate/index.ts";
 import { NatsServer, NATS_PATH, createNatsUpgradeHandler, type Authenticator } from "../nats/index.ts";
 import { ensurePrivateDir, openStore, writePrivateFile, type Store } from "../store/index.ts";
 import type { Logger } from "../log/index.ts";
-import { edgeListeners, KubeProxy } from "../proxy/index.ts";
+import { edgeListeners, KubeProxy, type ExchangeRecord } from "../proxy/index.ts";
 import { TunnelGateway } from "../tunnel/index.ts";
 import { Bootstrap, CliSessions, DeviceFlow, OidcLogin, PortalSessions } from "../auth/index.ts";
 import { createApp } from "./app.ts";
@@ -104,7 +104,14 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const sync = new AccessSync(bus, access, gatewayTunnel, { logger: log.child({ area: "access" }) });
 
   const proxyLog = log.child({ area: "proxy" });
-  const proxy = new KubeProxy({ tunnel: gatewayTunnel, logger: proxyLog, authorize: tokenCheck(access, proxyLog) });
+  // Each finished exchange goes to every sink (audit, metrics), off the hot path.
+  const exchangeSinks: ((r: ExchangeRecord) => void)[] = [];
+  const proxy = new KubeProxy({
+    tunnel: gatewayTunnel, logger: proxyLog, authorize: tokenCheck(access, proxyLog),
+    onExchange: (r) => {
+      for (const sink of exchangeSinks) sink(r);
+    },
+  });
   access.events.on("revoked", (ev) => {
     const n = proxy.live.revoke({ cluster: ev.clusterId, member: ev.memberId, tokenId: ev.tokenId, grantId: ev.grantId }, `Access revoked (${ev.reason})`);
     if (n) log.info("closed live streams after revocation", { cluster: ev.clusterId, member: ev.memberId, token: ev.tokenId, grant: ev.grantId, reason: ev.reason, streams: n });

@@ -10,6 +10,7 @@ import { pipeline } from "node:stream";
 import type { Logger } from "../log/index.ts";
 import { ClusterOfflineError, StreamLimitError, type TunnelGateway, type TunnelStream } from "../tunnel/index.ts";
 import { gatewayRequestHeaders, hasBody, isOwnUser, isUpgradeRequest, requestedImpersonation, responseHeaders, streamKind, type Identity } from "./headers.ts";
+import type { StreamKind } from "../tunnel/index.ts";
 import { LiveStreams, requestNamespace, type StreamAuthority } from "./live.ts";
 import { relay, splice } from "./splice.ts";
 import type { ProxyTarget } from "./path.ts";
@@ -34,6 +35,9 @@ export interface ExchangeRecord {
   member: string | undefined;
   method: string;
   path: string;
+  /** undefined when the exchange failed before a stream was opened (auth, offline, limits). */
+  kind: StreamKind | undefined;
+  /** The upstream status; for an upgrade, 101 when it was switched (the session then ran until close). */
   status: number;
   bytesIn: number;
   bytesOut: number;
@@ -78,10 +82,11 @@ export class KubeProxy {
     this.live = deps.live ?? new LiveStreams();
   }
 
-  async #open(req: IncomingMessage, target: ProxyTarget, upgrade: boolean, body = true): Promise<{ stream: TunnelStream; identity: Identity }> {
+  async #open(req: IncomingMessage, target: ProxyTarget, upgrade: boolean, body = true): Promise<{ stream: TunnelStream; identity: Identity; kind: StreamKind }> {
     const { authority, ...identity } = await this.#d.authorize({ cluster: target.cluster, token: bearer(req), method: req.method ?? "GET", path: target.upstreamPath });
     checkAsPolicy(req, identity);
     const method = req.method ?? "GET";
+    const kind = streamKind(method, target.upstreamPath, target.query, upgrade);
     let stream: TunnelStream;
     try {
       stream = this.#d.tunnel.openStream(target.cluster, {
@@ -89,7 +94,7 @@ export class KubeProxy {
         path: target.upstream,
         headers: gatewayRequestHeaders(req.rawHeaders, identity),
         member: identity.member,
-        kind: streamKind(method, target.upstreamPath, target.query, upgrade),
+        kind,
         body,
       });
     } catch (e) {
@@ -98,7 +103,7 @@ export class KubeProxy {
       throw e;
     }
     this.live.add(target.cluster, identity.member, stream, authority && { ...authority, namespace: requestNamespace(target.upstreamPath) });
-    return { stream, identity };
+    return { stream, identity, kind };
   }
 
   #fail(err: unknown, target: ProxyTarget | undefined): ProxyError {
@@ -111,11 +116,12 @@ export class KubeProxy {
   handleRequest(req: IncomingMessage, res: ServerResponse, target: ProxyTarget): void {
     const t0 = performance.now();
     let member: string | undefined;
+    let kind: StreamKind | undefined;
     let status = 0;
     let tunnel: TunnelStream | undefined;
     const finish = () =>
       this.#d.onExchange?.({
-        cluster: target.cluster, member, method: req.method ?? "GET", path: target.upstreamPath, status,
+        cluster: target.cluster, member, method: req.method ?? "GET", path: target.upstreamPath, kind, status,
         bytesIn: tunnel?.flowStats().sent ?? 0, bytesOut: tunnel?.flowStats().received ?? 0, durationMs: performance.now() - t0,
       });
     res.once("close", finish);
@@ -129,8 +135,9 @@ export class KubeProxy {
     const withBody = hasBody(req.rawHeaders);
     if (!withBody) req.resume();
     this.#open(req, target, false, withBody).then(
-      async ({ stream, identity }) => {
+      async ({ stream, identity, kind: k }) => {
         member = identity.member;
+        kind = k;
         tunnel = stream;
         // A reset fails `head` or tears down the relay below; the event itself needs only a listener.
         stream.on("error", () => {});
@@ -158,15 +165,31 @@ export class KubeProxy {
 
   /** An upgrade request (exec, attach, port-forward over WebSocket or SPDY). */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, target: ProxyTarget): void {
+    const t0 = performance.now();
+    let member: string | undefined;
+    let kind: StreamKind | undefined;
+    let status = 0;
+    let tunnel: TunnelStream | undefined;
     socket.on("error", () => {});
+    // One record per upgrade, when the client connection closes (a session's bytes are known then).
+    socket.once("close", () =>
+      this.#d.onExchange?.({
+        cluster: target.cluster, member, method: req.method ?? "GET", path: target.upstreamPath, kind, status,
+        bytesIn: tunnel?.flowStats().sent ?? 0, bytesOut: tunnel?.flowStats().received ?? 0, durationMs: performance.now() - t0,
+      }),
+    );
     const refuse = (err: unknown) => {
       const pe = this.#fail(err, target);
+      status = pe.status;
       socket.end(statusResponseBytes(pe));
     };
     if (!isUpgradeRequest(req.rawHeaders)) {
       return refuse(new ProxyError(400, "Bad upgrade request: only WebSocket and SPDY/3.1 upgrades (exec, attach, port-forward) are relayed"));
     }
-    this.#open(req, target, true).then(async ({ stream }) => {
+    this.#open(req, target, true).then(async ({ stream, identity, kind: k }) => {
+      member = identity.member;
+      kind = k;
+      tunnel = stream;
       const early = () => stream.destroy(); // the client left before the upgrade answer
       socket.once("close", early);
       if (head.length) stream.write(head);
@@ -176,6 +199,7 @@ export class KubeProxy {
       } catch (e) {
         return refuse(new ProxyError(502, `The cluster's agent ended the request: ${(e as Error).message}`, { cause: e }));
       }
+      status = h.status;
       const lines = [`HTTP/1.1 ${h.status} ${h.status === 101 ? "Switching Protocols" : "Upgrade Refused"}`];
       const headers = responseHeaders(h.headers, h.status);
       for (let i = 0; i < headers.length; i += 2) lines.push(`${headers[i]}: ${headers[i + 1]}`);
