@@ -1,0 +1,123 @@
+/**
+ * The store on a real PostgreSQL (Debian's server, started here on loopback): several gateways on
+ * one database from the first start, atomic counters under concurrent writers, clear errors for an
+ * unreachable database, and recovery when the database returns. The access, auth and gateway
+ * suites also run on PostgreSQL as a whole (`npm test`'s PostgreSQL stage).
+ */
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { AccessService, SigningKeys } from "../../internal/access/index.ts";
+import { isStoreUnavailable, openStore, redactedUrl, type Store } from "../../internal/store/index.ts";
+import { migrations } from "../../internal/store/migrations/index.ts";
+import { eventually } from "../helpers/eventually.ts";
+import { startPostgres, type Postgres } from "../helpers/postgres.ts";
+
+let pg: Postgres;
+before(async () => {
+  pg = await startPostgres();
+});
+after(() => pg?.destroy());
+
+test("gateways starting at once on one empty database all come up; the schema is migrated once", async () => {
+  const db = await pg.createDatabase();
+  const stores = await Promise.all(Array.from({ length: 4 }, () => openStore(pg.url(db))));
+  try {
+    const applied = pg.psql("select name from ward_migration order by name", db).split("\n");
+    assert.deepEqual(applied, Object.keys(migrations).sort());
+    // Every store works on the one schema.
+    await stores[0]!.db.insertInto("settings").values({ key: "k", value: "v", updated_at: "now" }).execute();
+    for (const s of stores) assert.equal((await s.db.selectFrom("settings").select("value").where("key", "=", "k").executeTakeFirst())?.value, "v");
+  } finally {
+    await Promise.all(stores.map((s) => s.close()));
+  }
+  // Opened again: nothing to migrate, nothing changes.
+  const again = await openStore(pg.url(db));
+  await again.close();
+  assert.equal(pg.psql("select count(*) from ward_migration", db), String(Object.keys(migrations).length));
+});
+
+test("another application's kysely tables in the same database do not confuse Ward's migrations", async () => {
+  const db = await pg.createDatabase();
+  pg.psql("create schema other; create table other.kysely_migration (name varchar(255) primary key, timestamp varchar(255) not null); insert into other.kysely_migration values ('0001_settings', 'x'); create table other.kysely_migration_lock (id varchar(255) primary key, is_locked integer not null default 0)", db);
+  const s = await openStore(pg.url(db));
+  try {
+    await s.db.insertInto("settings").values({ key: "k", value: "v", updated_at: "now" }).execute();
+    assert.equal(pg.psql("select count(*) from public.ward_migration", db), String(Object.keys(migrations).length));
+  } finally {
+    await s.close();
+  }
+});
+
+test("the access generation and grant writes stay exact under concurrent writers on two gateways", async () => {
+  const db = await pg.createDatabase();
+  const [a, b] = await Promise.all([openStore(pg.url(db)), openStore(pg.url(db))]);
+  try {
+    const svc = async (s: Store) => new AccessService({ db: s.db, keys: await SigningKeys.load(s.db), isClusterOnline: () => true });
+    const sa = await svc(a);
+    const sb = await svc(b);
+    const boot = (await sa.bootstrapAdmin("root@example.com"))!;
+    const admin = { member: boot.member };
+    await sa.createCluster(admin, { id: "prod", name: "Production" });
+    const members = await Promise.all(Array.from({ length: 10 }, (_, i) => sa.createMember(admin, { email: `m${i}@example.com`, role: "member" })));
+    const generation = async () => Number(pg.psql("select access_generation from clusters where id = 'prod'", db));
+    const g0 = await generation();
+    // Revoke-all from both gateways at once, interleaved with grant writes for the same members.
+    await Promise.all([
+      ...Array.from({ length: 10 }, (_, i) => (i % 2 ? sa : sb).revokeAll(admin, "prod")),
+      ...members.map((m, i) => (i % 2 ? sb : sa).createGrant(admin, "prod", { member_email: m.member.email, role: "view", scope: "cluster" })),
+      // The same grant asked for twice at once, from each gateway: one wins, the other is refused.
+      ...[sa, sb].map((s) => s.createGrant(admin, "prod", { member_email: members[0]!.member.email, role: "edit", scope: "namespace", namespace: "team" }).catch((e: Error) => e)),
+    ]);
+    assert.equal(await generation(), g0 + 10, "every revoke-all counted exactly once");
+    assert.equal(pg.psql("select count(*) from grants where cluster_id = 'prod' and role = 'view'", db), "10");
+    assert.equal(pg.psql("select count(*) from grants where cluster_id = 'prod' and role = 'edit'", db), "1", "the unique grant exists once");
+    // A token minted after the last revoke-all carries the final generation: it verifies on the
+    // gateway that minted it and on one that starts now. (A running gateway learns another's
+    // changes through the events of scale-out part 2; here each sees its own at once.)
+    const minted = await sb.mintToken({ member: members[1]!.member }, "prod");
+    assert.equal((await sb.verifyToken(minted.token, "prod")).member.email, "m1@example.com");
+    const fresh = await svc(a);
+    assert.equal((await fresh.verifyToken(minted.token, "prod")).member.email, "m1@example.com");
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+});
+
+test("an unreachable database at start names the host and the cause, never the password", async () => {
+  const secret = "s3cret-pw";
+  const cases: [string, RegExp][] = [
+    [`postgres://ward:${secret}@127.0.0.1:1/ward`, /Cannot connect to PostgreSQL at 127\.0\.0\.1:1\/ward: connection refused/],
+    [pg.url("no_such_db"), /Cannot connect to PostgreSQL at 127\.0\.0\.1:\d+\/no_such_db: the database does not exist/],
+    [pg.url("postgres").replace(/:[^:@/]+@/, `:${secret}@`), /password authentication failed/],
+    [`postgres://ward:${secret}@127.0.0.1:${pg.port}`, /names no database/],
+    [`${pg.url("postgres")}?pool_max=0`, /Invalid pool_max="0" in the store URL/],
+  ];
+  for (const [url, re] of cases) {
+    await assert.rejects(openStore(url), (e: Error) => {
+      assert.equal(e.name, "StoreError");
+      assert.match(e.message, re);
+      assert.ok(!e.message.includes(secret), `the password leaked: ${e.message}`);
+      return true;
+    });
+  }
+  assert.equal(redactedUrl(`postgres://ward:${secret}@db.example:5432/ward?sslmode=require`), "postgres://ward:***@db.example:5432/ward");
+});
+
+test("the database stopped under a running store: errors say unavailable; it recovers by itself when the database returns", async () => {
+  const db = await pg.createDatabase();
+  const s = await openStore(pg.url(db));
+  try {
+    await s.db.insertInto("settings").values({ key: "k", value: "v", updated_at: "now" }).execute();
+    await pg.stop();
+    const err = await s.db.selectFrom("settings").selectAll().execute().then(() => null, (e: unknown) => e);
+    assert.ok(err, "a query fails while the database is down");
+    assert.ok(isStoreUnavailable(err), `classified as unavailable: ${(err as Error).message}`);
+    await assert.rejects(s.ping());
+    await pg.start();
+    const rows = await eventually("the store to recover", () => s.db.selectFrom("settings").selectAll().execute(), { timeoutMs: 10_000, intervalMs: 200, retryErrors: true });
+    assert.equal(rows[0]?.value, "v");
+    await s.ping();
+  } finally {
+    await s.close();
+  }
+});
