@@ -15,6 +15,7 @@ import { sqliteNativeBinding } from "./sqlite.ts";
 export type { Database } from "./schema.ts";
 export { StoreError, StoreUnavailableError, isStoreUnavailable } from "./errors.ts";
 export { redactedUrl } from "./postgres.ts";
+export { copyStore, storeReport, STORE_TABLES, type TableReport } from "./copy_store.ts";
 export { ensurePrivateDir, tightenPrivateFile, writePrivateFile } from "./private_files.ts";
 
 export interface Store {
