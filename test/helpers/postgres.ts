@@ -13,6 +13,8 @@ import { start, type Started } from "./process.ts";
 
 export interface Postgres {
   readonly port: number;
+  /** With `{ tls: true }`: the CA (PEM file) that signed the server's certificate for 127.0.0.1. */
+  readonly caFile: string | undefined;
   /** `postgres://ward:…@127.0.0.1:PORT/DB`. */
   url(database?: string): string;
   /** A new, empty database. */
@@ -50,7 +52,20 @@ async function freePort(): Promise<number> {
 
 let seq = 0;
 
-export async function startPostgres(): Promise<Postgres> {
+/** A CA and a server certificate for 127.0.0.1 it signs (openssl), readable by `owner`. */
+function serverCertificate(dir: string, owner: { uid: number; gid: number } | undefined): { caFile: string; cert: string; key: string } {
+  const f = (n: string) => join(dir, n);
+  const ssl = (...args: string[]) => execFileSync("openssl", args, { stdio: "pipe" });
+  ssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=ward-test-db-ca", "-keyout", f("ca.key"), "-out", f("ca.crt"));
+  ssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", f("server.key"), "-out", f("server.csr"));
+  writeFileSync(f("san.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
+  ssl("x509", "-req", "-in", f("server.csr"), "-CA", f("ca.crt"), "-CAkey", f("ca.key"), "-CAcreateserial", "-days", "2", "-extfile", f("san.ext"), "-out", f("server.crt"));
+  chmodSync(f("server.key"), 0o600);
+  if (owner) for (const n of ["server.key", "server.crt"]) chownSync(f(n), owner.uid, owner.gid);
+  return { caFile: f("ca.crt"), cert: f("server.crt"), key: f("server.key") };
+}
+
+export async function startPostgres(opts: { tls?: boolean } = {}): Promise<Postgres> {
   const bin = postgresBin();
   const root = process.getuid?.() === 0;
   const dir = mkdtempSync(join(tmpdir(), "ward-pg-"));
@@ -73,6 +88,7 @@ export async function startPostgres(): Promise<Postgres> {
   const init = spawnSync(join(bin, "initdb"), ["-D", data, "-U", "ward", `--pwfile=${pwfile}`, "-A", "scram-sha-256", "-E", "UTF8", "--locale=C", "--no-sync"], { encoding: "utf8", cwd: dir, env, ...as });
   if (init.status !== 0) throw new Error(`initdb failed (${init.status}): ${init.stderr || init.stdout}`);
   const port = await freePort();
+  const tls = opts.tls ? serverCertificate(dir, as) : undefined;
   let proc: Started | undefined;
   const url = (database = "postgres") => `postgres://ward:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
 
@@ -84,6 +100,7 @@ export async function startPostgres(): Promise<Postgres> {
 
   const pg: Postgres = {
     port,
+    caFile: tls?.caFile,
     url,
     psql,
     async createDatabase(name = `ward_t${process.pid}_${++seq}`) {
@@ -95,6 +112,7 @@ export async function startPostgres(): Promise<Postgres> {
         "-D", data, "-p", String(port), "-c", "listen_addresses=127.0.0.1", "-c", `unix_socket_directories=${dir}`,
         "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=300",
         "-c", "shared_buffers=32MB", "-c", "log_min_error_statement=panic",
+        ...(tls ? ["-c", "ssl=on", "-c", `ssl_cert_file=${tls.cert}`, "-c", `ssl_key_file=${tls.key}`] : []),
       ], { cwd: dir, env, ...as });
       await proc.waitFor(/ready to accept connections/, 30_000);
     },

@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { sql } from "kysely";
 import { AccessService, SigningKeys } from "../../internal/access/index.ts";
 import { isStoreUnavailable, openStore, redactedUrl, storeReport, type Store } from "../../internal/store/index.ts";
 import { migrations } from "../../internal/store/migrations/index.ts";
@@ -188,5 +189,34 @@ test("ward gateway migrate-store: SQLite to PostgreSQL and back, verified; token
     assert.match(missing.stderr, /no SQLite store at/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("TLS to the database: verify-full with the database's CA connects; another CA is refused with a clear error", async () => {
+  const tlsPg = await startPostgres({ tls: true });
+  try {
+    const db = await tlsPg.createDatabase();
+    const base = tlsPg.url(db);
+    const s = await openStore(`${base}?sslmode=verify-full&sslrootcert=${encodeURIComponent(tlsPg.caFile!)}`);
+    try {
+      const { rows } = await sql<{ ssl: boolean }>`select ssl from pg_stat_ssl where pid = pg_backend_pid()`.execute(s.db);
+      assert.equal(rows[0]?.ssl, true, "the connection is encrypted");
+    } finally {
+      await s.close();
+    }
+    // A CA that did not sign the server's certificate does not vouch for it.
+    const wrong = mkdtempSync(join(tmpdir(), "ward-ca-"));
+    try {
+      const { execFileSync } = await import("node:child_process");
+      execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=not-the-db-ca", "-keyout", join(wrong, "k"), "-out", join(wrong, "ca.crt")], { stdio: "pipe" });
+      await assert.rejects(openStore(`${base}?sslmode=verify-full&sslrootcert=${encodeURIComponent(join(wrong, "ca.crt"))}`), (e: Error) => {
+        assert.match(e.message, /Cannot connect to PostgreSQL at 127\.0\.0\.1:\d+\/\w+: .*(certificate|self-signed|verify)/i);
+        return true;
+      });
+    } finally {
+      rmSync(wrong, { recursive: true, force: true });
+    }
+  } finally {
+    await tlsPg.destroy();
   }
 });
