@@ -12,7 +12,7 @@ import { migrations } from "./migrations/index.ts";
 import { ensurePrivateDir, ensurePrivateFile, tightenPrivateFile } from "./private_files.ts";
 import { sqliteNativeBinding } from "./sqlite.ts";
 
-export type { Database } from "./schema.ts";
+export type { AuditEventsTable, Database } from "./schema.ts";
 export { StoreError } from "./errors.ts";
 export { ensurePrivateDir, tightenPrivateFile, writePrivateFile } from "./private_files.ts";
 
@@ -82,7 +82,9 @@ async function openSqlite(path: string, logger: Logger): Promise<Store> {
 }
 
 async function migrate(db: Kysely<Database>): Promise<void> {
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  // Unordered: 0005 (the audit) was reserved and ships after 0006, so a store that already ran 0006
+  // runs 0005 next instead of refusing to start.
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations }, allowUnorderedMigrations: true });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === "Error");
