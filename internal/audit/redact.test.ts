@@ -44,13 +44,19 @@ test("fields named like credentials are redacted anywhere; references to them ar
   assert.deepEqual(out.spec.env[0].valueFrom.secretKeyRef, { name: "s", key: REDACTED });
 });
 
+test("a body without a content type is read as JSON, as the API server reads it", () => {
+  const r = redactBody({ ...json({ kind: "Secret", data: { a: "QQ==" } }), contentType: undefined }, "secrets");
+  assert.deepEqual(JSON.parse(r.text!), { kind: "Secret", data: { a: REDACTED } });
+  assert.equal(r.contentType, null);
+});
+
 test("truncated, YAML, protobuf and malformed bodies are kept as content type and size only", () => {
   const big = json({ kind: "Secret", data: { a: "QQ==" } });
   for (const b of [
     { ...big, truncated: true, size: 100_000 },
     { ...big, contentType: "application/apply-patch+yaml" },
     { ...big, contentType: "application/vnd.kubernetes.protobuf" },
-    { ...big, contentType: undefined },
+    { ...big, contentType: "text/plain" },
     { bytes: Buffer.from("{not json"), size: 9, truncated: false, contentType: "application/json" },
   ]) {
     const r = redactBody(b, "secrets");

@@ -3,7 +3,8 @@
  * secret value replaced by "***" — a Secret's `data`/`stringData` values (a Secret object, a List of
  * them, or any body sent to the `secrets` resource: patches carry no `kind`), JSON Patch `value`s
  * sent to `secrets`, and any field whose name says it holds a credential (token, password, secret,
- * credential, private/API key). Only JSON bodies that arrived whole are kept: a truncated body, YAML
+ * credential, private/API key). Only JSON bodies (or bodies without a content type, which the API
+ * server reads as JSON) that arrived whole are kept: a truncated body, YAML
  * (server-side apply) or protobuf is recorded as its content type and size, never as text. Pure.
  */
 export const REDACTED = "***";
@@ -31,9 +32,10 @@ export interface RedactedBody {
   truncated: boolean;
 }
 
+/** JSON, or no content type at all (the API server then decodes JSON; kubectl 1.20 sends none). */
 function isJson(contentType: string | undefined): boolean {
   const t = (contentType ?? "").split(";")[0]!.trim().toLowerCase();
-  return t === "application/json" || (t.startsWith("application/") && t.endsWith("+json"));
+  return t === "" || t === "application/json" || (t.startsWith("application/") && t.endsWith("+json"));
 }
 
 function redactValue(v: unknown): unknown {
