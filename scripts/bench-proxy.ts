@@ -28,7 +28,9 @@
  * one impersonating the same user — the least any design with two Node processes on the path adds on
  * this machine.
  * Streaming rows run direct, Ward, peer, floor, floor, peer, Ward, direct and keep each side's best run.
- * `--only small,list,logs,exec,port-forward` runs just those rows; WARD_BENCH_C1 (requests at c=1) and
+ * Last, `audit`: small GET c=64 requests/s with the gateway's audit on vs `--audit off` (goal ≥ 0.97;
+ * scripts/bench-proxy/audit.ts; it restarts the gateway, so it runs after every other row).
+ * `--only small,list,logs,exec,port-forward,audit` runs just those rows; WARD_BENCH_C1 (requests at c=1) and
  * WARD_BENCH_C64_SECONDS override the small-GET run lengths (for profiling one of them); WARD_BENCH_SOURCE=1
  * runs gateway and agent from source (`node cmd/ward.ts`) for readable CPU profiles.
  * Readable rows, then one JSON object with every figure as the very last line. Goals are reported,
@@ -47,6 +49,7 @@ import { startKubeEnv, type KubeEnv } from "../test/helpers/kube-env.ts";
 import { wardBinary, type Ward } from "../test/helpers/ward.ts";
 import { req, target } from "./bench-proxy/client.ts";
 import { BENCH_EMAIL, C1_REQUESTS, CM_COUNT, debug, log, MiB, NO_RD, quick, RD_VERSION, root, STREAM_BYTES, wanted } from "./bench-proxy/config.ts";
+import { auditBench, auditRow } from "./bench-proxy/audit.ts";
 import { cpuMeter, peakRss, pids, PROXY_PROCESSES, resetPeakRss } from "./bench-proxy/measure.ts";
 import { killChildren } from "./bench-proxy/processes.ts";
 import { fmtMs, fmtRate, fmtSecs, peerLat, peerRate, peerThroughput, ratio } from "./bench-proxy/report.ts";
@@ -294,6 +297,12 @@ async function main(): Promise<void> {
   results.peakRssByPhaseMiB = phasePeaks;
   const phaseCol = (p: Record<string, number>) => `gateway ${p.gateway} agent ${p.agent}${peer ? ` (peer ${p.rdServer} / ${p.rdAgent})` : ""} (floor ${p.floorFront} / ${p.floorBack})`;
   row(`peak RSS by phase (MiB)  ${Object.entries(phasePeaks).map(([n, p]) => `${n}: ${phaseCol(p)}`).join("  | ")}`);
+  if (wanted("audit")) {
+    const a = await auditBench(k, dir, { ward, target: viaWard });
+    ward = a.ward;
+    results.audit = a.result;
+    row(auditRow(a.result));
+  }
   const auth = `Go httputil.ReverseProxy over rancher/remotedialer ${RD_VERSION}; HTTPS front (HTTP/1.1), tunnel over wss, TLS to the API server with the admin bearer token + Impersonate-User ward:${BENCH_EMAIL} (same identity as Ward's agent)`;
   if (rd) {
     row(`remotedialer peer: ${auth}`);
@@ -336,6 +345,7 @@ async function main(): Promise<void> {
       addedP99: { goalMs: 2, valueMs: sg.addedP99Ms, met: sg.addedP99Ms <= 2 },
       rpsC64: { goal: 0.8, value: sg.rpsRatio, met: sg.rpsRatio >= 0.8 },
     } : {}),
+    ...(results.audit ? { auditRps: { goal: results.audit.goal, value: results.audit.ratio, met: results.audit.met } } : {}),
     streaming: Object.fromEntries(Object.entries(streaming).map(([n, s]) => [n, { goal: 0.6, value: s.ratio, met: s.ratio >= 0.6 }])),
   };
   results.benchSeconds = (Date.now() - benchStart) / 1000;
