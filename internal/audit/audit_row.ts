@@ -56,14 +56,19 @@ export interface ActionEntry {
 export type AuditEntry = RequestEntry | ActionEntry;
 
 let seq = 0;
+/** Random per process: rows of several gateways never share an id. */
+const PROCESS_TAG = randomBytes(6).toString("hex");
 
-/** Row ids sort by time: 11 base-36 digits of ms, a per-process counter, random bytes. */
+/** Row ids sort by time: 11 base-36 digits of ms, a per-process counter, the process's random tag. */
 export function auditId(at: number): string {
   seq = (seq + 1) % 1_679_616;
-  return at.toString(36).padStart(11, "0") + seq.toString(36).padStart(4, "0") + randomBytes(6).toString("hex");
+  return at.toString(36).padStart(11, "0") + seq.toString(36).padStart(4, "0") + PROCESS_TAG;
 }
 
 const cap = (v: string | undefined | null, n: number): string | null => (v === undefined || v === null || v === "" ? null : v.length > n ? v.slice(0, n) : v);
+
+/** Every column of the audit table, in a fixed order. */
+export const AUDIT_COLUMNS = Object.keys(empty()) as readonly (keyof AuditRow)[];
 
 function empty(): AuditRow {
   return {

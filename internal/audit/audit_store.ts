@@ -2,9 +2,9 @@
  * The audit table: batched inserts, and the query behind `ward audit list` and `GET /api/v1/audit`
  * (filters, newest first, a bounded page and a cursor to the next one). Dialect-neutral kysely.
  */
-import type { Kysely } from "kysely";
+import { CompiledQuery, type Kysely } from "kysely";
 import type { Database } from "../store/index.ts";
-import type { AuditRow } from "./audit_row.ts";
+import { AUDIT_COLUMNS as COLUMNS, type AuditRow } from "./audit_row.ts";
 
 export const MAX_QUERY_LIMIT = 1000;
 export const DEFAULT_QUERY_LIMIT = 100;
@@ -52,16 +52,33 @@ function decodeCursor(c: string): [string, string] {
 
 export class AuditStore {
   #db: Kysely<Database>;
+  /** The compiled INSERT of n rows, by n: kysely compiles it for the dialect once (compiling each batch cost about a fifth of the insert). */
+  #insertSql = new Map<number, string>();
 
   constructor(db: Kysely<Database>) {
     this.#db = db;
+  }
+
+  #sqlFor(n: number): string {
+    let sql = this.#insertSql.get(n);
+    if (sql === undefined) {
+      const template = Object.fromEntries(COLUMNS.map((c) => [c, null])) as unknown as AuditRow;
+      sql = this.#db.insertInto("audit_events").values(Array.from({ length: n }, () => template)).compile().sql;
+      this.#insertSql.set(n, sql);
+    }
+    return sql;
   }
 
   /** Inserts rows in one transaction. */
   async insert(rows: readonly AuditRow[]): Promise<void> {
     if (!rows.length) return;
     await this.#db.transaction().execute(async (tx) => {
-      for (let i = 0; i < rows.length; i += INSERT_CHUNK) await tx.insertInto("audit_events").values(rows.slice(i, i + INSERT_CHUNK)).execute();
+      for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+        const chunk = rows.slice(i, i + INSERT_CHUNK);
+        const params: unknown[] = [];
+        for (const r of chunk) for (const c of COLUMNS) params.push(r[c]);
+        await tx.executeQuery(CompiledQuery.raw(this.#sqlFor(chunk.length), params));
+      }
     });
   }
 

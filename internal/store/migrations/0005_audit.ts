@@ -4,7 +4,7 @@ import type { Kysely } from "kysely";
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable("audit_events")
-    .addColumn("id", "varchar(40)", (c) => c.primaryKey())
+    .addColumn("id", "varchar(40)", (c) => c.notNull())
     .addColumn("time", "varchar(32)", (c) => c.notNull())
     .addColumn("action", "varchar(40)", (c) => c.notNull())
     .addColumn("request_id", "varchar(128)")
@@ -31,8 +31,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn("body_bytes", "bigint")
     .addColumn("body_truncated", "integer")
     .addColumn("detail", "text")
+    // (time, id): newest-first pages and the prune walk it; one index fewer to write per row than an id key plus a time index.
+    .addPrimaryKeyConstraint("audit_events_pkey", ["time", "id"])
     .execute();
-  await db.schema.createIndex("audit_events_time").on("audit_events").columns(["time", "id"]).execute();
   await db.schema.createIndex("audit_events_cluster_time").on("audit_events").columns(["cluster_id", "time"]).execute();
   await db.schema.createIndex("audit_events_member_time").on("audit_events").columns(["member_id", "time"]).execute();
 }
