@@ -30,7 +30,9 @@
  * Streaming rows run direct, Ward, peer, floor, floor, peer, Ward, direct and keep each side's best run.
  * Last, `audit`: small GET c=64 requests/s with the gateway's audit on vs `--audit off` (goal ≥ 0.97;
  * scripts/bench-proxy/audit.ts; it restarts the gateway, so it runs after every other row).
- * `--only small,list,logs,exec,port-forward,audit` runs just those rows; WARD_BENCH_C1 (requests at c=1) and
+ * `--only small,list,logs,exec,port-forward,audit` runs just those rows; `--store postgres` adds the small-GET
+ * rows through a gateway on PostgreSQL beside the one on SQLite (scripts/bench-proxy/store_row.ts;
+ * `--only store --store postgres` runs just them); WARD_BENCH_C1 (requests at c=1) and
  * WARD_BENCH_C64_SECONDS override the small-GET run lengths (for profiling one of them); WARD_BENCH_SOURCE=1
  * runs gateway and agent from source (`node cmd/ward.ts`) for readable CPU profiles.
  * Readable rows, then one JSON object with every figure as the very last line. Goals are reported,
@@ -53,7 +55,8 @@ import { auditBench, auditRow } from "./bench-proxy/audit.ts";
 import { cpuMeter, peakRss, pids, PROXY_PROCESSES, resetPeakRss } from "./bench-proxy/measure.ts";
 import { killChildren } from "./bench-proxy/processes.ts";
 import { fmtMs, fmtRate, fmtSecs, peerLat, peerRate, peerThroughput, ratio } from "./bench-proxy/report.ts";
-import { startBenchWard, startFloor, startPeer, wardSide, type Peer } from "./bench-proxy/sides.ts";
+import { directUser, startBenchWard, startFloor, startPeer, wardSide, type Peer } from "./bench-proxy/sides.ts";
+import { STORE_PG, storeRows } from "./bench-proxy/store_row.ts";
 import {
   appendBigLog, createConfigMaps, execThroughput, listConfigMaps, logsFollow, portForwardThroughput, rounds, smallGetC1, smallGetC64, STALL_MS, StallError, type Rate,
 } from "./bench-proxy/workloads.ts";
@@ -148,13 +151,7 @@ async function main(): Promise<void> {
   for (const n of PROXY_PROCESSES) resetPeakRss(pids[n]);
 
   if (wanted("small")) {
-    const crb = await req(direct, "POST", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", {
-      apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding", metadata: { name: "bench-direct-user" },
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
-      subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: k.userName }],
-    });
-    if (crb.status !== 201 && crb.status !== 409) throw new Error(`bind ${k.userName}: ${crb.status} ${crb.text}`);
-    const user = target("user", k.apiServer, readFileSync(k.caFile), k.userToken);
+    const user = await directUser(k, direct);
     const sides = [user, direct, viaWard, ...(rd ? [rd] : []), floor.target];
     // CPU per request (utime + stime) of the proxies' processes and of the API server: steadier than
     // latency on a machine where client, proxy and API server share two cores. At c=1 direct and Ward
@@ -297,12 +294,6 @@ async function main(): Promise<void> {
   results.peakRssByPhaseMiB = phasePeaks;
   const phaseCol = (p: Record<string, number>) => `gateway ${p.gateway} agent ${p.agent}${peer ? ` (peer ${p.rdServer} / ${p.rdAgent})` : ""} (floor ${p.floorFront} / ${p.floorBack})`;
   row(`peak RSS by phase (MiB)  ${Object.entries(phasePeaks).map(([n, p]) => `${n}: ${phaseCol(p)}`).join("  | ")}`);
-  if (wanted("audit")) {
-    const a = await auditBench(k, dir, { ward, target: viaWard });
-    ward = a.ward;
-    results.audit = a.result;
-    row(auditRow(a.result));
-  }
   const auth = `Go httputil.ReverseProxy over rancher/remotedialer ${RD_VERSION}; HTTPS front (HTTP/1.1), tunnel over wss, TLS to the API server with the admin bearer token + Impersonate-User ward:${BENCH_EMAIL} (same identity as Ward's agent)`;
   if (rd) {
     row(`remotedialer peer: ${auth}`);
@@ -345,9 +336,23 @@ async function main(): Promise<void> {
       addedP99: { goalMs: 2, valueMs: sg.addedP99Ms, met: sg.addedP99Ms <= 2 },
       rpsC64: { goal: 0.8, value: sg.rpsRatio, met: sg.rpsRatio >= 0.8 },
     } : {}),
-    ...(results.audit ? { auditRps: { goal: results.audit.goal, value: results.audit.ratio, met: results.audit.met } } : {}),
     streaming: Object.fromEntries(Object.entries(streaming).map(([n, s]) => [n, { goal: 0.6, value: s.ratio, met: s.ratio >= 0.6 }])),
   };
+  // Last: the store rows hand the cluster from one agent to another (after every RSS figure is taken).
+  if (STORE_PG) {
+    const user = await directUser(k, direct);
+    results.store = await storeRows(k, ward, viaWard, user, dir, row);
+    (results.goals as Record<string, unknown>).storeRps = (results.store as { goal: unknown }).goal;
+    user.agent.destroy();
+  }
+  // Then the audit's rows, which restart the gateway (with the audit on, then off).
+  if (wanted("audit")) {
+    const a = await auditBench(k, dir, { ward, target: viaWard });
+    ward = a.ward;
+    results.audit = a.result;
+    (results.goals as Record<string, unknown>).auditRps = { goal: a.result.goal, value: a.result.ratio, met: a.result.met };
+    row(auditRow(a.result));
+  }
   results.benchSeconds = (Date.now() - benchStart) / 1000;
   row(`benchmark ${results.benchSeconds.toFixed(1)} s after ${setupSeconds.toFixed(1)} s of set-up`);
   for (const t of all) t.agent.destroy();

@@ -50,6 +50,12 @@ function decodeCursor(c: string): [string, string] {
   throw new InvalidCursorError("Invalid cursor: pass the `next` value of a previous page unchanged");
 }
 
+/** PostgreSQL's driver reads a bigint as a string (it may exceed 2^53); byte counts never do. */
+function numbers(r: AuditRow): AuditRow {
+  const n = (v: number | string | null) => (v === null ? null : Number(v));
+  return { ...r, bytes_in: n(r.bytes_in), bytes_out: n(r.bytes_out), body_bytes: n(r.body_bytes) };
+}
+
 export class AuditStore {
   #db: Kysely<Database>;
   /** The compiled INSERT of n rows, by n: kysely compiles it for the dialect once (compiling each batch cost about a fifth of the insert). */
@@ -100,7 +106,7 @@ export class AuditStore {
       const [time, id] = decodeCursor(q.cursor);
       sel = sel.where((eb) => eb.or([eb("time", "<", time), eb.and([eb("time", "=", time), eb("id", "<", id)])]));
     }
-    const rows = await sel.orderBy("time", "desc").orderBy("id", "desc").limit(limit + 1).execute();
+    const rows = (await sel.orderBy("time", "desc").orderBy("id", "desc").limit(limit + 1).execute()).map(numbers);
     const more = rows.length > limit;
     if (more) rows.length = limit;
     return { rows, next: more ? encodeCursor(rows[rows.length - 1]!) : null };
