@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { openStore } from "../store/index.ts";
+import { testStoreUrl } from "../../test/helpers/access_fixture.ts";
 import { silentLogger } from "../log/index.ts";
 import { AuditRetention, AuditStore, InvalidCursorError, toRow, type RequestEntry } from "./index.ts";
 
@@ -15,7 +16,7 @@ function request(over: Partial<RequestEntry>): RequestEntry {
 }
 
 test("audit store: batched inserts, filters, newest first, cursor pages, prune", async () => {
-  const store = await openStore("sqlite::memory:", { logger: silentLogger });
+  const store = await openStore(await testStoreUrl(), { logger: silentLogger });
   try {
     const audit = new AuditStore(store.db);
     const rows = [];
@@ -69,7 +70,7 @@ test("audit store: batched inserts, filters, newest first, cursor pages, prune",
 });
 
 test("a write's body is stored redacted; an action row carries its detail", async () => {
-  const store = await openStore("sqlite::memory:", { logger: silentLogger });
+  const store = await openStore(await testStoreUrl(), { logger: silentLogger });
   try {
     const audit = new AuditStore(store.db);
     const body = Buffer.from(JSON.stringify({ kind: "Secret", metadata: { name: "s" }, data: { pw: "c2VjcmV0LXZhbHVl" } }));
