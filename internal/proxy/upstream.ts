@@ -15,7 +15,7 @@ import type { StreamHandler, TunnelStream } from "../tunnel/index.ts";
 import { hasBody, isUpgradeRequest, MissingIdentityError, upstreamRequestHeaders } from "./headers.ts";
 import { relay, splice } from "./splice.ts";
 import { kubeStatus } from "./status.ts";
-import { REQUEST_ID_HEADER } from "../validate/index.ts";
+import { isValidRequestId, REQUEST_ID_HEADER } from "../validate/index.ts";
 
 export interface UpstreamOptions {
   /** The API server, e.g. https://10.0.0.1:443. */
@@ -75,8 +75,9 @@ export function createUpstreamHandler(o: UpstreamOptions): StreamHandler {
     // also before the API server answered: the 'close' listener below aborts the upstream request,
     // so the error itself needs no handling, only a listener.
     stream.on("error", () => {});
+    // The gateway set exactly one well-formed id; anything else is not logged as one.
     const requestId = headerValue(stream.request.headers, REQUEST_ID_HEADER);
-    const logger = requestId === undefined ? o.logger : o.logger.child({ requestId });
+    const logger = requestId !== undefined && isValidRequestId(requestId) ? o.logger.child({ requestId }) : o.logger;
     let headers: string[];
     try {
       headers = upstreamRequestHeaders(stream.request.headers, host, o.userPrefix).headers;
