@@ -44,6 +44,7 @@ export class AuditLog<T> {
   #timer: NodeJS.Timeout;
   #closed = false;
   #lastDropLog = 0;
+  #lastFailLog = 0;
 
   constructor(opts: AuditLogOptions<T>) {
     this.#o = { queueCap: DEFAULT_QUEUE_CAP, batchSize: DEFAULT_BATCH_SIZE, flushIntervalMs: DEFAULT_FLUSH_INTERVAL_MS, ...opts };
@@ -100,7 +101,12 @@ export class AuditLog<T> {
         this.#written += rows.length;
       } catch (err) {
         this.#failed += rows.length;
-        this.#o.logger.error("audit batch write failed", { rows: rows.length, err: err as Error });
+        // At most one line per 10 s: a store that is away fails every batch until it returns.
+        const now = Date.now();
+        if (now - this.#lastFailLog >= 10_000) {
+          this.#lastFailLog = now;
+          this.#o.logger.error("audit batch write failed; its rows are lost", { rows: rows.length, failed: this.#failed, err: err as Error });
+        }
       }
     }
   }
