@@ -24,6 +24,12 @@ const spec = {
   allowedDomains: { kind: "string", flag: "allowed-email-domains", env: "WARD_ALLOWED_EMAIL_DOMAINS", key: "oidc.allowedEmailDomains", default: "", description: "Email domains that join at first sign-in",
     validate: (v: string) => (splitList(v).every((d) => /^[a-z0-9.-]+\.[a-z]{2,}$/i.test(d)) ? undefined : `expected comma-separated domains like example.com, got ${JSON.stringify(v)}`) },
   disableBootstrap: { kind: "boolean", flag: "disable-bootstrap", env: "WARD_DISABLE_BOOTSTRAP", key: "bootstrap.disabled", default: false, description: "Turn the local bootstrap code off" },
+  audit: { kind: "string", flag: "audit", env: "WARD_AUDIT", key: "audit.enabled", default: "on", description: "Audit proxied requests and access actions",
+    validate: (v: string) => (v === "on" || v === "off" ? undefined : `expected on or off, got ${JSON.stringify(v)}`) },
+  auditRetention: { kind: "duration", flag: "audit-retention", env: "WARD_AUDIT_RETENTION", key: "audit.retention", default: 720 * 3_600_000, description: "How long audit rows are kept",
+    validate: (v: number) => (v >= 60_000 ? undefined : "expected at least 1m, e.g. 720h") },
+  auditQueueCap: { kind: "number", flag: "audit-queue-cap", env: "WARD_AUDIT_QUEUE_CAP", key: "audit.queueCap", default: 10_000, description: "Audit records held before dropping",
+    validate: (v: number) => (Number.isInteger(v) && v >= 1 && v <= 1_000_000 ? undefined : "expected a whole number from 1 to 1000000") },
   shutdownTimeout: { kind: "duration", flag: "shutdown-timeout", env: "WARD_SHUTDOWN_TIMEOUT", key: "shutdownTimeout", default: 10_000, description: "Shutdown timeout" },
 } satisfies Spec;
 
@@ -50,6 +56,7 @@ export async function runGateway(inv: Invocation): Promise<number> {
     oidc: cfg.oidcIssuer ? { issuer: cfg.oidcIssuer, clientId: cfg.oidcClientId, clientSecret: cfg.oidcClientSecret || undefined, scopes: cfg.oidcScopes } : undefined,
     allowedEmailDomains: splitList(cfg.allowedDomains),
     bootstrap: !cfg.disableBootstrap,
+    audit: { enabled: cfg.audit === "on", retentionMs: cfg.auditRetention, queueCap: cfg.auditQueueCap },
     logger: log,
   });
   if (gw.bootstrapCode) {

@@ -17,6 +17,7 @@ const commands = () => import("../internal/client/commands.ts");
 const kubeconfig = () => import("../internal/client/kubeconfig_commands.ts");
 const access = () => import("../internal/client/access_commands.ts");
 const admin = () => import("../internal/client/admin_commands.ts");
+const audit = () => import("../internal/client/audit_commands.ts");
 const agentManifest = () => import("../internal/client/agent_manifest_command.ts");
 
 export const client = {
@@ -26,6 +27,7 @@ export const client = {
   kubeconfigAdd: from(kubeconfig, (m) => m.runKubeconfigAdd),
   kubeconfigRemove: from(kubeconfig, (m) => m.runKubeconfigRemove),
   kubeconfigList: from(kubeconfig, (m) => m.runKubeconfigList),
+  auditList: from(audit, (m) => m.runAuditList),
   accessList: from(access, (m) => m.runAccessList),
   accessGrant: from(access, (m) => m.runAccessGrant),
   accessRevoke: from(access, (m) => m.runAccessRevoke),

@@ -28,7 +28,9 @@
  * one impersonating the same user — the least any design with two Node processes on the path adds on
  * this machine.
  * Streaming rows run direct, Ward, peer, floor, floor, peer, Ward, direct and keep each side's best run.
- * `--only small,list,logs,exec,port-forward` runs just those rows; `--store postgres` adds the small-GET
+ * Last, `audit`: small GET c=64 requests/s with the gateway's audit on vs `--audit off` (goal ≥ 0.97;
+ * scripts/bench-proxy/audit.ts; it restarts the gateway, so it runs after every other row).
+ * `--only small,list,logs,exec,port-forward,audit` runs just those rows; `--store postgres` adds the small-GET
  * rows through a gateway on PostgreSQL beside the one on SQLite (scripts/bench-proxy/store_row.ts;
  * `--only store --store postgres` runs just them); WARD_BENCH_C1 (requests at c=1) and
  * WARD_BENCH_C64_SECONDS override the small-GET run lengths (for profiling one of them); WARD_BENCH_SOURCE=1
@@ -49,6 +51,7 @@ import { startKubeEnv, type KubeEnv } from "../test/helpers/kube-env.ts";
 import { wardBinary, type Ward } from "../test/helpers/ward.ts";
 import { req, target } from "./bench-proxy/client.ts";
 import { BENCH_EMAIL, C1_REQUESTS, CM_COUNT, debug, log, MiB, NO_RD, quick, RD_VERSION, root, STREAM_BYTES, wanted } from "./bench-proxy/config.ts";
+import { auditBench, auditRow } from "./bench-proxy/audit.ts";
 import { cpuMeter, peakRss, pids, PROXY_PROCESSES, resetPeakRss } from "./bench-proxy/measure.ts";
 import { killChildren } from "./bench-proxy/processes.ts";
 import { fmtMs, fmtRate, fmtSecs, peerLat, peerRate, peerThroughput, ratio } from "./bench-proxy/report.ts";
@@ -341,6 +344,14 @@ async function main(): Promise<void> {
     results.store = await storeRows(k, ward, viaWard, user, dir, row);
     (results.goals as Record<string, unknown>).storeRps = (results.store as { goal: unknown }).goal;
     user.agent.destroy();
+  }
+  // Then the audit's rows, which restart the gateway (with the audit on, then off).
+  if (wanted("audit")) {
+    const a = await auditBench(k, dir, { ward, target: viaWard });
+    ward = a.ward;
+    results.audit = a.result;
+    (results.goals as Record<string, unknown>).auditRps = { goal: a.result.goal, value: a.result.ratio, met: a.result.met };
+    row(auditRow(a.result));
   }
   results.benchSeconds = (Date.now() - benchStart) / 1000;
   row(`benchmark ${results.benchSeconds.toFixed(1)} s after ${setupSeconds.toFixed(1)} s of set-up`);

@@ -43,10 +43,11 @@ export const LAYERS: Record<string, readonly string[]> = {
   access: ["bus", "errors", "log", "store", "validate"],
   proxy: ["bus", "errors", "log", "tunnel", "validate"],
   auth: ["access", "errors", "store"],
+  audit: ["log", "store"],
   // Roles and wiring.
   agent: ["bus", "log", "nats", "validate"],
   client: ["bus", "cli", "install", "kubeconfig", "validate"],
-  gateway: ["access", "auth", "bus", "errors", "kubeconfig", "log", "nats", "proxy", "store", "tunnel", "validate", "version"],
+  gateway: ["access", "audit", "auth", "bus", "errors", "kubeconfig", "log", "nats", "proxy", "store", "tunnel", "validate", "version"],
 };
 
 /**

@@ -33,6 +33,7 @@ export class ApiTokens {
     if (typeof name !== "string" || name.length > 255) throw new AccessError("Invalid", "name must be a string of at most 255 characters");
     const t = await this.issueApiToken(memberId, { name, ttlSeconds: parseTokenTtl(input.expires_in_seconds) });
     const token = (await this.listApiTokens(actor, memberId)).find((x) => x.id === t.id)!;
+    this.#s.events.emit("audit", { action: "api-token.create", actorId: actor.member.id, actorEmail: actor.member.email, tokenId: t.id, detail: { member_id: memberId, name } });
     return { token, secret: t.secret };
   }
 
@@ -53,6 +54,7 @@ export class ApiTokens {
     if (actor.member.id !== memberId) requireAdmin(actor);
     const r = await this.#s.db.updateTable("api_tokens").set({ revoked_at: this.#s.iso() }).where("id", "=", tokenId).where("member_id", "=", memberId).executeTakeFirst();
     if (Number(r.numUpdatedRows) === 0) throw new AccessError("NotFound", `No API token ${tokenId} for member ${memberId}`);
+    this.#s.events.emit("audit", { action: "api-token.revoke", actorId: actor.member.id, actorEmail: actor.member.email, tokenId, detail: { member_id: memberId } });
   }
 
   /** Resolves a bearer API token (admin-issued or a CLI session's) to an active member, or throws Unauthorized. */

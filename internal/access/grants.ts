@@ -76,6 +76,10 @@ export class Grants {
     this.#s.grants.delete(grantKey(clusterId, member.id));
     this.#s.events.emit("grantsChanged", clusterId);
     if (expires_at !== null) void this.#expiry.schedule(Date.parse(expires_at));
+    this.#s.events.emit("audit", {
+      action: "grant.create", actorId: actor.member.id, actorEmail: actor.member.email, clusterId, grantId: id,
+      detail: { member_id: member.id, role, scope, namespace: namespace || null, expires_at },
+    });
     const row = await this.#s.db.selectFrom("grants").selectAll().where("id", "=", id).executeTakeFirstOrThrow();
     return { grant: toGrant(row), created: !existing };
   }
@@ -96,6 +100,7 @@ export class Grants {
     await this.#s.db.deleteFrom("grants").where("id", "=", grantId).execute();
     this.#s.grants.delete(grantKey(clusterId, g.member_id));
     this.#s.events.emit("revoked", { clusterId, memberId: g.member_id, grantId, reason: "grant-deleted" });
+    this.#s.events.emit("audit", { action: "grant.delete", actorId: actor.member.id, actorEmail: actor.member.email, clusterId, grantId, detail: { member_id: g.member_id } });
     this.#s.events.emit("grantsChanged", clusterId);
   }
 

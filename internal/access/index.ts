@@ -11,6 +11,6 @@ export { RateLimiter, type RateLimiterOptions } from "./rate_limiter.ts";
 export { hashSecret, newId, newSecret } from "./secrets.ts";
 export type { MemberRole } from "./validate.ts";
 export type {
-  AccessEvents, AccessSettings, ApiTokenInfo, AuthContext, Cluster, Grant, Member, RevocationEvent, TokenContext,
+  AccessAuditEvent, AccessEvents, AccessSettings, ApiTokenInfo, AuthContext, Cluster, Grant, Member, RevocationEvent, TokenContext,
 } from "./types.ts";
 export { AccessSync, type AccessSyncOptions, type PresenceSource } from "./gateway_sync.ts";

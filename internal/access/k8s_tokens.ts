@@ -85,6 +85,10 @@ export class K8sTokens {
     const token = await signToken(this.#keys.current, {
       issuer: this.issuer, subject: member.id, audience: clusterId, generation: cluster.generation, jti, issuedAt: nowS, expiresAt: exp,
     });
+    this.#s.events.emit("audit", {
+      action: "token.mint", actorId: member.id, actorEmail: member.email, clusterId, tokenId: jti,
+      detail: { kind: opts.kind ?? "k8s-token", expires_at: this.#s.iso(exp * 1000) },
+    });
     return { token, expiresAt: this.#s.iso(exp * 1000), jti };
   }
 
@@ -129,6 +133,7 @@ export class K8sTokens {
     await this.#s.db.updateTable("issued_tokens").set({ revoked_at: this.#s.iso() }).where("id", "=", jti).where("revoked_at", "is", null).execute();
     this.#tokens.delete(jti);
     this.#s.events.emit("revoked", { clusterId, memberId: t.member_id, tokenId: jti, reason: "token-revoked" });
+    this.#s.events.emit("audit", { action: "token.revoke", actorId: actor.member.id, actorEmail: actor.member.email, clusterId, tokenId: jti, detail: { member_id: t.member_id } });
   }
 
   /**
@@ -152,6 +157,10 @@ export class K8sTokens {
     const ev: RevocationEvent = { clusterId, reason: "revoke-all" };
     if (memberId) ev.memberId = memberId;
     this.#s.events.emit("revoked", ev);
+    this.#s.events.emit("audit", {
+      action: "access.revoke-all", actorId: actor.member.id, actorEmail: actor.member.email, clusterId,
+      detail: { member_id: memberId ?? null, revoked_tokens: Number(res.numUpdatedRows) },
+    });
     const c = await this.#s.accessCluster(clusterId);
     return { revoked: Number(res.numUpdatedRows), generation: c.generation };
   }

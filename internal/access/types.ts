@@ -81,8 +81,27 @@ export interface RevocationEvent {
   reason: "grant-deleted" | "grant-expired" | "token-revoked" | "revoke-all" | "member-disabled";
 }
 
+/**
+ * An action the audit records (the gateway subscribes; `access` never imports the audit): token
+ * mints and revocations, grant changes, API tokens, sign-ins and device approvals. Never a secret.
+ */
+export interface AccessAuditEvent {
+  action:
+    | "token.mint" | "token.revoke" | "access.revoke-all" | "grant.create" | "grant.delete"
+    | "api-token.create" | "api-token.revoke" | "sign-in" | "device.approve" | "device.deny";
+  /** Who did it. */
+  actorId: string;
+  actorEmail?: string;
+  clusterId?: string;
+  tokenId?: string;
+  grantId?: string;
+  detail?: Record<string, string | number | boolean | null>;
+}
+
 /** What the access service announces (`AccessService.events`). */
 export interface AccessEvents {
+  /** Something the audit records (see AccessAuditEvent). */
+  audit: [AccessAuditEvent];
   revoked: [RevocationEvent];
   /** The set of live grants of a cluster changed: push it to the agent. */
   grantsChanged: [string];

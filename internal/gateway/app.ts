@@ -4,7 +4,9 @@ import { bodyLimit } from "hono/body-limit";
 import type { AccessService } from "../access/index.ts";
 import type { Logger } from "../log/index.ts";
 import type { Bootstrap, CliSessions, DeviceFlow, OidcLogin, PortalSessions } from "../auth/index.ts";
+import type { AuditStats, AuditStore } from "../audit/index.ts";
 import { accessRoutes } from "./access_routes.ts";
+import { auditRoutes } from "./audit_routes.ts";
 import { downloadRoutes, type SelfExecutable } from "./download_routes.ts";
 import { authRoutes } from "./auth_routes.ts";
 import { orgRoutes } from "./org_routes.ts";
@@ -37,6 +39,9 @@ export interface AppDeps {
     allowedDomains: readonly string[];
   };
   isClusterOnline?: (clusterId: string) => boolean;
+  /** The audit behind GET /api/v1/audit (absent: not mounted); needs `access`. */
+  audit?: AuditStore;
+  auditStats?: () => AuditStats | undefined;
   /** What GET /download/… serves (default: this process, when it is the single executable). */
   selfExecutable?: SelfExecutable;
 }
@@ -97,6 +102,7 @@ export function createApp(deps: AppDeps): Hono {
     app.route("/", portalPages({ access: deps.access, sessions: deps.auth.portalSessions, views, sessionCookie: SESSION_COOKIE, publicUrl, logger: deps.logger }));
     app.route("/org", orgRoutes({ access: deps.access, sessions: deps.auth.portalSessions, publicUrl, caPem: deps.caPem, logger: deps.logger, isClusterOnline, views }));
   }
+  if (deps.access && deps.audit) app.route("/api/v1", auditRoutes({ access: deps.access, audit: deps.audit, stats: deps.auditStats, logger: deps.logger }));
   if (deps.access) {
     app.route("/api/v1", accessRoutes({ access: deps.access, publicUrl, caPem: deps.caPem, logger: deps.logger, isClusterOnline: deps.isClusterOnline ?? (() => false) }));
   }

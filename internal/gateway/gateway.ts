@@ -8,6 +8,7 @@ import type { AddressInfo, Socket } from "node:net";
 import { join } from "node:path";
 import { getRequestListener } from "@hono/node-server";
 import { AccessService, AccessSync, SigningKeys } from "../access/index.ts";
+import { AuditLog, AuditRetention, AuditStore, BODY_CAPTURE_BYTES, DEFAULT_RETENTION_MS, toRow, type AuditEntry, type AuditStats } from "../audit/index.ts";
 import { subjects } from "../bus/index.ts";
 import { isValidClusterId } from "../validate/index.ts";
 import { NatsServer, NATS_PATH, createNatsUpgradeHandler, type Authenticator } from "../nats/index.ts";
@@ -17,6 +18,7 @@ import { edgeListeners, KubeProxy, type ExchangeRecord } from "../proxy/index.ts
 import { TunnelGateway } from "../tunnel/index.ts";
 import { Bootstrap, CliSessions, DeviceFlow, OidcLogin, PortalSessions } from "../auth/index.ts";
 import { createApp } from "./app.ts";
+import { accessAuditSink, exchangeAuditSink } from "./audit_sink.ts";
 import { loadTls } from "./tls.ts";
 import { tokenCheck } from "./token_check.ts";
 
@@ -47,6 +49,8 @@ export interface GatewayOptions {
   /** Device-login code lifetime and poll interval (defaults 600 s and 5 s). */
   deviceCodeTtlSeconds?: number;
   deviceIntervalSeconds?: number;
+  /** The audit of proxied requests and access actions (default on, 30 days). */
+  audit?: { enabled?: boolean; retentionMs?: number; queueCap?: number };
 }
 
 export interface Gateway {
@@ -57,6 +61,8 @@ export interface Gateway {
   readonly nats: NatsServer;
   readonly tunnel: TunnelGateway;
   readonly proxy: KubeProxy;
+  /** The audit queue's counters; undefined when the audit is off. */
+  auditStats(): AuditStats | undefined;
   /** The generated development certificate clients should trust, if any. */
   readonly caFile: string | undefined;
   /** The one-time local admin code issued at this (first) start, to print once. */
@@ -103,11 +109,22 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const gatewayTunnel = (tunnel = await TunnelGateway.start(bus, { logger: log.child({ area: "tunnel" }) }));
   const sync = new AccessSync(bus, access, gatewayTunnel, { logger: log.child({ area: "access" }) });
 
+  // The audit: queued off the request path, written in batches, pruned daily.
+  const auditOn = opts.audit?.enabled !== false;
+  const auditStore = new AuditStore(store.db);
+  const auditLog = auditOn
+    ? new AuditLog<AuditEntry>({ write: (rows) => auditStore.insert(rows), toRow, logger: log.child({ area: "audit" }), ...(opts.audit?.queueCap ? { queueCap: opts.audit.queueCap } : {}) })
+    : undefined;
+  const retention = new AuditRetention({ store: auditStore, retentionMs: opts.audit?.retentionMs ?? DEFAULT_RETENTION_MS, logger: log.child({ area: "audit" }) });
+  retention.start();
+  if (auditLog) access.events.on("audit", accessAuditSink(auditLog));
+
   const proxyLog = log.child({ area: "proxy" });
   // Each finished exchange goes to every sink (audit, metrics), off the hot path.
   const exchangeSinks: ((r: ExchangeRecord) => void)[] = [];
+  if (auditLog) exchangeSinks.push(exchangeAuditSink(auditLog));
   const proxy = new KubeProxy({
-    tunnel: gatewayTunnel, logger: proxyLog, authorize: tokenCheck(access, proxyLog),
+    tunnel: gatewayTunnel, logger: proxyLog, authorize: tokenCheck(access, proxyLog), captureBodyBytes: auditLog ? BODY_CAPTURE_BYTES : 0,
     onExchange: (r) => {
       for (const sink of exchangeSinks) sink(r);
     },
@@ -154,6 +171,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     auth,
     isClusterOnline,
     publicUrl,
+    audit: auditStore,
+    auditStats: () => auditLog?.stats(),
   });
   const honoListener = getRequestListener(app.fetch);
   const ws = createNatsUpgradeHandler(nats);
@@ -180,6 +199,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   } catch (e) {
     sync.close();
     access.stopExpiryTimer();
+    retention.stop();
+    await auditLog?.close();
     await gatewayTunnel.close();
     await nats.close();
     await store.close();
@@ -199,6 +220,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     nats,
     tunnel: gatewayTunnel,
     proxy,
+    auditStats: () => auditLog?.stats(),
     caFile: tls?.caFile,
     bootstrapCode,
     close() {
@@ -216,6 +238,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         }, opts.shutdownTimeoutMs);
         await done;
         clearTimeout(timer);
+        retention.stop();
+        await auditLog?.close();
         await store.close();
         log.info("gateway stopped");
       })();

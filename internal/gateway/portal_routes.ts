@@ -145,11 +145,12 @@ export function portalRoutes(opts: PortalRoutesOptions): Hono<Env> {
     logMessage: "unhandled portal error",
   }));
 
-  const startSession = async (c: Context<Env>, memberId: string) => {
+  const startSession = async (c: Context<Env>, memberId: string, method: "oidc" | "bootstrap") => {
     const member = (await opts.access.member(memberId))!;
     const cookie = await opts.sessions.create(member, c.req.header("user-agent") ?? "");
     setCookie(c, SESSION_COOKIE, cookie, { path: "/", httpOnly: true, secure: secure(), sameSite: "Lax", maxAge: opts.sessions.ttlSeconds });
     opts.logger.info("portal session started", { member: member.id });
+    opts.access.events.emit("audit", { action: "sign-in", actorId: member.id, actorEmail: member.email, detail: { method, user_agent: (c.req.header("user-agent") ?? "").slice(0, 256) } });
   };
 
   const requireSession = (c: Context<Env>): PortalSession | Response => {
@@ -194,7 +195,7 @@ ${boot ? html`<p><a href="/bootstrap?return_to=${encodeURIComponent(returnTo)}">
       opts.logger.info("sign-in without membership", { sub: identity.sub, emailVerified: identity.emailVerified });
       return c.html(layout("No access", noMembership(identity, member ? "disabled" : "none")), 403);
     }
-    await startSession(c, member.id);
+    await startSession(c, member.id, "oidc");
     return c.redirect(safeReturnTo(returnTo), 302);
   });
 
@@ -215,7 +216,7 @@ ${boot ? html`<p><a href="/bootstrap?return_to=${encodeURIComponent(returnTo)}">
     const member = await opts.bootstrap.redeem(form["code"] ?? "");
     if (!member) throw new AuthError("login_failed", "That code is wrong, expired or already used");
     opts.logger.info("bootstrap code redeemed", { member: member.id });
-    await startSession(c, member.id);
+    await startSession(c, member.id, "bootstrap");
     return c.redirect(safeReturnTo(form["return_to"]), 302);
   });
 
@@ -263,6 +264,7 @@ ${boot ? html`<p><a href="/bootstrap?return_to=${encodeURIComponent(returnTo)}">
     const ok = await opts.device.decide(form["user_code"] ?? "", s.member.id, approve);
     if (!ok) return c.html(layout("Unknown code", html`<h1>Code not found</h1><p class="error">The code was already used or expired: run <code>ward login</code> again.</p>`), 404);
     opts.logger.info(approve ? "device sign-in approved" : "device sign-in denied", { member: s.member.id });
+    opts.access.events.emit("audit", { action: approve ? "device.approve" : "device.deny", actorId: s.member.id, actorEmail: s.member.email });
     return c.html(
       layout(approve ? "Approved" : "Denied", approve ? html`<h1 id="result">Device approved</h1><p>You can close this page and return to your terminal.</p>` : html`<h1 id="result">Sign-in denied</h1><p>The device was not signed in.</p>`),
     );

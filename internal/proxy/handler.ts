@@ -9,7 +9,8 @@ import type { Duplex } from "node:stream";
 import { pipeline } from "node:stream";
 import type { Logger } from "../log/index.ts";
 import { ClusterOfflineError, StreamLimitError, type TunnelGateway, type TunnelStream } from "../tunnel/index.ts";
-import { gatewayRequestHeaders, hasBody, isOwnUser, isUpgradeRequest, requestedImpersonation, responseHeaders, streamKind, type Identity } from "./headers.ts";
+import { captureBody, type BodyCapture } from "./body_capture.ts";
+import { gatewayRequestHeaders, hasBody, isOwnUser, isUpgradeRequest, requestedImpersonation, requestId, responseHeaders, streamKind, type Identity } from "./headers.ts";
 import type { StreamKind } from "../tunnel/index.ts";
 import { LiveStreams, requestNamespace, type StreamAuthority } from "./live.ts";
 import { relay, splice } from "./splice.ts";
@@ -31,10 +32,25 @@ export interface AuthRequest {
 export type Authorize = (req: AuthRequest) => Promise<Identity & { authority?: Omit<StreamAuthority, "namespace"> }>;
 
 export interface ExchangeRecord {
+  /** Clock ms when the request arrived. */
+  startedAt: number;
+  /** The `X-Request-Id` sent to the agent and returned to the client. */
+  requestId: string;
   cluster: string;
   member: string | undefined;
+  /** The member's email (the identity's user), once authorized. */
+  memberEmail: string | undefined;
+  /** The k8s token and the grants that allowed the request, once authorized. */
+  tokenId: string | undefined;
+  grantIds: readonly string[];
   method: string;
   path: string;
+  query: string;
+  userAgent: string | undefined;
+  /** The `kubectl --as` user asked for (allowed only as the caller's own identity). */
+  impersonated: string | undefined;
+  /** A write's body, its first bytes (when ProxyDeps.captureBodyBytes is set). */
+  body: BodyCapture | undefined;
   /** undefined when the exchange failed before a stream was opened (auth, offline, limits). */
   kind: StreamKind | undefined;
   /** The upstream status; for an upgrade, 101 when it was switched (the session then ran until close). */
@@ -51,6 +67,24 @@ export interface ProxyDeps {
   live?: LiveStreams;
   /** Called once per exchange, off the hot path (audit, metrics). */
   onExchange?: (r: ExchangeRecord) => void;
+  /** Keep the first bytes of each write's body (POST, PUT, PATCH, DELETE) for onExchange; 0 or absent: none. */
+  captureBodyBytes?: number;
+}
+
+const WRITE_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+function firstHeader(raw: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === name) return raw[i + 1];
+  return undefined;
+}
+
+/** What an exchange record knows before the request is authorized. */
+function exchangeStart(req: IncomingMessage, target: ProxyTarget, reqId: string): ExchangeRecord {
+  return {
+    startedAt: Date.now(), requestId: reqId, cluster: target.cluster, member: undefined, memberEmail: undefined, tokenId: undefined, grantIds: [],
+    method: req.method ?? "GET", path: target.upstreamPath, query: target.query, userAgent: firstHeader(req.rawHeaders, "user-agent"),
+    impersonated: requestedImpersonation(req.rawHeaders).user, body: undefined, kind: undefined, status: 0, bytesIn: 0, bytesOut: 0, durationMs: 0,
+  };
 }
 
 function bearer(req: IncomingMessage): string | undefined {
@@ -82,8 +116,12 @@ export class KubeProxy {
     this.live = deps.live ?? new LiveStreams();
   }
 
-  async #open(req: IncomingMessage, target: ProxyTarget, upgrade: boolean, body = true): Promise<{ stream: TunnelStream; identity: Identity; kind: StreamKind }> {
+  async #open(req: IncomingMessage, target: ProxyTarget, rec: ExchangeRecord, upgrade: boolean, body = true): Promise<{ stream: TunnelStream; identity: Identity; kind: StreamKind }> {
     const { authority, ...identity } = await this.#d.authorize({ cluster: target.cluster, token: bearer(req), method: req.method ?? "GET", path: target.upstreamPath });
+    rec.member = identity.member;
+    rec.memberEmail = identity.user;
+    rec.tokenId = authority?.tokenId;
+    rec.grantIds = authority ? authority.grants.map((g) => g.id) : [];
     checkAsPolicy(req, identity);
     const method = req.method ?? "GET";
     const kind = streamKind(method, target.upstreamPath, target.query, upgrade);
@@ -92,7 +130,7 @@ export class KubeProxy {
       stream = this.#d.tunnel.openStream(target.cluster, {
         method,
         path: target.upstream,
-        headers: gatewayRequestHeaders(req.rawHeaders, identity),
+        headers: gatewayRequestHeaders(req.rawHeaders, identity, rec.requestId),
         member: identity.member,
         kind,
         body,
@@ -106,42 +144,55 @@ export class KubeProxy {
     return { stream, identity, kind };
   }
 
-  #fail(err: unknown, target: ProxyTarget | undefined): ProxyError {
+  #fail(err: unknown, target: ProxyTarget | undefined, reqId: string): ProxyError {
     if (err instanceof ProxyError) return err;
-    this.#d.logger.warn("proxy error", { cluster: target?.cluster, err: err as Error });
+    this.#d.logger.warn("proxy error", { cluster: target?.cluster, requestId: reqId, err: err as Error });
     return new ProxyError(502, "The request could not be completed through the cluster's agent");
+  }
+
+  /** One debug line per exchange, with the request id the agent's line and the audit carry too. */
+  #logExchange(rec: ExchangeRecord): void {
+    this.#d.logger.debug("proxied request", {
+      requestId: rec.requestId, cluster: rec.cluster, member: rec.member, method: rec.method, path: rec.path, kind: rec.kind, status: rec.status,
+      durationMs: Math.round(rec.durationMs),
+    });
   }
 
   /** A plain (non-upgrade) request. */
   handleRequest(req: IncomingMessage, res: ServerResponse, target: ProxyTarget): void {
     const t0 = performance.now();
-    let member: string | undefined;
-    let kind: StreamKind | undefined;
-    let status = 0;
+    const rec = exchangeStart(req, target, requestId(req.rawHeaders));
     let tunnel: TunnelStream | undefined;
-    const finish = () =>
-      this.#d.onExchange?.({
-        cluster: target.cluster, member, method: req.method ?? "GET", path: target.upstreamPath, kind, status,
-        bytesIn: tunnel?.flowStats().sent ?? 0, bytesOut: tunnel?.flowStats().received ?? 0, durationMs: performance.now() - t0,
-      });
-    res.once("close", finish);
+    let body: (() => BodyCapture) | undefined;
+    res.once("close", () => {
+      rec.durationMs = performance.now() - t0;
+      this.#logExchange(rec);
+      if (!this.#d.onExchange) return;
+      rec.bytesIn = tunnel?.flowStats().sent ?? 0;
+      rec.bytesOut = tunnel?.flowStats().received ?? 0;
+      rec.body = body?.();
+      this.#d.onExchange(rec);
+    });
     const sendError = (err: unknown) => {
-      const pe = this.#fail(err, target);
-      status = pe.status;
+      const pe = this.#fail(err, target, rec.requestId);
+      rec.status = pe.status;
       if (res.headersSent) return void res.destroy();
-      writeStatus(res, pe);
+      writeStatus(res, pe, rec.requestId);
     };
     // Most requests (every GET) have no body: their open leaves at once, already ended.
     const withBody = hasBody(req.rawHeaders);
     if (!withBody) req.resume();
-    this.#open(req, target, false, withBody).then(
-      async ({ stream, identity, kind: k }) => {
-        member = identity.member;
-        kind = k;
+    this.#open(req, target, rec, false, withBody).then(
+      async ({ stream, kind }) => {
+        rec.kind = kind;
         tunnel = stream;
         // A reset fails `head` or tears down the relay below; the event itself needs only a listener.
         stream.on("error", () => {});
-        if (withBody) relay(req, stream);
+        if (withBody) {
+          const limit = this.#d.captureBodyBytes ?? 0;
+          if (limit > 0 && WRITE_METHODS.has(rec.method)) body = captureBody(req, limit, firstHeader(req.rawHeaders, "content-type"));
+          relay(req, stream);
+        }
         res.once("close", () => stream.destroy()); // the client went away: cancel upstream
         let head;
         try {
@@ -149,11 +200,11 @@ export class KubeProxy {
         } catch (e) {
           return sendError(new ProxyError(502, `The cluster's agent ended the request: ${(e as Error).message}`, { cause: e }));
         }
-        status = head.status;
-        res.writeHead(head.status, responseHeaders(head.headers, head.status));
+        rec.status = head.status;
+        res.writeHead(head.status, responseHeaders(head.headers, head.status, rec.requestId));
         // Most responses arrive whole with their head: answered in one write.
-        const body = stream.takeCompleteBody();
-        if (body !== null) return void (body.length === 0 ? res.end() : res.end(body.length === 1 ? body[0] : Buffer.concat(body)));
+        const chunks = stream.takeCompleteBody();
+        if (chunks !== null) return void (chunks.length === 0 ? res.end() : res.end(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
         // A watch may send no body for minutes: its head goes out now. When body bytes already
         // arrived with the head, the head leaves with them in one TLS write.
         if (!stream.bodyPending) res.flushHeaders();
@@ -166,29 +217,28 @@ export class KubeProxy {
   /** An upgrade request (exec, attach, port-forward over WebSocket or SPDY). */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, target: ProxyTarget): void {
     const t0 = performance.now();
-    let member: string | undefined;
-    let kind: StreamKind | undefined;
-    let status = 0;
+    const rec = exchangeStart(req, target, requestId(req.rawHeaders));
     let tunnel: TunnelStream | undefined;
     socket.on("error", () => {});
     // One record per upgrade, when the client connection closes (a session's bytes are known then).
-    socket.once("close", () =>
-      this.#d.onExchange?.({
-        cluster: target.cluster, member, method: req.method ?? "GET", path: target.upstreamPath, kind, status,
-        bytesIn: tunnel?.flowStats().sent ?? 0, bytesOut: tunnel?.flowStats().received ?? 0, durationMs: performance.now() - t0,
-      }),
-    );
+    socket.once("close", () => {
+      rec.durationMs = performance.now() - t0;
+      this.#logExchange(rec);
+      if (!this.#d.onExchange) return;
+      rec.bytesIn = tunnel?.flowStats().sent ?? 0;
+      rec.bytesOut = tunnel?.flowStats().received ?? 0;
+      this.#d.onExchange(rec);
+    });
     const refuse = (err: unknown) => {
-      const pe = this.#fail(err, target);
-      status = pe.status;
-      socket.end(statusResponseBytes(pe));
+      const pe = this.#fail(err, target, rec.requestId);
+      rec.status = pe.status;
+      socket.end(statusResponseBytes(pe, rec.requestId));
     };
     if (!isUpgradeRequest(req.rawHeaders)) {
       return refuse(new ProxyError(400, "Bad upgrade request: only WebSocket and SPDY/3.1 upgrades (exec, attach, port-forward) are relayed"));
     }
-    this.#open(req, target, true).then(async ({ stream, identity, kind: k }) => {
-      member = identity.member;
-      kind = k;
+    this.#open(req, target, rec, true).then(async ({ stream, kind }) => {
+      rec.kind = kind;
       tunnel = stream;
       const early = () => stream.destroy(); // the client left before the upgrade answer
       socket.once("close", early);
@@ -199,9 +249,9 @@ export class KubeProxy {
       } catch (e) {
         return refuse(new ProxyError(502, `The cluster's agent ended the request: ${(e as Error).message}`, { cause: e }));
       }
-      status = h.status;
+      rec.status = h.status;
       const lines = [`HTTP/1.1 ${h.status} ${h.status === 101 ? "Switching Protocols" : "Upgrade Refused"}`];
-      const headers = responseHeaders(h.headers, h.status);
+      const headers = responseHeaders(h.headers, h.status, rec.requestId);
       for (let i = 0; i < headers.length; i += 2) lines.push(`${headers[i]}: ${headers[i + 1]}`);
       if (h.status !== 101) {
         // Relay the answer, then close: nothing further is read from this client connection.

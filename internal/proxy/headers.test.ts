@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
   isOwnUser, isUpgradeRequest, requestedUpgrade,
-  gatewayRequestHeaders, IDENTITY_HEADER, MissingIdentityError, responseHeaders, streamKind, upstreamRequestHeaders, type Identity,
+  gatewayRequestHeaders, IDENTITY_HEADER, MissingIdentityError, requestId, responseHeaders, streamKind, upstreamRequestHeaders, type Identity,
 } from "./headers.ts";
 
 const alice: Identity = { member: "m1", user: "ward:alice", groups: ["ward:members"] };
@@ -106,4 +106,26 @@ test("only WebSocket and SPDY/3.1 upgrades are relayed", () => {
   assert.equal(requestedUpgrade(ask("Upgrade", "websocket")), null);
   assert.equal(requestedUpgrade(ask("Connection", "upgrade", "Upgrade", "h2c")), "h2c");
   assert.equal(requestedUpgrade(ask("Connection", "upgrade", "Upgrade", "a, b")), "");
+});
+
+test("request ids: the client's well-formed id is kept, exactly one goes to the agent and back to the client", () => {
+  const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+  const table: [string, string[], string | RegExp][] = [
+    ["none", [], uuid],
+    ["well-formed", ["X-Request-Id", "abc-123"], "abc-123"],
+    ["lower case", ["x-request-id", "abc:1.2_3"], "abc:1.2_3"],
+    ["malformed", ["X-Request-Id", "a b\u0000"], uuid],
+    ["too long", ["X-Request-Id", "x".repeat(129)], uuid],
+    ["two of them", ["X-Request-Id", "a", "x-request-id", "b"], uuid],
+  ];
+  for (const [label, client, want] of table) {
+    const id = requestId(client);
+    if (typeof want === "string") assert.equal(id, want, label);
+    else assert.match(id, want, label);
+    const through = gatewayRequestHeaders([...client, "Accept", "*/*"], alice, id);
+    assert.deepEqual(values(through, "x-request-id"), [id], label);
+    assert.deepEqual(values(upstreamRequestHeaders(through, "h").headers, "x-request-id"), [id], label);
+    const back = responseHeaders(["Content-Type", "application/json", "X-Request-Id", "upstream-forged"], 200, id);
+    assert.deepEqual(values(back, "x-request-id"), [id], label);
+  }
 });

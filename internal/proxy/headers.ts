@@ -7,6 +7,7 @@
  * and sets its own Impersonate-User / Impersonate-Group from the identity the gateway sent.
  */
 import type { RawHeaders } from "../tunnel/index.ts";
+import { REQUEST_ID_HEADER, requestIdFrom } from "../validate/index.ts";
 
 export interface Identity {
   /** Ward member id (for audit and live revocation). */
@@ -84,16 +85,28 @@ export function requestedImpersonation(raw: RawHeaders): { user?: string; groups
   return out;
 }
 
-/** Gateway: the headers sent through the tunnel. */
-export function gatewayRequestHeaders(raw: RawHeaders, identity: Identity): string[] {
+/** The request's id: the client's `X-Request-Id` when it sent exactly one well-formed one, else a new UUID. */
+export function requestId(raw: RawHeaders): string {
+  const values: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === REQUEST_ID_HEADER) values.push(raw[i + 1]!);
+  return requestIdFrom(values);
+}
+
+/**
+ * Gateway: the headers sent through the tunnel. With `reqId`, the client's `X-Request-Id` headers
+ * are replaced by exactly one carrying it.
+ */
+export function gatewayRequestHeaders(raw: RawHeaders, identity: Identity, reqId?: string): string[] {
   const named = connectionNamed(raw);
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const lower = name.toLowerCase();
     if (IDENTITY_BEARING.test(lower) || lower === "host" || (named.has(lower) && lower !== "upgrade")) continue;
+    if (reqId !== undefined && lower === REQUEST_ID_HEADER) continue;
     out.push(name, raw[i + 1]!);
   }
+  if (reqId !== undefined) out.push("X-Request-Id", reqId);
   out.push(IDENTITY_HEADER, Buffer.from(JSON.stringify(identity)).toString("base64url"));
   return out;
 }
@@ -148,15 +161,20 @@ export function upstreamRequestHeaders(raw: RawHeaders, host: string, userPrefix
   return { headers: out, identity };
 }
 
-/** Response headers relayed to the client: hop-by-hop headers dropped (kept for a 101). */
-export function responseHeaders(raw: RawHeaders, status: number): string[] {
+/**
+ * Response headers relayed to the client: hop-by-hop headers dropped (kept for a 101). With
+ * `reqId`, exactly one `X-Request-Id` carrying it.
+ */
+export function responseHeaders(raw: RawHeaders, status: number, reqId?: string): string[] {
   const named = connectionNamed(raw);
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const lower = raw[i]!.toLowerCase();
     if (status !== 101 && (HOP_BY_HOP.has(lower) || named.has(lower))) continue;
+    if (reqId !== undefined && lower === REQUEST_ID_HEADER) continue;
     out.push(raw[i]!, raw[i + 1]!);
   }
+  if (reqId !== undefined) out.push("X-Request-Id", reqId);
   return out;
 }
 

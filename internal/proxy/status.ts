@@ -41,7 +41,7 @@ export class ProxyError extends HttpError {
 }
 
 /** The bytes of a complete HTTP/1.1 response carrying a Status (for raw sockets, e.g. refused upgrades). */
-export function statusResponseBytes(err: ProxyError): Buffer {
+export function statusResponseBytes(err: ProxyError, requestId?: string): Buffer {
   const body = JSON.stringify(kubeStatus(err.status, err.message, err.reason));
   const head = [
     `HTTP/1.1 ${err.status} ${REASONS[err.status] ?? "Error"}`,
@@ -49,17 +49,19 @@ export function statusResponseBytes(err: ProxyError): Buffer {
     `Content-Length: ${Buffer.byteLength(body)}`,
     "Connection: close",
     ...(err.retryAfter !== undefined ? [`Retry-After: ${err.retryAfter}`] : []),
+    ...(requestId !== undefined ? [`X-Request-Id: ${requestId}`] : []),
   ];
   return Buffer.from(head.join("\r\n") + "\r\n\r\n" + body);
 }
 
 /** Answers `res` with the error as a Status (the one place proxy-path errors are written). */
-export function writeStatus(res: ServerResponse, err: ProxyError): void {
+export function writeStatus(res: ServerResponse, err: ProxyError, requestId?: string): void {
   const body = JSON.stringify(kubeStatus(err.status, err.message, err.reason));
   res.writeHead(err.status, {
     "content-type": "application/json",
     "content-length": String(Buffer.byteLength(body)),
     ...(err.retryAfter !== undefined ? { "retry-after": String(err.retryAfter) } : {}),
+    ...(requestId !== undefined ? { "x-request-id": requestId } : {}),
   });
   res.end(body);
 }

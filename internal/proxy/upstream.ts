@@ -15,6 +15,7 @@ import type { StreamHandler, TunnelStream } from "../tunnel/index.ts";
 import { hasBody, isUpgradeRequest, MissingIdentityError, upstreamRequestHeaders } from "./headers.ts";
 import { relay, splice } from "./splice.ts";
 import { kubeStatus } from "./status.ts";
+import { isValidRequestId, REQUEST_ID_HEADER } from "../validate/index.ts";
 
 export interface UpstreamOptions {
   /** The API server, e.g. https://10.0.0.1:443. */
@@ -74,22 +75,40 @@ export function createUpstreamHandler(o: UpstreamOptions): StreamHandler {
     // also before the API server answered: the 'close' listener below aborts the upstream request,
     // so the error itself needs no handling, only a listener.
     stream.on("error", () => {});
+    // The gateway set exactly one well-formed id; anything else is not logged as one.
+    const requestId = headerValue(stream.request.headers, REQUEST_ID_HEADER);
+    const logger = requestId !== undefined && isValidRequestId(requestId) ? o.logger.child({ requestId }) : o.logger;
     let headers: string[];
     try {
       headers = upstreamRequestHeaders(stream.request.headers, host, o.userPrefix).headers;
     } catch (e) {
       if (!(e instanceof MissingIdentityError)) throw e;
-      o.logger.warn("stream refused: no identity to impersonate", { err: e });
+      logger.warn("stream refused: no identity to impersonate", { err: e });
       return respondStatus(stream, 403, "Forbidden: the request carries no identity to impersonate");
     }
     const token = typeof o.token === "function" ? o.token() : o.token;
     if (token) headers.push("Authorization", `Bearer ${token}`);
     o.onActive?.(1);
-    stream.once("close", () => o.onActive?.(-1));
-    if (isUpgradeRequest(stream.request.headers)) upgradeExchange(stream, request, agent, url, base + stream.request.path, headers, o.logger);
-    else plainExchange(stream, stream.kind === "watch" ? watches : requests, base + stream.request.path, headers, o.logger);
+    const t0 = performance.now();
+    stream.once("close", () => {
+      o.onActive?.(-1);
+      // Debug level: one line per request (with the id the gateway's line and the audit row carry).
+      logger.debug("upstream request", { method: stream.request.method, path: pathOnly(stream.request.path), kind: stream.kind, durationMs: Math.round(performance.now() - t0) });
+    });
+    if (isUpgradeRequest(stream.request.headers)) upgradeExchange(stream, request, agent, url, base + stream.request.path, headers, logger);
+    else plainExchange(stream, stream.kind === "watch" ? watches : requests, base + stream.request.path, headers, logger);
   };
 }
+
+function headerValue(raw: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === name) return raw[i + 1];
+  return undefined;
+}
+
+const pathOnly = (p: string) => {
+  const q = p.indexOf("?");
+  return q === -1 ? p : p.slice(0, q);
+};
 
 /**
  * One request/response through the pool, streamed both ways with backpressure: the stream's

@@ -21,6 +21,7 @@ export const STORE_TABLES: readonly { table: keyof Database; key: readonly strin
   { table: "cli_sessions", key: ["id"] },
   { table: "device_codes", key: ["device_code_hash"] },
   { table: "login_flows", key: ["id_hash"] },
+  { table: "audit_events", key: ["time", "id"] },
 ];
 
 /** Migration bookkeeping, not data: each store keeps its own. */

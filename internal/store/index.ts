@@ -12,7 +12,7 @@ import { migrations } from "./migrations/index.ts";
 import { ensurePrivateDir, ensurePrivateFile, tightenPrivateFile } from "./private_files.ts";
 import { sqliteNativeBinding } from "./sqlite.ts";
 
-export type { Database } from "./schema.ts";
+export type { AuditEventsTable, Database } from "./schema.ts";
 export { StoreError, StoreUnavailableError, isStoreUnavailable, isUniqueViolation } from "./errors.ts";
 export { redactedUrl } from "./postgres.ts";
 export { copyStore, storeReport, STORE_TABLES, type TableReport } from "./copy_store.ts";
@@ -109,6 +109,9 @@ async function migrate(db: Kysely<Database>, tables?: MigrationTables): Promise<
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => migrations },
+    // Unordered: 0005 (the audit) was reserved and ships after 0006, so a store that already ran 0006
+    // runs 0005 next instead of refusing to start.
+    allowUnorderedMigrations: true,
     ...(tables && { migrationTableSchema: tables.schema, migrationTableName: tables.table, migrationLockTableName: tables.lockTable }),
   });
   const { error, results } = await migrator.migrateToLatest();

@@ -126,7 +126,48 @@ export interface SigningKeysTable {
   created_at: string;
 }
 
+/**
+ * One audited action: a proxied kubectl request (`action` "k8s.request") or an access change, a
+ * token mint or a sign-in (`action` like "grant.create"). Ids sort by time; `time` is ISO-8601.
+ */
+export interface AuditEventsTable {
+  id: string;
+  time: string;
+  action: string;
+  request_id: string | null;
+  member_id: string | null;
+  member_email: string | null;
+  cluster_id: string | null;
+  /** The grants that allowed a request, comma-separated ids. */
+  grant_ids: string | null;
+  token_id: string | null;
+  verb: string | null;
+  api_group: string | null;
+  resource: string | null;
+  subresource: string | null;
+  namespace: string | null;
+  name: string | null;
+  /** The request path (no query), capped. */
+  path: string | null;
+  /** The `kubectl --as` user asked for, if any. */
+  impersonated: string | null;
+  user_agent: string | null;
+  status: number | null;
+  bytes_in: number | null;
+  bytes_out: number | null;
+  duration_ms: number | null;
+  /** A write's body, redacted JSON; null when not kept as text. */
+  body: string | null;
+  body_content_type: string | null;
+  body_bytes: number | null;
+  /** 0 or 1. */
+  body_truncated: number | null;
+  /** For access events: JSON of what changed (grant role, scope, …). */
+  detail: string | null;
+}
+
 export interface Database {
+  audit_events: AuditEventsTable;
   settings: SettingsTable;
   members: MembersTable;
   api_tokens: ApiTokensTable;

@@ -8,3 +8,4 @@ export { assertClusterId, CLUSTER_ID_RULE, isValidClusterId } from "./cluster_id
 export { DNS1123_LABEL_PATTERN, DNS1123_LABEL_RULE, isDns1123Label } from "./dns1123_label.ts";
 export { assertSubjectToken, isSubjectToken, SUBJECT_TOKEN_RULE } from "./subject_token.ts";
 export { parseDuration, type DurationOptions, type DurationUnit } from "./duration.ts";
+export { isValidRequestId, REQUEST_ID_HEADER, REQUEST_ID_RULE, requestIdFrom } from "./request_id.ts";

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { assertClusterId, assertSubjectToken, isDns1123Label, isSubjectToken, isValidClusterId, parseDuration } from "./index.ts";
+import { assertClusterId, assertSubjectToken, isDns1123Label, isSubjectToken, isValidClusterId, parseDuration, requestIdFrom, isValidRequestId } from "./index.ts";
 
 test("cluster ids: DNS-1123 labels, one rule for the CLI, the gateway and the agent", () => {
   for (const ok of ["a", "prod", "prod-1", "0", "a".repeat(63), "a-b-c"]) assert.ok(isValidClusterId(ok), ok);
@@ -32,4 +32,19 @@ test("durations: one grammar, each caller picks units, fractions and bare number
   assert.equal(parseDuration("1.5h", { fractions: false }), undefined);
   assert.equal(parseDuration("12h", { units: ["m", "h", "d"], fractions: false }), 43_200_000);
   for (const bad of ["-1s", "1 s", "s", "1.s", "1e3ms", " 1s"]) assert.equal(parseDuration(bad), undefined, bad);
+});
+
+test("request ids: a well-formed client id is kept, anything else replaced by a UUID", () => {
+  for (const ok of ["a", "abc-123", "0f8e:req.1_x", "x".repeat(128)]) {
+    assert.ok(isValidRequestId(ok), ok);
+    assert.equal(requestIdFrom([ok]), ok);
+  }
+  const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+  for (const bad of ["", "x".repeat(129), "a b", "a\nb", "a/b", "é", "<script>"]) {
+    assert.ok(!isValidRequestId(bad), bad);
+    assert.match(requestIdFrom([bad]), uuid);
+  }
+  assert.match(requestIdFrom([]), uuid);
+  assert.match(requestIdFrom(["a", "b"]), uuid, "two ids: neither is trusted");
+  assert.notEqual(requestIdFrom([]), requestIdFrom([]));
 });

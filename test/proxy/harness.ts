@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { subjects } from "../../internal/bus/index.ts";
 import { silentLogger } from "../../internal/log/index.ts";
 import { attachNatsWebSocket, connectBus, NatsServer, type BusConnection } from "../../internal/nats/index.ts";
-import { createUpstreamHandler, KubeProxy, parseProxyPath, ProxyError, type Identity } from "../../internal/proxy/index.ts";
+import { createUpstreamHandler, KubeProxy, parseProxyPath, ProxyError, type Identity, type ProxyDeps } from "../../internal/proxy/index.ts";
 import { TunnelAgent, TunnelGateway } from "../../internal/tunnel/index.ts";
 import type { KubeEnv } from "../helpers/kube-env.ts";
 
@@ -36,13 +36,17 @@ export interface ProxyEnv {
   stop(): Promise<void>;
 }
 
-export async function startProxyEnv(kube: KubeEnv): Promise<ProxyEnv> {
+/** The proxy's optional parts (the audit's exchange records and body capture). */
+export type ProxyEnvOptions = Pick<ProxyDeps, "onExchange" | "captureBodyBytes">;
+
+export async function startProxyEnv(kube: KubeEnv, opts: ProxyEnvOptions = {}): Promise<ProxyEnv> {
   const tokens = new Map<string, Identity>();
   const nats = new NatsServer({
     authenticator: async (o) => (o.user === `agent-${CLUSTER}` && o.pass === "join-secret" ? { identity: o.user, permissions: subjects.agentPermissions(CLUSTER) } : null),
   });
   const tunnel = await TunnelGateway.start(nats.connectInProcess({ identity: "gateway" }), { logger: silentLogger });
   const proxy = new KubeProxy({
+    ...opts,
     tunnel,
     logger: silentLogger,
     authorize: async ({ token }) => {
