@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { pipeline } from "node:stream";
 import type { Logger } from "../log/index.ts";
-import { ClusterOfflineError, StreamLimitError, type TunnelGateway, type TunnelStream } from "../tunnel/index.ts";
+import { ClusterOfflineError, ResetCode, StreamLimitError, StreamResetError, type TunnelGateway, type TunnelStream } from "../tunnel/index.ts";
 import { gatewayRequestHeaders, hasBody, isOwnUser, isUpgradeRequest, requestedImpersonation, responseHeaders, streamKind, type Identity } from "./headers.ts";
 import type { StreamKind } from "../tunnel/index.ts";
 import { LiveStreams, requestNamespace, type StreamAuthority } from "./live.ts";
@@ -71,6 +71,16 @@ function checkAsPolicy(req: IncomingMessage, identity: Identity): void {
   if (!own) {
     throw new ProxyError(403, `Forbidden: impersonation (kubectl --as / --as-group) through Ward is limited to your own identity ${identity.user}`);
   }
+}
+
+function isIdleReset(err: Error): boolean {
+  return err instanceof StreamResetError && err.code === ResetCode.idle;
+}
+
+/** A stream that ended before its response head: 504 when it sat idle past its kind's timeout, else 502. */
+function endedError(e: unknown): ProxyError {
+  if (isIdleReset(e as Error)) return new ProxyError(504, `Timeout: no answer through the cluster's agent in time. ${(e as Error).message}`, { cause: e });
+  return new ProxyError(502, `The cluster's agent ended the request: ${(e as Error).message}`, { cause: e });
 }
 
 export class KubeProxy {
@@ -147,7 +157,7 @@ export class KubeProxy {
         try {
           head = await stream.head;
         } catch (e) {
-          return sendError(new ProxyError(502, `The cluster's agent ended the request: ${(e as Error).message}`, { cause: e }));
+          return sendError(endedError(e));
         }
         status = head.status;
         res.writeHead(head.status, responseHeaders(head.headers, head.status));
@@ -157,7 +167,9 @@ export class KubeProxy {
         // A watch may send no body for minutes: its head goes out now. When body bytes already
         // arrived with the head, the head leaves with them in one TLS write.
         if (!stream.bodyPending) res.flushHeaders();
-        relay(stream, res);
+        // A watch (or `logs -f`) that sat idle ends the way the API server ends one at its own
+        // timeout: cleanly, so kubectl stops and informers re-watch. Anything else cut short is an error.
+        relay(stream, res, kind === "watch" ? { endOn: isIdleReset } : {});
       },
       sendError,
     );
@@ -197,7 +209,7 @@ export class KubeProxy {
       try {
         h = await stream.head;
       } catch (e) {
-        return refuse(new ProxyError(502, `The cluster's agent ended the request: ${(e as Error).message}`, { cause: e }));
+        return refuse(endedError(e));
       }
       status = h.status;
       const lines = [`HTTP/1.1 ${h.status} ${h.status === 101 ? "Switching Protocols" : "Upgrade Refused"}`];
