@@ -54,7 +54,7 @@ export const gatewaySpec = {
     description: "Signing keys, generated TLS, the SQLite store; created 0700, refused (with the `chmod` fix) when group or others can reach it or another user owns it",
   },
   store: {
-    kind: "string", flag: "store", env: "WARD_STORE", key: "store", default: "", defaultText: "sqlite:<data-dir>/ward.db",
+    kind: "string", flag: "store", env: "WARD_STORE", key: "store", default: "", defaultText: "`sqlite:<data-dir>/ward.db`",
     description: "Store URL: `sqlite:PATH` or `postgres://…`", secret: redactUrlPassword,
   },
   publicUrl: { kind: "string", flag: "public-url", env: "WARD_PUBLIC_URL", key: "publicUrl", default: "", defaultText: "the listen URL", description: "External URL, written into kubeconfigs and the agent manifest" },
