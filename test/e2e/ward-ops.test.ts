@@ -1,0 +1,235 @@
+/**
+ * Operations end to end, with the built executable against the real kube-env: the gateway's
+ * `/metrics` (scrape, act with kubectl, scrape again), idle timeouts per stream kind (each ends an
+ * idle stream of its kind and not an active one), and `--print-config` redacting secrets. The
+ * gateway and the agent run with every idle timeout at 3 s.
+ */
+import assert from "node:assert/strict";
+import { connect } from "node:net";
+import { after, before, test } from "node:test";
+import { eventually } from "../helpers/eventually.ts";
+import { startKubeEnv, type KubeEnv } from "../helpers/kube-env.ts";
+import { kubectl, kubectlOk, kubectlStream, type KubectlTarget } from "../helpers/kubectl.ts";
+import { run } from "../helpers/process.ts";
+import { startWard, TEST_AGENT_FLAGS, wardBinary, type Ward, type WardMember } from "../helpers/ward.ts";
+
+const CLUSTER = "ops";
+const IDLE = "3s";
+const IDLE_FLAGS = ["request", "watch", "exec", "portforward"].flatMap((k) => [`--idle-timeout-${k}`, IDLE]);
+let kube: KubeEnv;
+let w: Ward;
+let metricsUrl: string;
+let dev: WardMember;
+let target: KubectlTarget;
+
+before(async () => {
+  kube = await startKubeEnv();
+  w = await startWard(kube, { cluster: CLUSTER, gatewayArgs: ["--metrics-listen", "127.0.0.1:0", ...IDLE_FLAGS], agentFlags: [...TEST_AGENT_FLAGS, ...IDLE_FLAGS] });
+  metricsUrl = (await w.gateway.waitFor(/"metrics listening".*?"url":"(http:[^"]+)"/, 10_000))[1]!;
+  dev = await w.member("ops-dev@example.com");
+  await w.grant(dev.id, { role: "cluster-admin" });
+  await w.mintKubeconfig(dev);
+  target = { kubectl: kube.kubectl.newest, kubeconfig: dev.kubeconfig };
+}, { timeout: 240_000 });
+
+after(async () => {
+  try {
+    if (w) {
+      const agentDied = w.agent.child.exitCode !== null || w.agent.child.signalCode !== null;
+      const agentLog = w.agent.output().slice(-4000);
+      await w.stop();
+      assert.ok(!agentDied, `the agent exited during the tests:\n${agentLog}`);
+    }
+  } finally {
+    await kube?.stop();
+  }
+});
+
+async function scrape(): Promise<string> {
+  const res = await fetch(`${metricsUrl}/metrics`);
+  assert.equal(res.status, 200);
+  return await res.text();
+}
+
+/** One series' value (`name{labels}` as prom-client writes it); 0 when the series is absent. */
+function value(text: string, series: string): number {
+  const escaped = series.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const m = new RegExp(`^${escaped} (\\S+)$`, "m").exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+/** Whether a kubectl has not exited (checked after a turn, so an exit already seen resolves first). */
+function tracker(s: { exited: Promise<unknown> }): () => boolean {
+  let done = false;
+  void s.exited.then(() => (done = true));
+  return () => !done;
+}
+
+/** Runs `fn` every `ms` until the returned stop function is called. */
+function every(ms: number, fn: () => unknown): () => void {
+  const t = setInterval(() => void Promise.resolve(fn()).catch(() => {}), ms);
+  return () => clearInterval(t);
+}
+
+test("gateway metrics move as traffic flows: scrape, act, scrape", async () => {
+  const health = await fetch(`${metricsUrl}/healthz`);
+  assert.equal(health.status, 200);
+  assert.equal((await fetch(`${metricsUrl}/readyz`)).status, 200, "ready: the store answers");
+  const before = await scrape();
+  assert.equal(value(before, "ward_gateway_agents_online"), 1);
+  assert.ok(value(before, 'ward_gateway_reconciles_total{outcome="applied"}') >= 1, "the grant's reconcile was reported");
+
+  const ns = ["-n", kube.namespace];
+  await kubectlOk(target, ["get", "configmaps", ...ns]);
+  await kubectlOk(target, ["create", "configmap", `metrics-${Date.now()}`, ...ns]);
+  assert.equal((await kubectlOk(target, ["exec", kube.pod, "-c", kube.container, ...ns, "--", "echo", "metrics-exec"])).trim(), "metrics-exec");
+  await w.mintKubeconfig(dev);
+  const unauthorized = await kubectl({ kubectl: kube.kubectl.newest, kubeconfig: w.dir + "/missing" }, ["--server", `${w.url}/api/v1/clusters/${CLUSTER}/k8s`, "--token", "not-a-token", "--insecure-skip-tls-verify", "get", "pods", ...ns]);
+  assert.notEqual(unauthorized.code, 0);
+
+  // A watch shows on the open-streams gauge while it runs (events keep it from idling out), and leaves it when it ends.
+  const watch = kubectlStream(target, ["get", "configmaps", "-w", ...ns]);
+  let n = 0;
+  const stopEvents = every(500, () => kubectl(target, ["create", "configmap", `metrics-w-${Date.now()}-${n++}`, ...ns]));
+  try {
+    await eventually("the watch on the gauge", async () => value(await scrape(), 'ward_gateway_open_streams{kind="watch"}') === 1, { timeoutMs: 15_000, intervalMs: 100 });
+  } finally {
+    stopEvents();
+    await watch.stop();
+  }
+  await eventually("the watch off the gauge", async () => value(await scrape(), 'ward_gateway_open_streams{kind="watch"}') === 0, { timeoutMs: 10_000, intervalMs: 100 });
+
+  const after = await scrape();
+  const moved = (series: string, min = 1) => {
+    const d = value(after, series) - value(before, series);
+    assert.ok(d >= min, `${series} moved by ${d} (expected at least ${min})\n${after.split("\n").filter((l) => l.startsWith("ward_gateway")).join("\n")}`);
+  };
+  moved('ward_gateway_requests_total{verb="list",code="200",kind="request"}');
+  moved('ward_gateway_requests_total{verb="create",code="201",kind="request"}');
+  moved('ward_gateway_requests_total{verb="connect",code="101",kind="exec"}');
+  moved('ward_gateway_requests_total{verb="watch",code="200",kind="watch"}');
+  moved('ward_gateway_requests_total{verb="list",code="401",kind="none"}');
+  moved('ward_gateway_bytes_total{direction="out",kind="request"}', 100);
+  moved('ward_gateway_bytes_total{direction="in",kind="request"}', 10);
+  moved('ward_gateway_bytes_total{direction="out",kind="exec"}', "metrics-exec".length);
+  moved('ward_gateway_request_duration_seconds_count{verb="list"}');
+  moved('ward_gateway_tokens_minted_total{kind="kubeconfig"}');
+  assert.equal(value(after, "ward_gateway_agents_online"), 1);
+});
+
+test("token mints past the member's rate limit count as rate-limit hits", async () => {
+  const m = await w.member("ops-limited@example.com");
+  await w.grant(m.id, { role: "view", scope: "namespace", namespace: kube.namespace });
+  const before = value(await scrape(), 'ward_gateway_rate_limited_total{limit="token-mint"}');
+  let limited = 0;
+  for (let i = 0; i < 12 && limited === 0; i++) {
+    const r = await w.api(m.token, "POST", `/api/v1/clusters/${CLUSTER}/k8s-token`, {});
+    if (r.status === 429) limited++;
+    else assert.equal(r.status, 200, JSON.stringify(r.json));
+  }
+  assert.equal(limited, 1, "the burst of 10 is spent within 12 mints");
+  assert.equal(value(await scrape(), 'ward_gateway_rate_limited_total{limit="token-mint"}') - before, 1);
+});
+
+test("watch idle timeout: a watch with no events ends cleanly; one with events flowing stays", async () => {
+  const ns = ["-n", kube.namespace];
+  const quiet = kubectlStream(target, ["get", "pods", "-w", "--watch-only", ...ns]);
+  const busy = kubectlStream(target, ["get", "configmaps", "-w", "--watch-only", ...ns]);
+  const busyRunning = tracker(busy);
+  let n = 0;
+  const stopEvents = every(700, () => kubectl(target, ["create", "configmap", `idle-w-${Date.now()}-${n++}`, ...ns]));
+  try {
+    const t0 = Date.now();
+    const ended = await quiet.exited;
+    const took = Date.now() - t0;
+    assert.equal(ended.code, 0, `a watch ended by its idle timeout ends like one the API server ends: kubectl exits 0\n${quiet.stderr()}`);
+    assert.ok(took >= 2500, `ended after ${took} ms, not before the 3 s idle timeout`);
+    // Three more timeouts' worth of time: the watch with events is still running.
+    await new Promise((r) => setTimeout(r, 9000));
+    assert.ok(busyRunning(), `the busy watch is still running\n${busy.stderr()}`);
+    assert.match(busy.stdout(), /idle-w-/);
+  } finally {
+    stopEvents();
+    await busy.stop();
+    await quiet.stop();
+  }
+});
+
+test("exec idle timeout: a silent session ends; one with bytes flowing stays", async () => {
+  const ns = ["-n", kube.namespace];
+  for (const which of ["newest", "spdy"] as const) {
+    const t = { kubectl: kube.kubectl[which], kubeconfig: dev.kubeconfig };
+    const silent = kubectlStream(t, ["exec", "-i", kube.pod, "-c", kube.container, ...ns, "--", "cat"]);
+    const active = kubectlStream(t, ["exec", "-i", kube.pod, "-c", kube.container, ...ns, "--", "cat"]);
+    const activeRunning = tracker(active);
+    let n = 0;
+    const stopTyping = every(700, () => active.write(`typing-${n++}\n`));
+    try {
+      await active.waitFor("typing-0", 15_000);
+      const t0 = Date.now();
+      await silent.exited;
+      const took = Date.now() - t0;
+      assert.ok(took >= 1000, `${which}: the silent session ended after ${took} ms, at its idle timeout`);
+      await new Promise((r) => setTimeout(r, 9000));
+      assert.ok(activeRunning(), `${which}: the active session is still running\n${active.stderr()}`);
+      const last = n - 1;
+      await active.waitFor(`typing-${last}`, 5000);
+    } finally {
+      stopTyping();
+      await active.stop();
+      await silent.stop();
+    }
+  }
+});
+
+test("port-forward idle timeout: a silent forward ends; one moving bytes stays", async () => {
+  const ns = ["-n", kube.namespace];
+  const forward = async () => {
+    const pf = kubectlStream(target, ["port-forward", `pod/${kube.pod}`, `:${kube.podPort}`, "--address=127.0.0.1", ...ns]);
+    const port = Number(/Forwarding from 127\.0\.0\.1:(\d+)/.exec(await pf.waitFor(/Forwarding from 127\.0\.0\.1:(\d+)/, 15_000))![1]);
+    return { pf, port, running: tracker(pf) };
+  };
+  const silent = await forward();
+  const active = await forward();
+  // A connection through each: the stream opens on the first connection.
+  const silentSock = connect(silent.port, "127.0.0.1");
+  silentSock.on("error", () => {});
+  silentSock.write("hello\n");
+  const activeSock = connect(active.port, "127.0.0.1");
+  activeSock.on("error", () => {});
+  let echoed = "";
+  activeSock.on("data", (c: Buffer) => (echoed += c.toString()));
+  let n = 0;
+  const stopSending = every(700, () => activeSock.write(`pf-${n++}\n`));
+  const silentClosed = new Promise<void>((r) => silentSock.once("close", () => r()));
+  try {
+    const t0 = Date.now();
+    await Promise.race([silentClosed, silent.pf.exited]);
+    assert.ok(Date.now() - t0 < 15_000);
+    await new Promise((r) => setTimeout(r, 9000));
+    assert.equal(activeSock.destroyed, false, "the forward moving bytes is still open");
+    assert.ok(active.running(), `kubectl port-forward still runs\n${active.pf.stderr()}`);
+    await eventually("the latest bytes echoed", () => echoed.includes(`pf-${n - 1}\n`), { timeoutMs: 5000 });
+  } finally {
+    stopSending();
+    activeSock.destroy();
+    silentSock.destroy();
+    await active.pf.stop();
+    await silent.pf.stop();
+  }
+});
+
+test("--print-config prints the effective settings and redacts secrets", async () => {
+  const env = { ...process.env, WARD_OIDC_CLIENT_SECRET: "oidc-secret-value", WARD_STORE: "postgres://ward:db-password@db/ward" };
+  const gw = await run(wardBinary, ["gateway", "--print-config", "--metrics-listen", "127.0.0.1:9464", "--idle-timeout-exec", "1h"], { env });
+  assert.equal(gw.code, 0, gw.stderr);
+  assert.ok(!gw.stdout.includes("oidc-secret-value") && !gw.stdout.includes("db-password"));
+  assert.match(gw.stdout, /clientSecret: "\*\*\*" {2}# WARD_OIDC_CLIENT_SECRET/);
+  assert.match(gw.stdout, /store: "postgres:\/\/ward:\*\*\*@db\/ward" {2}# WARD_STORE/);
+  assert.match(gw.stdout, /metricsListen: "127\.0\.0\.1:9464" {2}# --metrics-listen/);
+  assert.match(gw.stdout, /exec: 1h {2}# --idle-timeout-exec/);
+  const agent = await run(wardBinary, ["agent", "--print-config", "--token", "join-credential-value", "--cluster", "prod"]);
+  assert.equal(agent.code, 0, agent.stderr);
+  assert.ok(!agent.stdout.includes("join-credential-value"));
+  assert.match(agent.stdout, /token: "\*\*\*" {2}# --token/);
+});
