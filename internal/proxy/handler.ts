@@ -13,6 +13,7 @@ import { gatewayRequestHeaders, hasBody, isOwnUser, isUpgradeRequest, requestedI
 import type { StreamKind } from "../tunnel/index.ts";
 import { LiveStreams, requestNamespace, type StreamAuthority } from "./live.ts";
 import { relay, splice } from "./splice.ts";
+import { WebSocketActivity } from "./ws_activity.ts";
 import type { ProxyTarget } from "./path.ts";
 import { ProxyError, statusResponseBytes, writeStatus } from "./status.ts";
 
@@ -81,6 +82,24 @@ function isIdleReset(err: Error): boolean {
 function endedError(e: unknown): ProxyError {
   if (isIdleReset(e as Error)) return new ProxyError(504, `Timeout: no answer through the cluster's agent in time. ${(e as Error).message}`, { cause: e });
   return new ProxyError(502, `The cluster's agent ended the request: ${(e as Error).message}`, { cause: e });
+}
+
+function isWebSocket(headers: readonly string[]): boolean {
+  for (let i = 0; i < headers.length; i += 2) if (headers[i]!.toLowerCase() === "upgrade") return /^websocket$/i.test(headers[i + 1]!.trim());
+  return false;
+}
+
+/**
+ * A WebSocket session's idle timeout counts data frames both ways, not kubectl's pings (it sends
+ * one every few seconds, which would keep an abandoned shell open for ever). Added after the
+ * splice, so these listeners only watch bytes the pipes already move.
+ */
+function countWebSocketActivity(socket: Duplex, stream: TunnelStream): void {
+  stream.countActivityByCaller();
+  const up = new WebSocketActivity();
+  const down = new WebSocketActivity();
+  socket.on("data", (c: Uint8Array) => up.push(c) && stream.touch());
+  stream.on("data", (c: Uint8Array) => down.push(c) && stream.touch());
 }
 
 export class KubeProxy {
@@ -227,6 +246,7 @@ export class KubeProxy {
       socket.off("close", early);
       socket.write(lines.join("\r\n") + "\r\n\r\n");
       splice(socket, stream);
+      if (isWebSocket(headers)) countWebSocketActivity(socket, stream);
     }, refuse);
   }
 }

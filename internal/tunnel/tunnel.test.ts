@@ -319,6 +319,33 @@ test("an idle timeout ends only a silent stream: bytes moving keep one open, and
   await p.close();
 });
 
+test("activity counted by the caller: frames alone no longer keep a stream open, touch() does", async () => {
+  const idle = { idleTimeoutMs: { exec: 150 } };
+  const p = await pair(echoHandler, { gateway: idle });
+  const open = () => {
+    const s = p.gateway.openStream("c1", { method: "GET", path: "/", kind: "exec" });
+    s.on("error", () => {});
+    s.resume();
+    s.countActivityByCaller();
+    return s;
+  };
+  const keepalivesOnly = open();
+  const touched = open();
+  const idleError = errorOf(keepalivesOnly);
+  const t0 = Date.now();
+  while (Date.now() - t0 < 450) {
+    keepalivesOnly.write("ping"); // bytes move, but the caller does not count them
+    touched.write("data");
+    touched.touch();
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const e = await idleError;
+  assert.ok(e instanceof StreamResetError && e.code === ResetCode.idle, String(e));
+  assert.equal(touched.destroyed, false);
+  touched.end();
+  await p.close();
+});
+
 test("idle timeouts are validated: a negative one is refused, 0 means off", () => {
   assert.throws(() => resolveOptions({ idleTimeoutMs: { exec: -1 } }), /idleTimeoutMs.exec must be a number ≥ 1/);
   assert.equal(resolveOptions({ idleTimeoutMs: { exec: 0 } }).idleTimeoutMs.exec, Infinity);

@@ -5,6 +5,8 @@
  * gateway and the agent run with every idle timeout at 3 s.
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { createServer } from "node:https";
 import { connect } from "node:net";
 import { after, before, test } from "node:test";
 import { eventually } from "../helpers/eventually.ts";
@@ -129,6 +131,74 @@ test("token mints past the member's rate limit count as rate-limit hits", async 
   }
   assert.equal(limited, 1, "the burst of 10 is spent within 12 mints");
   assert.equal(value(await scrape(), 'ward_gateway_rate_limited_total{limit="token-mint"}') - before, 1);
+});
+
+/**
+ * A validating admission webhook that holds the creation of ConfigMaps named `hold-<ms>-…` for that
+ * many milliseconds: a request whose answer takes that long, with nothing moving meanwhile.
+ */
+async function holdConfigMaps(): Promise<() => Promise<void>> {
+  const admin = { kubectl: kube.kubectl.newest, kubeconfig: kube.kubeconfig };
+  const NAME = "ward-ops-hold-configmaps";
+  const server = createServer({ cert: readFileSync(kube.servingCertFile), key: readFileSync(kube.servingKeyFile) }, (req, res) => {
+    let text = "";
+    req.on("data", (c) => (text += c));
+    req.on("end", () => {
+      const { uid, name } = ((r) => ({ uid: r.uid, name: r.name ?? r.object?.metadata?.name ?? "" }))(JSON.parse(text).request);
+      const ms = Number(/^hold-(\d+)-/.exec(name)?.[1] ?? 0);
+      setTimeout(() => {
+        res.setHeader("content-type", "application/json");
+        res.end(JSON.stringify({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", response: { uid, allowed: true } }));
+      }, Math.min(ms, 20_000));
+    });
+  });
+  server.listen(0, "127.0.0.1");
+  await new Promise((r) => server.once("listening", r));
+  const port = (server.address() as { port: number }).port;
+  const config = {
+    apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingWebhookConfiguration", metadata: { name: NAME },
+    webhooks: [{
+      name: "hold.ward-ops.test",
+      clientConfig: { url: `https://127.0.0.1:${port}/validate`, caBundle: Buffer.from(kube.ca).toString("base64") },
+      rules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["configmaps"], scope: "Namespaced" }],
+      failurePolicy: "Ignore", sideEffects: "None", admissionReviewVersions: ["v1"], timeoutSeconds: 25,
+    }],
+  };
+  await kubectlOk(admin, ["apply", "-f", "-"], { input: JSON.stringify(config) });
+  const close = async () => {
+    await kubectl(admin, ["delete", "validatingwebhookconfiguration", NAME, "--ignore-not-found"]);
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  };
+  // The API server picks the configuration up asynchronously: wait until a hold is seen to take time.
+  try {
+    await eventually("the webhook to hold creations", async () => {
+      const t0 = Date.now();
+      await kubectl(admin, ["create", "configmap", `hold-1500-probe-${t0}`, "-n", kube.namespace, "--dry-run=server"]);
+      return Date.now() - t0 >= 1500;
+    }, { timeoutMs: 30_000, intervalMs: 200 });
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return close;
+}
+
+test("request idle timeout: a request with no answer for longer ends with a 504 Status; a quicker one completes", async () => {
+  const close = await holdConfigMaps();
+  try {
+    const ns = ["-n", kube.namespace];
+    const id = Date.now();
+    const t0 = Date.now();
+    const slow = await kubectl(target, ["create", "configmap", `hold-8000-${id}`, ...ns]);
+    const took = Date.now() - t0;
+    assert.notEqual(slow.code, 0);
+    assert.match(slow.stderr, /Timeout.*\(request\) was idle for more than 3s/s);
+    assert.ok(took >= 2500 && took < 8000, `refused after ${took} ms: at the idle timeout, before the answer`);
+    await kubectlOk(target, ["create", "configmap", `hold-1000-${id}`, ...ns]);
+  } finally {
+    await close();
+  }
 });
 
 test("watch idle timeout: a watch with no events ends cleanly; one with events flowing stays", async () => {
