@@ -23,3 +23,12 @@ test("the reference has a row for every setting, with its env, file key and defa
   assert.throws(() => replaceReference("# no markers\n", ref), /no configuration reference markers/);
   assert.equal(replaceReference(`a\n${BEGIN_MARKER}\nold\n${END_MARKER}\nb\n`, "NEW"), "a\nNEW\nb\n");
 });
+
+test("every setting of the specs is a flag the command line accepts (and shows in --help)", async () => {
+  const { agentCommand, gatewayCommand } = await import("./commands.ts");
+  for (const [command, spec] of [[gatewayCommand, gatewaySpec], [agentCommand, agentSpec]] as const) {
+    const flags = new Set((command.flags ?? []).map((f) => f.name));
+    for (const s of Object.values(spec)) assert.ok(flags.has(s.flag), `ward ${command.name} declares --${s.flag}`);
+    assert.ok(flags.has("print-config"), `ward ${command.name} --print-config`);
+  }
+});
