@@ -18,7 +18,10 @@ const idleTimeoutFlags: FlagSpec[] = [
 
 // Shared by `ward gateway` and `ward gateway bootstrap`, which opens the same store.
 const dataDirFlag: FlagSpec = { name: "data-dir", type: "string", value: "DIR", description: "Directory for the SQLite store and generated keys (env WARD_DATA_DIR; default .ward)" };
-const storeFlag: FlagSpec = { name: "store", type: "string", value: "URL", description: "Store URL: sqlite:PATH or postgres://… (env WARD_STORE; default sqlite in --data-dir)" };
+const storeFlag: FlagSpec = {
+  name: "store", type: "string", value: "URL",
+  description: "Store URL: sqlite:PATH, or postgres://user:password@host:port/db with ?sslmode=verify-full&sslrootcert=FILE, ?pool_max=N (default 10) (env WARD_STORE; default sqlite in --data-dir)",
+};
 const adminEmailFlag: FlagSpec = {
   name: "admin-email", type: "string", value: "EMAIL",
   description: "Email of the local admin (created at first start, its API token in DATA_DIR/admin-token; the one the bootstrap code signs in) (env WARD_ADMIN_EMAIL; default admin@ward.local)",
@@ -70,6 +73,21 @@ export const gatewayCommand: CommandSpec = {
       ],
       examples: ["ward gateway bootstrap --data-dir /var/lib/ward"],
       run: async (inv) => (await loadHeavy()).runGatewayBootstrap(inv),
+    },
+    {
+      name: "migrate-store",
+      summary: "Copy a deployment's store into a new, empty one (e.g. SQLite to PostgreSQL), verified",
+      description:
+        "Copies every member, cluster, grant, signing key, API token, issued-token record, session and setting\n" +
+        "from --from into --to, in one transaction, then compares each table (row count and SHA-256). The\n" +
+        "target must be empty; both are migrated to this version's schema first. Stop the gateway first.",
+      flags: [
+        { name: "from", type: "string", value: "URL", description: "The store to copy: sqlite:PATH (or postgres://…)" },
+        { name: "to", type: "string", value: "URL", description: "The empty store to fill: postgres://user:password@host:port/database" },
+        configFlag,
+      ],
+      examples: ["ward gateway migrate-store --from sqlite:/var/lib/ward/ward.db --to postgres://ward:…@db.internal:5432/ward"],
+      run: async (inv) => (await loadHeavy()).runGatewayMigrateStore(inv),
     },
   ],
   run: async (inv) => {

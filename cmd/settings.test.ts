@@ -77,5 +77,6 @@ test("idle timeouts: flags and env reach the tunnel's per-kind settings; invalid
 test("redactUrlPassword keeps everything but the password", () => {
   assert.equal(redactUrlPassword("postgres://u:p%40ss@h:5432/db?sslmode=require"), "postgres://u:***@h:5432/db?sslmode=require");
   assert.equal(redactUrlPassword("postgres://u@h/db"), "postgres://u@h/db");
+  assert.equal(redactUrlPassword("postgres://h/db?user=u&password=p&sslmode=verify-full&sslpassword=k"), "postgres://h/db?user=u&password=***&sslmode=verify-full&sslpassword=***");
   assert.equal(redactUrlPassword("sqlite:/var/lib/ward/ward.db"), "sqlite:/var/lib/ward/ward.db");
 });

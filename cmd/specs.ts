@@ -13,9 +13,13 @@ export function splitList(v: string): string[] {
 
 const listenAddress = (v: string) => (v === "" || parseListen(v) ? undefined : `expected HOST:PORT (e.g. 127.0.0.1:9090, 0.0.0.0:9090), got ${JSON.stringify(v)}`);
 
-/** A store URL without its password (`postgres://user:***@host/db`). */
+/**
+ * A store URL for `--print-config`: everything but the password (`postgres://user:***@host/db?…`,
+ * and a `password=` or `sslpassword=` parameter). Unlike the store's `redactedUrl` (for errors and
+ * logs) it keeps the other parameters, which are what one checks a configuration for.
+ */
 export function redactUrlPassword(v: string): string {
-  return v.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*):[^@/]*@/i, "$1:***@");
+  return v.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*):[^@/]*@/i, "$1:***@").replace(/([?&](?:ssl)?password=)[^&]*/gi, "$1***");
 }
 
 /** Idle timeouts per stream kind, the same on the gateway and the agent (the shorter one ends a stream). */
@@ -55,7 +59,8 @@ export const gatewaySpec = {
   },
   store: {
     kind: "string", flag: "store", env: "WARD_STORE", key: "store", default: "", defaultText: "`sqlite:<data-dir>/ward.db`",
-    description: "Store URL: `sqlite:PATH` or `postgres://…`", secret: redactUrlPassword,
+    description: "Store URL: `sqlite:PATH`, or `postgres://user:password@host:port/db` with `?sslmode=verify-full&sslrootcert=FILE`, `?pool_max=N` (see [Scale-out](#scale-out))",
+    secret: redactUrlPassword,
   },
   publicUrl: { kind: "string", flag: "public-url", env: "WARD_PUBLIC_URL", key: "publicUrl", default: "", defaultText: "the listen URL", description: "External URL, written into kubeconfigs and the agent manifest" },
   adminEmail: { kind: "string", flag: "admin-email", env: "WARD_ADMIN_EMAIL", key: "adminEmail", default: "admin@ward.local", description: "The local admin created at first start" },

@@ -28,7 +28,9 @@
  * one impersonating the same user — the least any design with two Node processes on the path adds on
  * this machine.
  * Streaming rows run direct, Ward, peer, floor, floor, peer, Ward, direct and keep each side's best run.
- * `--only small,list,logs,exec,port-forward` runs just those rows; WARD_BENCH_C1 (requests at c=1) and
+ * `--only small,list,logs,exec,port-forward` runs just those rows; `--store postgres` adds the small-GET
+ * rows through a gateway on PostgreSQL beside the one on SQLite (scripts/bench-proxy/store_row.ts;
+ * `--only store --store postgres` runs just them); WARD_BENCH_C1 (requests at c=1) and
  * WARD_BENCH_C64_SECONDS override the small-GET run lengths (for profiling one of them); WARD_BENCH_SOURCE=1
  * runs gateway and agent from source (`node cmd/ward.ts`) for readable CPU profiles.
  * Readable rows, then one JSON object with every figure as the very last line. Goals are reported,
@@ -50,7 +52,8 @@ import { BENCH_EMAIL, C1_REQUESTS, CM_COUNT, debug, log, MiB, NO_RD, quick, RD_V
 import { cpuMeter, peakRss, pids, PROXY_PROCESSES, resetPeakRss } from "./bench-proxy/measure.ts";
 import { killChildren } from "./bench-proxy/processes.ts";
 import { fmtMs, fmtRate, fmtSecs, peerLat, peerRate, peerThroughput, ratio } from "./bench-proxy/report.ts";
-import { startBenchWard, startFloor, startPeer, wardSide, type Peer } from "./bench-proxy/sides.ts";
+import { directUser, startBenchWard, startFloor, startPeer, wardSide, type Peer } from "./bench-proxy/sides.ts";
+import { STORE_PG, storeRows } from "./bench-proxy/store_row.ts";
 import {
   appendBigLog, createConfigMaps, execThroughput, listConfigMaps, logsFollow, portForwardThroughput, rounds, smallGetC1, smallGetC64, STALL_MS, StallError, type Rate,
 } from "./bench-proxy/workloads.ts";
@@ -145,13 +148,7 @@ async function main(): Promise<void> {
   for (const n of PROXY_PROCESSES) resetPeakRss(pids[n]);
 
   if (wanted("small")) {
-    const crb = await req(direct, "POST", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", {
-      apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding", metadata: { name: "bench-direct-user" },
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
-      subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: k.userName }],
-    });
-    if (crb.status !== 201 && crb.status !== 409) throw new Error(`bind ${k.userName}: ${crb.status} ${crb.text}`);
-    const user = target("user", k.apiServer, readFileSync(k.caFile), k.userToken);
+    const user = await directUser(k, direct);
     const sides = [user, direct, viaWard, ...(rd ? [rd] : []), floor.target];
     // CPU per request (utime + stime) of the proxies' processes and of the API server: steadier than
     // latency on a machine where client, proxy and API server share two cores. At c=1 direct and Ward
@@ -338,6 +335,13 @@ async function main(): Promise<void> {
     } : {}),
     streaming: Object.fromEntries(Object.entries(streaming).map(([n, s]) => [n, { goal: 0.6, value: s.ratio, met: s.ratio >= 0.6 }])),
   };
+  // Last: the store rows hand the cluster from one agent to another (after every RSS figure is taken).
+  if (STORE_PG) {
+    const user = await directUser(k, direct);
+    results.store = await storeRows(k, ward, viaWard, user, dir, row);
+    (results.goals as Record<string, unknown>).storeRps = (results.store as { goal: unknown }).goal;
+    user.agent.destroy();
+  }
   results.benchSeconds = (Date.now() - benchStart) / 1000;
   row(`benchmark ${results.benchSeconds.toFixed(1)} s after ${setupSeconds.toFixed(1)} s of set-up`);
   for (const t of all) t.agent.destroy();

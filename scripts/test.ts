@@ -29,6 +29,10 @@ run("unit tests", process.execPath, ["--test", "--test-reporter=dot", ...files("
 if (unitOnly) process.exit(0);
 
 run("prepare test components", "bash", ["scripts/setup"]);
+// The suites on the access fixture again, on a real PostgreSQL: the same tests, the other dialect
+// (the store's own PostgreSQL behaviour is test/store/postgres.test.ts).
+const storeSuites = ["access", "auth", "gateway", "client"].flatMap((a) => files(`internal/${a}/**/*.test.ts`));
+run("store and access suites on PostgreSQL", process.execPath, ["scripts/with-postgres.ts", "--", process.execPath, "--test", "--test-reporter=dot", ...storeSuites]);
 run("build dist/ward", process.execPath, ["scripts/build.ts"]);
 const integration = files("test/**/*.test.ts");
 run("integration and e2e tests", process.execPath, ["--test", "--test-concurrency=1", "--test-reporter=spec", ...integration]);

@@ -6,13 +6,18 @@
  * HTML on portal pages (the proxy path writes a Kubernetes `Status`, outside hono).
  */
 import type { Context, Env, ErrorHandler } from "hono";
-import type { HttpError } from "../errors/index.ts";
+import { HttpError } from "../errors/index.ts";
 import type { Logger } from "../log/index.ts";
+import { isStoreUnavailable } from "../store/index.ts";
+
+/** Seconds a client is asked to wait when the database cannot be reached. */
+const STORE_RETRY_AFTER = 5;
 
 export interface HttpErrorHandlerOptions<E extends Env, T extends HttpError> {
   /** The errors this surface answers as refusals (its areas' HttpError classes). */
   owns: (err: Error) => err is T;
-  render: (err: T, c: Context<E>) => Response | Promise<Response>;
+  /** Also renders `StoreUnavailable` (503): the database cannot be reached right now. */
+  render: (err: T | HttpError, c: Context<E>) => Response | Promise<Response>;
   /** How the surface says "internal error"; `err` has been logged as `logMessage`. */
   internal: (c: Context<E>) => Response | Promise<Response>;
   logger: Logger;
@@ -21,7 +26,12 @@ export interface HttpErrorHandlerOptions<E extends Env, T extends HttpError> {
 
 export function httpErrorHandler<E extends Env, T extends HttpError>(opts: HttpErrorHandlerOptions<E, T>): ErrorHandler<E> {
   return function onHttpError(err, c) {
-    if (opts.owns(err)) {
+    if (isStoreUnavailable(err)) {
+      // Not a bug here: the database went away (or is busy). Said once per request, without the query.
+      opts.logger.warn("store unavailable", { path: c.req.path, cause: (err as { code?: string }).code ?? err.message });
+      err = new HttpError(503, "StoreUnavailable", "The gateway cannot reach its database right now; try again shortly", { retryAfter: STORE_RETRY_AFTER });
+    }
+    if (opts.owns(err) || (err instanceof HttpError && err.reason === "StoreUnavailable")) {
       if (err.retryAfter !== undefined) c.header("Retry-After", String(err.retryAfter));
       return opts.render(err, c);
     }

@@ -9,6 +9,7 @@
 import { AccessError, TokenRejectedError, type TokenContext } from "../access/index.ts";
 import type { Logger } from "../log/index.ts";
 import { ProxyError, type Authorize } from "../proxy/index.ts";
+import { isStoreUnavailable } from "../store/index.ts";
 
 /** The one access call the check needs (AccessService in the gateway; faked in tests). */
 export interface TokenVerifier {
@@ -24,6 +25,8 @@ export function tokenCheck(access: TokenVerifier, logger: Logger): Authorize {
       return { member: ctx.member.id, user: ctx.member.email, groups: [], authority: { tokenId: ctx.jti, grants } };
     } catch (e) {
       if (e instanceof AccessError && e.reason === "FeatureDisabled") throw new ProxyError(404, "Not found", { cause: e });
+      // What the in-memory state could not answer needs the database, which is away right now.
+      if (isStoreUnavailable(e)) throw new ProxyError(503, "Service unavailable: the gateway cannot reach its database right now; try again shortly", { retryAfter: 5, cause: e });
       if (!(e instanceof TokenRejectedError)) throw e;
       logger.info("token rejected", { cluster, reason: e.detail });
       throw new ProxyError(401, "Unauthorized: the token is not valid for this cluster (expired, revoked, or access removed); get a new one with 'ward cluster kubeconfig add'");

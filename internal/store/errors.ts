@@ -2,3 +2,23 @@
 export class StoreError extends Error {
   override name = "StoreError";
 }
+
+/** The database cannot be reached right now (it went away, restarted, or is overloaded): retry later. */
+export class StoreUnavailableError extends Error {
+  override name = "StoreUnavailableError";
+}
+
+/** PostgreSQL SQLSTATE classes and client errors that mean "unreachable now", not "this query is wrong". */
+const UNAVAILABLE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EAI_AGAIN", "57P01", "57P02", "57P03", "53300", "SQLITE_BUSY", "SQLITE_LOCKED"]);
+
+/** True when `e` says the store is unreachable or busy for now (the API answers 503, the caller may retry). */
+export function isStoreUnavailable(e: unknown): boolean {
+  if (e instanceof StoreUnavailableError) return true;
+  const err = e as { code?: unknown; message?: unknown } | null;
+  if (!err || typeof err !== "object") return false;
+  const code = typeof err.code === "string" ? err.code : "";
+  if (UNAVAILABLE_CODES.has(code) || code.startsWith("08")) return true;
+  // pg's own client errors carry no code.
+  const msg = typeof err.message === "string" ? err.message : "";
+  return /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/.test(msg);
+}

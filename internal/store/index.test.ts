@@ -24,7 +24,8 @@ test("opens a fresh SQLite file in WAL mode, migrates, and reopens idempotently"
 });
 
 test("an unusable store URL is a clear error", async () => {
-  await assert.rejects(openStore("postgres://x"), /PostgreSQL store is not available/);
+  await assert.rejects(openStore("postgres://x"), /The PostgreSQL store URL postgres:\/\/x\/? names no database: add \/DATABASE/);
+  await assert.rejects(openStore("postgres://u:hunter2@db/ward?pool_max=lots"), (e: Error) => /Invalid pool_max="lots" in the store URL/.test(e.message) && !e.message.includes("hunter2"));
   await assert.rejects(openStore("sqlite:/etc/hostname/sub/ward.db"), /Cannot create the directory .*ENOTDIR/);
 });
 

@@ -13,7 +13,9 @@ import { ensurePrivateDir, ensurePrivateFile, tightenPrivateFile } from "./priva
 import { sqliteNativeBinding } from "./sqlite.ts";
 
 export type { Database } from "./schema.ts";
-export { StoreError } from "./errors.ts";
+export { StoreError, StoreUnavailableError, isStoreUnavailable } from "./errors.ts";
+export { redactedUrl } from "./postgres.ts";
+export { copyStore, storeReport, STORE_TABLES, type TableReport } from "./copy_store.ts";
 export { ensurePrivateDir, tightenPrivateFile, writePrivateFile } from "./private_files.ts";
 
 export interface Store {
@@ -31,19 +33,30 @@ export interface OpenStoreOptions {
 
 /** `url` is `sqlite:<path>` (or a bare path), `sqlite::memory:`, or `postgres://…`. */
 export async function openStore(url: string, opts: OpenStoreOptions = {}): Promise<Store> {
+  const logger = opts.logger ?? createLogger({ base: { area: "store" } });
   let store: Store;
-  if (/^postgres(ql)?:\/\//.test(url)) {
-    throw new StoreError("PostgreSQL store is not available in this build yet: use a sqlite: store URL");
+  if (isPostgresUrl(url)) {
+    const { openPostgres } = await import("./postgres.ts");
+    store = { dialect: "postgres", ...(await openPostgres(url, logger)) };
   } else {
-    store = await openSqlite(url.replace(/^sqlite:/, ""), opts.logger ?? createLogger({ base: { area: "store" } }));
+    store = await openSqlite(url.replace(/^sqlite:/, ""), logger);
   }
   try {
-    await migrate(store.db);
+    if (store.dialect === "postgres") {
+      const { withMigrationLock } = await import("./postgres.ts");
+      await withMigrationLock(store.db, (conn, schema) => migrate(conn, { schema, table: "ward_migration", lockTable: "ward_migration_lock" }));
+    } else {
+      await migrate(store.db);
+    }
   } catch (e) {
     await store.close();
     throw e;
   }
   return store;
+}
+
+export function isPostgresUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//.test(url);
 }
 
 /** What SQLite writes beside the database: the same pages, so the same secrets. */
@@ -81,8 +94,23 @@ async function openSqlite(path: string, logger: Logger): Promise<Store> {
   };
 }
 
-async function migrate(db: Kysely<Database>): Promise<void> {
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+/**
+ * PostgreSQL keeps Ward's migration records in its own tables, in the connection's current schema:
+ * a database shared with other applications (other schemas, other kysely users) cannot confuse it.
+ * SQLite keeps kysely's default names (the file is Ward's alone).
+ */
+export interface MigrationTables {
+  schema?: string;
+  table: string;
+  lockTable: string;
+}
+
+async function migrate(db: Kysely<Database>, tables?: MigrationTables): Promise<void> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+    ...(tables && { migrationTableSchema: tables.schema, migrationTableName: tables.table, migrationLockTableName: tables.lockTable }),
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === "Error");

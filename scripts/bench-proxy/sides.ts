@@ -13,7 +13,7 @@ import { eventually } from "../../test/helpers/eventually.ts";
 import type { KubeEnv } from "../../test/helpers/kube-env.ts";
 import { startWard, type Ward } from "../../test/helpers/ward.ts";
 import { rdBinary } from "../remotedialer-build.ts";
-import { target, type Target } from "./client.ts";
+import { req, target, type Target } from "./client.ts";
 import { BENCH_EMAIL, CLUSTER, log, root } from "./config.ts";
 import { startHelper } from "./processes.ts";
 
@@ -27,7 +27,7 @@ import { startHelper } from "./processes.ts";
  * The agent authenticates to the API server with a bearer token, as it does in a cluster (its service
  * account's) and as the remotedialer peer does: the kube-env admin's static token.
  */
-export async function startBenchWard(k: KubeEnv, workDir: string): Promise<Ward> {
+export async function startBenchWard(k: KubeEnv, workDir: string, gatewayArgs: string[] = []): Promise<Ward> {
   const agentKubeconfig = join(workDir, "agent-kubeconfig");
   writeFileSync(agentKubeconfig, JSON.stringify({
     apiVersion: "v1", kind: "Config", "current-context": "kube",
@@ -36,7 +36,7 @@ export async function startBenchWard(k: KubeEnv, workDir: string): Promise<Ward>
     contexts: [{ name: "kube", context: { cluster: "kube", user: "agent" } }],
   }), { mode: 0o600 });
   return await startWard(k, {
-    cluster: CLUSTER, clusterName: "Bench", agentFlags: [], agentKubeconfig, agentTrust: "env",
+    cluster: CLUSTER, clusterName: "Bench", agentFlags: [], agentKubeconfig, agentTrust: "env", gatewayArgs,
     ...(process.env.WARD_BENCH_SOURCE === "1" ? { command: [process.execPath, join(root, "cmd", "ward.ts")] } : {}),
   });
 }
@@ -51,6 +51,20 @@ export async function wardSide(w: Ward): Promise<{ target: Target; server: strin
   const t = target("ward", server, w.ca, doc.users[0]!.user.token);
   t.kubeconfig = m.kubeconfig;
   return { target: t, server };
+}
+
+/**
+ * Direct as the kube-env's plain user, whose cluster-admin comes from an RBAC binding (made here), as
+ * the member's does through Ward: the like-for-like baseline the goals use.
+ */
+export async function directUser(k: KubeEnv, direct: Target): Promise<Target> {
+  const crb = await req(direct, "POST", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", {
+    apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding", metadata: { name: "bench-direct-user" },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
+    subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: k.userName }],
+  });
+  if (crb.status !== 201 && crb.status !== 409) throw new Error(`bind ${k.userName}: ${crb.status} ${crb.text}`);
+  return target("user", k.apiServer, readFileSync(k.caFile), k.userToken);
 }
 
 // ------------------------------------------------------------------- Rancher-style peer (Go harness)

@@ -123,7 +123,7 @@ test("portal login: authorization code + PKCE with a real provider; an HttpOnly,
     await page.goto(`${gw.url}/`);
     await signInAtIdp(page, "dev");
     await page.waitForURL(`${gw.url}/`, { timeout: 15_000 });
-    assert.match(await page.textContent("main") ?? "", /Signed in as dev@example\.com \(member\)/);
+    assert.match(await page.textContent("header .who") ?? "", /dev@example\.com · member/, "the page header names who is signed in");
     assert.ok(authorizeUrl);
     assert.equal(authorizeUrl.searchParams.get("code_challenge_method"), "S256");
     assert.ok((authorizeUrl.searchParams.get("state") ?? "").length >= 32);
@@ -202,7 +202,7 @@ test("a person with no membership gets a clear page; an allowed email domain joi
   const ctx2 = await newContext();
   try {
     const page = await signedInPage(ctx2, "pat");
-    assert.match(await page.textContent("main") ?? "", /Signed in as pat@partner\.example \(member\)/);
+    assert.match(await page.textContent("header .who") ?? "", /pat@partner\.example · member/, "the page header names who is signed in");
   } finally {
     await ctx2.close();
   }
@@ -344,7 +344,7 @@ test("device login: a code not approved in time expires; the CLI says so and the
     await page.fill('input[name="code"]', short.bootstrapCode!);
     await page.click('button[type="submit"]');
     await page.waitForURL(`${short.url}/`);
-    assert.match(await page.textContent("main") ?? "", /Signed in as admin@ward\.local \(admin\)/);
+    assert.match(await page.textContent("header .who") ?? "", /admin@ward\.local · admin/, "the page header names who is signed in");
     const res = await page.goto(url!);
     assert.equal(res?.status(), 404);
     assert.match(await page.textContent("main") ?? "", /already used or expired|wrong, already used or expired/);
