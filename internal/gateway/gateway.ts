@@ -197,6 +197,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       exchangeSinks.push((r) => m.exchange(r));
       access.events.on("tokenMinted", (ev) => m.tokenMinted(ev.kind));
       access.events.on("rateLimited", (ev) => m.rateLimited(ev.limit));
+      // The audit writer's queue joins this registry with registerAuditGauges(m.registry, …).
       metrics = await startMetricsServer({
         ...opts.metricsListen, registry: m.registry, logger: log.child({ area: "metrics" }),
         ready: () => store.ping().then(() => true, () => false),
