@@ -34,11 +34,11 @@ export const idleTimeoutSpec = {
   },
   idleTimeoutExec: {
     kind: "duration", flag: "idle-timeout-exec", env: "WARD_IDLE_TIMEOUT_EXEC", key: "idleTimeout.exec", default: DEFAULT_IDLE_TIMEOUT_MS.exec,
-    description: "End an exec, attach or cp session with no bytes either way for this long; 0 = never",
+    description: "End an exec, attach or cp session with no data either way for this long (WebSocket pings do not count); 0 = never",
   },
   idleTimeoutPortforward: {
     kind: "duration", flag: "idle-timeout-portforward", env: "WARD_IDLE_TIMEOUT_PORTFORWARD", key: "idleTimeout.portforward", default: DEFAULT_IDLE_TIMEOUT_MS.portforward,
-    description: "End a port-forward with no bytes either way for this long; 0 = never",
+    description: "End a port-forward with no data either way for this long (WebSocket pings do not count); 0 = never",
   },
 } satisfies Spec;
 
