@@ -5,6 +5,7 @@ import { NatsServer } from "../nats/index.ts";
 import { AccessSync } from "./gateway_sync.ts";
 import { accessSubjects } from "../bus/index.ts";
 import { fixture } from "../../test/helpers/access_fixture.ts";
+import { eventually } from "../../test/helpers/eventually.ts";
 
 class FakePresence extends EventEmitter {
   online = new Set<string>();
@@ -69,12 +70,11 @@ test("grant status follows presence from the one source: offline and back", asyn
     const { grant } = await f.svc.createGrant(f.admin, "prod", { member_id: f.member.member.id, role: "view" });
     assert.equal(grant.status, "cluster_offline");
     const status = async () => (await f.svc.listGrants(f.admin, "prod"))[0]!.status;
+    // Written by the sync a store round trip later (longer on PostgreSQL).
     presence.set("prod", true);
-    await new Promise((r) => setTimeout(r, 50));
-    assert.equal(await status(), "pending");
+    await eventually("pending once online", async () => (await status()) === "pending");
     presence.set("prod", false);
-    await new Promise((r) => setTimeout(r, 50));
-    assert.equal(await status(), "cluster_offline");
+    await eventually("cluster_offline once offline", async () => (await status()) === "cluster_offline");
   } finally {
     sync.close();
     await nats.close();

@@ -1,5 +1,6 @@
 /** Grants: a member's role at a scope on a cluster, what the agents reconcile, and their status. */
 import type { DesiredGrant, GrantStatusUpdate } from "../bus/index.ts";
+import { isUniqueViolation } from "../store/index.ts";
 import type { GrantsTable } from "../store/schema.ts";
 import { grantKey, requireAdmin, type AccessState } from "./_access_state.ts";
 import { toGrant } from "./_rows.ts";
@@ -8,6 +9,8 @@ import type { GrantExpiry } from "./grant_expiry.ts";
 import { newId } from "./secrets.ts";
 import type { AuthContext, Grant } from "./types.ts";
 import { parseEmail, parseExpiry, parseGrantRole, parseNamespace, parseScope } from "./validate.ts";
+
+export type GrantInput = { member_id?: unknown; member_email?: unknown; role?: unknown; scope?: unknown; namespace?: unknown; expires_at?: unknown };
 
 export class Grants {
   #s: AccessState;
@@ -20,11 +23,11 @@ export class Grants {
     this.#online = isClusterOnline;
   }
 
-  async createGrant(
-    actor: AuthContext,
-    clusterId: string,
-    input: { member_id?: unknown; member_email?: unknown; role?: unknown; scope?: unknown; namespace?: unknown; expires_at?: unknown },
-  ): Promise<{ grant: Grant; created: boolean }> {
+  createGrant(actor: AuthContext, clusterId: string, input: GrantInput): Promise<{ grant: Grant; created: boolean }> {
+    return this.#createGrant(actor, clusterId, input, false);
+  }
+
+  async #createGrant(actor: AuthContext, clusterId: string, input: GrantInput, retried: boolean): Promise<{ grant: Grant; created: boolean }> {
     requireAdmin(actor);
     await this.#s.accessCluster(clusterId);
     const memberId = typeof input.member_id === "string" ? input.member_id : input.member_email !== undefined ? await this.#memberIdByEmail(input.member_email) : undefined;
@@ -58,10 +61,17 @@ export class Grants {
       await this.#s.db.updateTable("grants").set({ expires_at, status, error: null, created_by: actor.member.id, updated_at: now }).where("id", "=", id).execute();
     } else {
       id = newId("g");
-      await this.#s.db
-        .insertInto("grants")
-        .values({ id, cluster_id: clusterId, member_id: member.id, role, scope, namespace, status, error: null, expires_at, created_by: actor.member.id, created_at: now, updated_at: now })
-        .execute();
+      try {
+        await this.#s.db
+          .insertInto("grants")
+          .values({ id, cluster_id: clusterId, member_id: member.id, role, scope, namespace, status, error: null, expires_at, created_by: actor.member.id, created_at: now, updated_at: now })
+          .execute();
+      } catch (e) {
+        // The same grant was created at this moment by another request (maybe on another gateway):
+        // asked again, it is found and answered as above (idempotent, or its expiry replaced).
+        if (isUniqueViolation(e) && !retried) return this.#createGrant(actor, clusterId, input, true);
+        throw e;
+      }
     }
     this.#s.grants.delete(grantKey(clusterId, member.id));
     this.#s.events.emit("grantsChanged", clusterId);

@@ -4,6 +4,7 @@ import { toMember } from "./_rows.ts";
 import { parseTokenTtl, type ApiTokens } from "./api_tokens.ts";
 import { AccessError } from "./errors.ts";
 import { newId } from "./secrets.ts";
+import { isUniqueViolation } from "../store/index.ts";
 import type { MembersTable } from "../store/schema.ts";
 import type { AuthContext, Member } from "./types.ts";
 import { parseEmail, parseMemberRole } from "./validate.ts";
@@ -21,7 +22,13 @@ export class Members {
   async bootstrapAdmin(email = "admin@ward.local"): Promise<{ member: Member; apiToken: string } | null> {
     const any = await this.#s.db.selectFrom("members").select("id").limit(1).executeTakeFirst();
     if (any) return null;
-    return this.#insertMember({ email, role: "admin", robot: false });
+    try {
+      return await this.#insertMember({ email, role: "admin", robot: false });
+    } catch (e) {
+      // Another gateway starting on the same empty database created the first admin first.
+      if (e instanceof AccessError && e.reason === "Conflict") return null;
+      throw e;
+    }
   }
 
   async createMember(actor: AuthContext, input: { email?: unknown; role?: unknown; robot?: unknown; oidc_subject?: unknown; expires_in_seconds?: unknown; api_token?: unknown }): Promise<{ member: Member; apiToken: string }> {
@@ -52,7 +59,13 @@ export class Members {
       status: "active",
       created_at: this.#s.iso(),
     };
-    await this.#s.db.insertInto("members").values(row).execute();
+    try {
+      await this.#s.db.insertInto("members").values(row).execute();
+    } catch (e) {
+      // Lost a race with another request (or gateway) adding the same email.
+      if (isUniqueViolation(e)) throw new AccessError("Conflict", `A member with email ${m.email} already exists`, { cause: e });
+      throw e;
+    }
     this.#s.members.delete(row.id);
     const apiToken = m.withToken === false ? "" : (await this.#apiTokens.issueApiToken(row.id, { name: "initial", ...(m.ttlSeconds ? { ttlSeconds: m.ttlSeconds } : {}) })).secret;
     return { member: toMember(row), apiToken };

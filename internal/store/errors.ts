@@ -22,3 +22,12 @@ export function isStoreUnavailable(e: unknown): boolean {
   const msg = typeof err.message === "string" ? err.message : "";
   return /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/.test(msg);
 }
+
+/**
+ * True when a write lost a race for a unique key (PostgreSQL 23505; SQLite's UNIQUE or PRIMARY KEY
+ * constraint): another writer, maybe another gateway, inserted the same row first.
+ */
+export function isUniqueViolation(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === "23505" || code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY";
+}

@@ -13,7 +13,7 @@ import { ensurePrivateDir, ensurePrivateFile, tightenPrivateFile } from "./priva
 import { sqliteNativeBinding } from "./sqlite.ts";
 
 export type { Database } from "./schema.ts";
-export { StoreError, StoreUnavailableError, isStoreUnavailable } from "./errors.ts";
+export { StoreError, StoreUnavailableError, isStoreUnavailable, isUniqueViolation } from "./errors.ts";
 export { redactedUrl } from "./postgres.ts";
 export { copyStore, storeReport, STORE_TABLES, type TableReport } from "./copy_store.ts";
 export { ensurePrivateDir, tightenPrivateFile, writePrivateFile } from "./private_files.ts";

@@ -144,11 +144,13 @@ for (const role of ROLES) {
         assert.equal(await can(["create", "roles", "-n", ns]), "no");
       } else if (role === "admin") {
         await kubectlOk(k, ["create", "role", tag, "--verb=get", "--resource=pods", "-n", ns]);
-        assert.equal(await can(["create", "clusterroles"]), "no");
+        assert.equal(await can(["create", "clusterroles", "--all-namespaces"]), "no");
       } else {
         // cluster-admin bound in one namespace is admin-like there; on the cluster, everything.
         await kubectlOk(k, ["create", "secret", "generic", tag, "-n", ns]);
-        assert.equal(await can(["create", "namespaces"]), scope === "cluster" ? "yes" : "no");
+        // Asked cluster-wide (-A): the kubeconfig's default namespace is the grant's, and a RoleBinding
+        // to cluster-admin answers "yes" for anything asked inside that namespace.
+        assert.equal(await can(["create", "namespaces", "--all-namespaces"]), scope === "cluster" ? "yes" : "no");
         if (scope === "cluster") await kubectlOk(k, ["get", "nodes"]);
       }
     });
