@@ -1,28 +1,15 @@
 import { readFileSync } from "node:fs";
 import type { Invocation } from "../internal/cli/command.ts";
 import { UsageError } from "../internal/cli/command.ts";
-import { parseListen, type Spec } from "../internal/config/index.ts";
-import { loadSettings, makeLogger, untilSignal } from "./settings.ts";
+import { parseListen } from "../internal/config/index.ts";
+import { loadSettings, makeLogger, printSettings, untilSignal } from "./settings.ts";
+import { agentSpec as spec, idleTimeouts } from "./specs.ts";
 
-const spec = {
-  gateway: { kind: "string", flag: "gateway", env: "WARD_GATEWAY", key: "gateway", default: "", description: "Gateway URL" },
-  cluster: { kind: "string", flag: "cluster", env: "WARD_CLUSTER", key: "cluster", default: "", description: "Cluster id" },
-  token: { kind: "string", flag: "token", env: "WARD_AGENT_TOKEN", key: "token", default: "", description: "Join credential" },
-  tokenFile: { kind: "string", flag: "token-file", env: "WARD_AGENT_TOKEN_FILE", key: "tokenFile", default: "", description: "Join credential file" },
-  gatewayCa: { kind: "string", flag: "gateway-ca", env: "WARD_GATEWAY_CA", key: "gatewayCa", default: "", description: "CA file for the gateway's certificate" },
-  insecure: { kind: "boolean", flag: "insecure-skip-tls-verify", env: "WARD_INSECURE_SKIP_TLS_VERIFY", key: "insecureSkipTlsVerify", default: false, description: "Do not verify the gateway's certificate" },
-  kubeconfig: { kind: "string", flag: "kubeconfig", env: "WARD_KUBECONFIG", key: "kubeconfig", default: "", description: "Kubeconfig (out of cluster)" },
-  userPrefix: { kind: "string", flag: "user-prefix", env: "WARD_USER_PREFIX", key: "userPrefix", default: "ward:", description: "Prefix of mapped Kubernetes users" },
-  resync: { kind: "duration", flag: "resync", env: "WARD_RESYNC", key: "resync", default: 30_000, description: "Full reconcile interval" },
-  helloInterval: { kind: "duration", flag: "hello-interval", env: "WARD_HELLO_INTERVAL", key: "helloInterval", default: 10_000, description: "Presence interval" },
-  metricsListen: {
-    kind: "string", flag: "metrics-listen", env: "WARD_METRICS_LISTEN", key: "metricsListen", default: "", description: "Metrics and health listen address",
-    validate: (v: string) => (v === "" || parseListen(v) ? undefined : `expected HOST:PORT (e.g. 127.0.0.1:9090, 0.0.0.0:9090), got ${JSON.stringify(v)}`),
-  },
-} satisfies Spec;
+
 
 export async function runAgent(inv: Invocation): Promise<number> {
   const cfg = await loadSettings(inv, spec);
+  if (inv.flags["print-config"]) return printSettings(inv, spec, "ward agent");
   if (!cfg.gateway) throw new UsageError("Missing --gateway URL (or WARD_GATEWAY)", inv.path);
   if (!cfg.cluster) throw new UsageError("Missing --cluster ID (or WARD_CLUSTER)", inv.path);
   let credential = cfg.token;
@@ -60,7 +47,7 @@ export async function runAgent(inv: Invocation): Promise<number> {
       helloMs: cfg.helloInterval,
       logger: log,
       ...(cfg.gatewayCa || cfg.insecure ? { gatewayTls: { ca: cfg.gatewayCa ? readGatewayCa(cfg.gatewayCa, inv) : undefined, insecureSkipVerify: cfg.insecure } } : {}),
-      serveStreams: await streamServer(kc, cfg.cluster, cfg.userPrefix, log, streams.onActive),
+      serveStreams: await streamServer(kc, { cluster: cfg.cluster, userPrefix: cfg.userPrefix, idleTimeoutMs: idleTimeouts(cfg) }, log, streams.onActive),
     });
   } catch (e) {
     throw new UsageError((e as Error).message, inv.path);
@@ -88,8 +75,7 @@ export async function runAgent(inv: Invocation): Promise<number> {
 /** The kubectl proxy path at the agent: tunnel streams forwarded to the API server with impersonation. */
 async function streamServer(
   kc: import("@kubernetes/client-node").KubeConfig,
-  cluster: string,
-  userPrefix: string,
+  { cluster, userPrefix, idleTimeoutMs }: { cluster: string; userPrefix: string; idleTimeoutMs: Record<import("../internal/tunnel/index.ts").StreamKind, number> },
   log: import("../internal/log/index.ts").Logger,
   onActive: (delta: 1 | -1) => void,
 ): Promise<(nc: import("../internal/nats/index.ts").BusConnection) => Promise<() => Promise<void>>> {
@@ -114,7 +100,7 @@ async function streamServer(
     onActive,
   });
   return async (nc) => {
-    const agent = new TunnelAgent(nc, { cluster, logger: log.child({ area: "tunnel" }) });
+    const agent = new TunnelAgent(nc, { cluster, idleTimeoutMs, logger: log.child({ area: "tunnel" }) });
     await agent.serve(handler);
     return () => agent.close();
   };

@@ -7,6 +7,15 @@ import { relaunchWithNodeFlags } from "./node_flags.ts";
 const configFlag: FlagSpec = { name: "config", type: "string", value: "FILE", description: "YAML config file (env WARD_CONFIG)" };
 const logLevelFlag: FlagSpec = { name: "log-level", type: "string", value: "LEVEL", description: "debug, info, warn or error (env WARD_LOG_LEVEL; default info)" };
 
+const printConfigFlag: FlagSpec = { name: "print-config", type: "boolean", description: "Print the effective settings (secrets as ***) as a YAML config file, each with its source, and exit" };
+// Shared by `ward gateway` and `ward agent` (see cmd/specs.ts for the defaults).
+const idleTimeoutFlags: FlagSpec[] = [
+  { name: "idle-timeout-request", type: "string", value: "DURATION", description: "End a request idle this long; 0 = never (env WARD_IDLE_TIMEOUT_REQUEST; default 5m)" },
+  { name: "idle-timeout-watch", type: "string", value: "DURATION", description: "End a watch or logs -f with no event this long (env WARD_IDLE_TIMEOUT_WATCH; default 30m)" },
+  { name: "idle-timeout-exec", type: "string", value: "DURATION", description: "End an exec/attach/cp session idle this long (env WARD_IDLE_TIMEOUT_EXEC; default 30m)" },
+  { name: "idle-timeout-portforward", type: "string", value: "DURATION", description: "End a port-forward idle this long (env WARD_IDLE_TIMEOUT_PORTFORWARD; default 30m)" },
+];
+
 // Shared by `ward gateway` and `ward gateway bootstrap`, which opens the same store.
 const dataDirFlag: FlagSpec = { name: "data-dir", type: "string", value: "DIR", description: "Directory for the SQLite store and generated keys (env WARD_DATA_DIR; default .ward)" };
 const storeFlag: FlagSpec = {
@@ -43,8 +52,11 @@ export const gatewayCommand: CommandSpec = {
     { name: "audit", type: "string", value: "on|off", description: "Audit every proxied request and access action (env WARD_AUDIT; default on)" },
     { name: "audit-retention", type: "string", value: "DURATION", description: "How long audit rows are kept; pruned daily (env WARD_AUDIT_RETENTION; default 720h)" },
     { name: "audit-queue-cap", type: "string", value: "N", description: "Audit records queued before new ones are dropped and counted (env WARD_AUDIT_QUEUE_CAP; default 10000)" },
+    { name: "metrics-listen", type: "string", value: "HOST:PORT", description: "Serve Prometheus /metrics, /healthz and /readyz (ready = store reachable) over plain HTTP on this separate address (env WARD_METRICS_LISTEN; default off)" },
+    ...idleTimeoutFlags,
     configFlag,
     logLevelFlag,
+    printConfigFlag,
   ],
   examples: [
     "ward gateway",
@@ -107,8 +119,10 @@ export const agentCommand: CommandSpec = {
     { name: "resync", type: "string", value: "DURATION", description: "Full RBAC reconcile interval, repairs hand edits (env WARD_RESYNC; default 30s)" },
     { name: "hello-interval", type: "string", value: "DURATION", description: "Presence interval (env WARD_HELLO_INTERVAL; default 10s)" },
     { name: "metrics-listen", type: "string", value: "HOST:PORT", description: "Serve Prometheus /metrics, /healthz and /readyz (ready = connected to the gateway) over plain HTTP here (env WARD_METRICS_LISTEN; default off)" },
+    ...idleTimeoutFlags,
     configFlag,
     logLevelFlag,
+    printConfigFlag,
   ],
   examples: ["ward agent --gateway https://ward.example.com --cluster prod --token-file /var/run/ward/join-token"],
   subcommands: [

@@ -1,44 +1,12 @@
 import { UsageError, type Invocation } from "../internal/cli/command.ts";
 import { parseListen, type Spec } from "../internal/config/index.ts";
 import { startGateway } from "../internal/gateway/index.ts";
-import { loadSettings, makeLogger, untilSignal } from "./settings.ts";
-
-const spec = {
-  listen: {
-    kind: "string", flag: "listen", env: "WARD_LISTEN", key: "listen", default: "127.0.0.1:8443",
-    description: "Listen address",
-    validate: (v: string) => (parseListen(v) ? undefined : `expected HOST:PORT, got ${JSON.stringify(v)}`),
-  },
-  dataDir: { kind: "string", flag: "data-dir", env: "WARD_DATA_DIR", key: "dataDir", default: ".ward", description: "Data directory" },
-  store: { kind: "string", flag: "store", env: "WARD_STORE", key: "store", default: "", description: "Store URL" },
-  publicUrl: { kind: "string", flag: "public-url", env: "WARD_PUBLIC_URL", key: "publicUrl", default: "", description: "External URL for kubeconfigs" },
-  adminEmail: { kind: "string", flag: "admin-email", env: "WARD_ADMIN_EMAIL", key: "adminEmail", default: "admin@ward.local", description: "First admin's email" },
-  plainHttp: { kind: "boolean", flag: "plain-http", env: "WARD_PLAIN_HTTP", key: "tls.plainHttp", default: false, description: "Serve plain HTTP" },
-  tlsCert: { kind: "string", flag: "tls-cert", env: "WARD_TLS_CERT", key: "tls.cert", default: "", description: "TLS certificate file" },
-  tlsKey: { kind: "string", flag: "tls-key", env: "WARD_TLS_KEY", key: "tls.key", default: "", description: "TLS key file" },
-  oidcIssuer: { kind: "string", flag: "oidc-issuer", env: "WARD_OIDC_ISSUER", key: "oidc.issuer", default: "", description: "OIDC issuer URL",
-    validate: (v: string) => (v === "" || /^https?:\/\/[^\s]+$/.test(v) ? undefined : `expected an https:// URL, got ${JSON.stringify(v)}`) },
-  oidcClientId: { kind: "string", flag: "oidc-client-id", env: "WARD_OIDC_CLIENT_ID", key: "oidc.clientId", default: "", description: "OIDC client id" },
-  oidcClientSecret: { kind: "string", flag: "oidc-client-secret", env: "WARD_OIDC_CLIENT_SECRET", key: "oidc.clientSecret", default: "", description: "OIDC client secret" },
-  oidcScopes: { kind: "string", flag: "oidc-scopes", env: "WARD_OIDC_SCOPES", key: "oidc.scopes", default: "openid email profile", description: "OIDC scopes" },
-  allowedDomains: { kind: "string", flag: "allowed-email-domains", env: "WARD_ALLOWED_EMAIL_DOMAINS", key: "oidc.allowedEmailDomains", default: "", description: "Email domains that join at first sign-in",
-    validate: (v: string) => (splitList(v).every((d) => /^[a-z0-9.-]+\.[a-z]{2,}$/i.test(d)) ? undefined : `expected comma-separated domains like example.com, got ${JSON.stringify(v)}`) },
-  disableBootstrap: { kind: "boolean", flag: "disable-bootstrap", env: "WARD_DISABLE_BOOTSTRAP", key: "bootstrap.disabled", default: false, description: "Turn the local bootstrap code off" },
-  audit: { kind: "string", flag: "audit", env: "WARD_AUDIT", key: "audit.enabled", default: "on", description: "Audit proxied requests and access actions",
-    validate: (v: string) => (v === "on" || v === "off" ? undefined : `expected on or off, got ${JSON.stringify(v)}`) },
-  auditRetention: { kind: "duration", flag: "audit-retention", env: "WARD_AUDIT_RETENTION", key: "audit.retention", default: 720 * 3_600_000, description: "How long audit rows are kept",
-    validate: (v: number) => (v >= 60_000 ? undefined : "expected at least 1m, e.g. 720h") },
-  auditQueueCap: { kind: "number", flag: "audit-queue-cap", env: "WARD_AUDIT_QUEUE_CAP", key: "audit.queueCap", default: 10_000, description: "Audit records held before dropping",
-    validate: (v: number) => (Number.isInteger(v) && v >= 1 && v <= 1_000_000 ? undefined : "expected a whole number from 1 to 1000000") },
-  shutdownTimeout: { kind: "duration", flag: "shutdown-timeout", env: "WARD_SHUTDOWN_TIMEOUT", key: "shutdownTimeout", default: 10_000, description: "Shutdown timeout" },
-} satisfies Spec;
-
-function splitList(v: string): string[] {
-  return v.split(",").map((s) => s.trim()).filter(Boolean);
-}
+import { loadSettings, makeLogger, printSettings, untilSignal } from "./settings.ts";
+import { gatewaySpec as spec, idleTimeouts, splitList } from "./specs.ts";
 
 export async function runGateway(inv: Invocation): Promise<number> {
   const cfg = await loadSettings(inv, spec);
+  if (inv.flags["print-config"]) return printSettings(inv, spec, "ward gateway");
   const log = makeLogger(inv, "gateway");
   if (cfg.oidcIssuer && !cfg.oidcClientId) throw new UsageError("--oidc-issuer needs --oidc-client-id (env WARD_OIDC_CLIENT_ID)", inv.path);
   const { host, port } = parseListen(cfg.listen)!;
@@ -57,6 +25,8 @@ export async function runGateway(inv: Invocation): Promise<number> {
     allowedEmailDomains: splitList(cfg.allowedDomains),
     bootstrap: !cfg.disableBootstrap,
     audit: { enabled: cfg.audit === "on", retentionMs: cfg.auditRetention, queueCap: cfg.auditQueueCap },
+    idleTimeoutMs: idleTimeouts(cfg),
+    metricsListen: cfg.metricsListen ? parseListen(cfg.metricsListen) : undefined,
     logger: log,
   });
   if (gw.bootstrapCode) {

@@ -47,7 +47,7 @@ export const LAYERS: Record<string, readonly string[]> = {
   // Roles and wiring.
   agent: ["bus", "log", "nats", "validate"],
   client: ["bus", "cli", "install", "kubeconfig", "validate"],
-  gateway: ["access", "audit", "auth", "bus", "errors", "kubeconfig", "log", "nats", "proxy", "store", "tunnel", "validate", "version"],
+  gateway: ["access", "audit", "auth", "bus", "errors", "kubeconfig", "log", "metrics", "nats", "proxy", "store", "tunnel", "validate", "version"],
 };
 
 /**

@@ -81,3 +81,27 @@ test("grant status follows presence from the one source: offline and back", asyn
     await f.close();
   }
 });
+
+test("status reports count reconcile outcomes: a pass with any failed grant is failed; junk is dropped, not counted", async () => {
+  const f = await fixture();
+  const nats = new NatsServer({});
+  const gw = nats.connectInProcess({ identity: "gateway" });
+  const agent = nats.connectInProcess({ identity: "agent" });
+  const sync = new AccessSync(gw, f.svc, new FakePresence(), {});
+  try {
+    const { grant } = await f.svc.createGrant(f.admin, "prod", { member_id: f.member.member.id, role: "view" });
+    const report = (results: unknown) => agent.publish(accessSubjects.status("prod"), enc.encode(JSON.stringify({ v: 1, agent: "a1", results })));
+    report([{ id: grant.id, status: "applied" }]);
+    await new Promise((r) => setTimeout(r, 50));
+    report([{ id: grant.id, status: "failed", error: "forbidden" }]);
+    await new Promise((r) => setTimeout(r, 50));
+    agent.publish(accessSubjects.status("prod"), enc.encode("not json"));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(sync.outcomes, { applied: 1, failed: 1 });
+    assert.ok(sync.dropped >= 1);
+  } finally {
+    sync.close();
+    await nats.close();
+    await f.close();
+  }
+});

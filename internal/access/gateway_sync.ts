@@ -58,6 +58,8 @@ export class AccessSync {
   #closed = false;
   /** Messages dropped before any work (not a hello, oversized, unknown cluster). */
   dropped = 0;
+  /** Reconcile passes agents reported since the start (for metrics): every grant applied, or some failed. */
+  readonly outcomes = { applied: 0, failed: 0 };
   #onChange = (cluster: string) => this.#kick(cluster, (w) => (w.push = true));
   #onOnline = (cluster: string) => this.#kick(cluster, (w) => (w.online = true));
   #onOffline = (cluster: string) => this.#kick(cluster, (w) => (w.online = false));
@@ -147,6 +149,7 @@ export class AccessSync {
       .slice(0, MAX_STATUS_RESULTS)
       .filter((r) => r && typeof r.id === "string" && (r.status === "applied" || r.status === "failed"))
       .map((r) => ({ id: r.id, status: r.status, error: typeof r.error === "string" ? r.error : null }));
+    this.outcomes[results.some((r) => r.status === "failed") ? "failed" : "applied"]++;
     await this.#access.setGrantStatus(cluster, results);
   }
 

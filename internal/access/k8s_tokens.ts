@@ -61,7 +61,10 @@ export class K8sTokens {
       throw new AccessError("NoGrant", `You have no access grant on cluster ${clusterId}: ask an admin for one (admins need a grant too)`);
     }
     const wait = this.#limiter.take(member.id);
-    if (wait > 0) throw new AccessError("RateLimited", `Too many tokens minted: retry in ${wait}s`, { retryAfter: wait });
+    if (wait > 0) {
+      this.#s.events.emit("rateLimited", { limit: "token-mint", clusterId });
+      throw new AccessError("RateLimited", `Too many tokens minted: retry in ${wait}s`, { retryAfter: wait });
+    }
     const max = (await this.#settings.get()).maxTokenLifetimeSeconds;
     let lifetime = max;
     if (opts.lifetimeSeconds !== undefined && opts.lifetimeSeconds !== null) {
@@ -89,6 +92,7 @@ export class K8sTokens {
       action: "token.mint", actorId: member.id, actorEmail: member.email, clusterId, tokenId: jti,
       detail: { kind: opts.kind ?? "k8s-token", expires_at: this.#s.iso(exp * 1000) },
     });
+    this.#s.events.emit("tokenMinted", { clusterId, kind: opts.kind ?? "k8s-token" });
     return { token, expiresAt: this.#s.iso(exp * 1000), jti };
   }
 

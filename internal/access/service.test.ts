@@ -139,3 +139,27 @@ test("desired grants skip expired grants and disabled members; status updates an
     await f.close();
   }
 });
+
+test("token mints and mint refusals by the rate limit are announced (for metrics)", async () => {
+  const f = await fixture({ burst: 10 });
+  try {
+    await f.svc.createGrant(f.admin, "prod", { member_id: f.member.member.id, role: "view" });
+    const minted: string[] = [];
+    const limited: string[] = [];
+    f.svc.events.on("tokenMinted", (e) => minted.push(`${e.clusterId}/${e.kind}`));
+    f.svc.events.on("rateLimited", (e) => limited.push(`${e.clusterId}/${e.limit}`));
+    let refused = 0;
+    for (let i = 0; i < 12 && refused === 0; i++) {
+      await f.svc.mintToken(f.member, "prod", { kind: i === 0 ? "kubeconfig" : "k8s-token" }).catch((e: unknown) => {
+        if (!reason("RateLimited")(e)) throw e;
+        refused++;
+      });
+    }
+    assert.equal(refused, 1);
+    assert.equal(minted[0], "prod/kubeconfig");
+    assert.equal(minted.length, 10, "the burst of 10");
+    assert.deepEqual(limited, ["prod/token-mint"]);
+  } finally {
+    await f.close();
+  }
+});

@@ -111,4 +111,8 @@ export interface AccessEvents {
   agentCredentialRotated: [string];
   /** A cluster's grant statuses (agent reports) or online state changed: for live views, not the agent. */
   statusChanged: [string];
+  /** A k8s token was minted (for metrics). */
+  tokenMinted: [{ clusterId: string; kind: "k8s-token" | "kubeconfig" }];
+  /** A rate limit refused a call (for metrics): "token-mint" is tokens and kubeconfigs per member. */
+  rateLimited: [{ limit: "token-mint"; clusterId: string }];
 }

@@ -15,8 +15,15 @@ export interface SettingSpec {
   /** Dotted key in the YAML file, e.g. "store.dataDir". */
   key: string;
   default?: string | number | boolean;
+  /** How the reference states the default when the value alone does not say it (e.g. "the listen URL"). */
+  defaultText?: string;
   description: string;
   validate?: (v: never) => string | undefined;
+  /**
+   * A secret, or a value that may hold one: `--print-config` shows `***` instead (true), or what
+   * the function leaves of it (e.g. a URL without its password).
+   */
+  secret?: true | ((value: string) => string);
 }
 
 export type Spec = Record<string, SettingSpec>;
@@ -75,23 +82,41 @@ function coerce(spec: SettingSpec, raw: unknown, where: string): string | number
   }
 }
 
+/** Where a setting's value came from. */
+export type Origin = "flag" | "env" | "file" | "default";
+
 export function resolveConfig<S extends Spec>(spec: S, src: Sources): Resolved<S> {
+  return resolveConfigWithOrigins(spec, src).values;
+}
+
+/** `resolveConfig`, and where each value came from (for `--print-config`). */
+export function resolveConfigWithOrigins<S extends Spec>(spec: S, src: Sources): { values: Resolved<S>; origins: Record<keyof S, Origin> } {
   const out: Record<string, unknown> = {};
+  const origins: Record<string, Origin> = {};
   for (const [name, s] of Object.entries(spec)) {
     let value: string | number | boolean | undefined;
     const flag = src.flags[s.flag];
     const env = src.env[s.env];
     const file = lookup(src.file, s.key);
-    if (flag !== undefined) value = coerce(s, flag, `--${s.flag}`);
-    else if (env !== undefined && env !== "") value = coerce(s, env, s.env);
-    else if (file !== undefined && file !== null) value = coerce(s, file, `${s.key} in ${src.fileName ?? "the config file"}`);
+    let origin: Origin = "default";
+    if (flag !== undefined) (value = coerce(s, flag, `--${s.flag}`)), (origin = "flag");
+    else if (env !== undefined && env !== "") (value = coerce(s, env, s.env)), (origin = "env");
+    else if (file !== undefined && file !== null) (value = coerce(s, file, `${s.key} in ${src.fileName ?? "the config file"}`)), (origin = "file");
     else value = s.default;
     if (value === undefined) throw new ConfigError(`Missing ${name}: set --${s.flag}, ${s.env} or ${s.key} in the config file`);
     const problem = s.validate?.(value as never);
     if (problem) throw new ConfigError(`Invalid --${s.flag} (${s.env}): ${problem}`);
     out[name] = value;
+    origins[name] = origin;
   }
-  return out as Resolved<S>;
+  return { values: out as Resolved<S>, origins: origins as Record<keyof S, Origin> };
+}
+
+/** A duration in the shortest exact unit the settings accept: "5m", "30s", "1h", "250ms". */
+export function formatConfigDuration(ms: number): string {
+  if (ms === 0) return "0s";
+  for (const [unit, size] of [["h", 3_600_000], ["m", 60_000], ["s", 1000]] as const) if (ms % size === 0) return `${ms / size}${unit}`;
+  return `${ms}ms`;
 }
 
 /** Parses "host:port" (port 0 = any free port). */

@@ -15,7 +15,8 @@ import { NatsServer, NATS_PATH, createNatsUpgradeHandler, type Authenticator } f
 import { ensurePrivateDir, openStore, writePrivateFile, type Store } from "../store/index.ts";
 import type { Logger } from "../log/index.ts";
 import { edgeListeners, KubeProxy, type ExchangeRecord } from "../proxy/index.ts";
-import { TunnelGateway } from "../tunnel/index.ts";
+import { TunnelGateway, type StreamKind } from "../tunnel/index.ts";
+import type { MetricsServer } from "../metrics/index.ts";
 import { Bootstrap, CliSessions, DeviceFlow, OidcLogin, PortalSessions } from "../auth/index.ts";
 import { createApp } from "./app.ts";
 import { accessAuditSink, exchangeAuditSink } from "./audit_sink.ts";
@@ -51,7 +52,18 @@ export interface GatewayOptions {
   deviceIntervalSeconds?: number;
   /** The audit of proxied requests and access actions (default on, 30 days). */
   audit?: { enabled?: boolean; retentionMs?: number; queueCap?: number };
+  /** Idle timeout per stream kind (ms; 0 = off); the tunnel's defaults for kinds left out. */
+  idleTimeoutMs?: Partial<Record<StreamKind, number>>;
+  /** Serve Prometheus `/metrics`, `/healthz` and `/readyz` on this separate plain-HTTP address. */
+  metricsListen?: { host: string; port: number } | undefined;
 }
+
+/**
+ * TCP keepalive probes on every client connection after this long without traffic: below the 60 s
+ * that load balancers and NAT tables commonly allow an idle connection, so a quiet watch or exec
+ * session keeps its path open, and a peer that vanished is noticed.
+ */
+export const TCP_KEEPALIVE_MS = 30_000;
 
 export interface Gateway {
   readonly url: string;
@@ -63,6 +75,8 @@ export interface Gateway {
   readonly proxy: KubeProxy;
   /** The audit queue's counters; undefined when the audit is off. */
   auditStats(): AuditStats | undefined;
+  /** http://HOST:PORT of the metrics listener, when `metricsListen` was given. */
+  readonly metricsUrl: string | undefined;
   /** The generated development certificate clients should trust, if any. */
   readonly caFile: string | undefined;
   /** The one-time local admin code issued at this (first) start, to print once. */
@@ -106,7 +120,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   };
   const nats = new NatsServer({ authenticator, logger: log.child({ area: "nats" }) });
   const bus = nats.connectInProcess({ identity: "gateway" });
-  const gatewayTunnel = (tunnel = await TunnelGateway.start(bus, { logger: log.child({ area: "tunnel" }) }));
+  const gatewayTunnel = (tunnel = await TunnelGateway.start(bus, { logger: log.child({ area: "tunnel" }), ...(opts.idleTimeoutMs ? { idleTimeoutMs: opts.idleTimeoutMs } : {}) }));
   const sync = new AccessSync(bus, access, gatewayTunnel, { logger: log.child({ area: "access" }) });
 
   // The audit: queued off the request path, written in batches, pruned daily.
@@ -183,12 +197,33 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   server.headersTimeout = 20_000;
   server.on("upgrade", edge.upgrade);
   const sockets = new Set<Socket>();
-  server.on("connection", (s) => {
+  server.on("connection", (s: Socket) => {
+    s.setKeepAlive(true, TCP_KEEPALIVE_MS);
     sockets.add(s);
     s.once("close", () => sockets.delete(s));
   });
 
+  let metrics: MetricsServer | undefined;
   try {
+    if (opts.metricsListen) {
+      // prom-client loads only when metrics are asked for.
+      const { gatewayMetrics, registerAuditGauges, startMetricsServer } = await import("../metrics/index.ts");
+      const m = gatewayMetrics({
+        openStreams: () => gatewayTunnel.streamsByKind(),
+        agentsOnline: () => gatewayTunnel.onlineClusters().length,
+        reconcileOutcomes: () => sync.outcomes,
+      });
+      exchangeSinks.push((r) => m.exchange(r));
+      access.events.on("tokenMinted", (ev) => m.tokenMinted(ev.kind));
+      access.events.on("rateLimited", (ev) => m.rateLimited(ev.limit));
+      if (auditLog) registerAuditGauges(m.registry, () => auditLog.stats());
+      metrics = await startMetricsServer({
+        ...opts.metricsListen, registry: m.registry, logger: log.child({ area: "metrics" }),
+        ready: () => store.ping().then(() => true, () => false),
+        notReadyReason: "the store is not reachable",
+      });
+      log.info("metrics listening", { url: metrics.url, paths: ["/metrics", "/healthz", "/readyz"] });
+    }
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(opts.port, opts.host, () => {
@@ -197,6 +232,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       });
     });
   } catch (e) {
+    await metrics?.close();
     sync.close();
     access.stopExpiryTimer();
     retention.stop();
@@ -204,6 +240,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     await gatewayTunnel.close();
     await nats.close();
     await store.close();
+    if (opts.metricsListen && !metrics) throw e; // its message names the metrics address
     throw new Error(`Cannot listen on ${opts.host}:${opts.port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   const addr = server.address() as AddressInfo;
@@ -221,6 +258,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     tunnel: gatewayTunnel,
     proxy,
     auditStats: () => auditLog?.stats(),
+    metricsUrl: metrics?.url,
     caFile: tls?.caFile,
     bootstrapCode,
     close() {
@@ -240,6 +278,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         clearTimeout(timer);
         retention.stop();
         await auditLog?.close();
+        await metrics?.close();
         await store.close();
         log.info("gateway stopped");
       })();

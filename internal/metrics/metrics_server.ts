@@ -14,8 +14,8 @@ export interface MetricsServerOptions {
   /** 0 picks a free port (see `url`). */
   port: number;
   registry: Registry;
-  /** Readiness: `/readyz` answers 200 when true, 503 with `notReadyReason` otherwise. */
-  ready: () => boolean;
+  /** Readiness: `/readyz` answers 200 when true, 503 with `notReadyReason` otherwise (a check may be async, e.g. a store ping). */
+  ready: () => boolean | Promise<boolean>;
   notReadyReason?: string;
   logger: Logger;
 }
@@ -45,7 +45,7 @@ export async function startMetricsServer(o: MetricsServerOptions): Promise<Metri
       case "/healthz":
         return answer(res, 200, "ok\n");
       case "/readyz":
-        return o.ready() ? answer(res, 200, "ok\n") : answer(res, 503, `not ready: ${o.notReadyReason ?? "starting"}\n`);
+        return (await o.ready()) ? answer(res, 200, "ok\n") : answer(res, 503, `not ready: ${o.notReadyReason ?? "starting"}\n`);
       default:
         return answer(res, 404, "Not found: try /metrics, /healthz or /readyz\n");
     }

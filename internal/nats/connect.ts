@@ -18,6 +18,11 @@ export interface ConnectBusOptions {
   timeout?: number;
   pingInterval?: number;
   /**
+   * TCP keepalive probes after this long without traffic on the WebSocket's connection (ms; Node
+   * only; default 30 s, below the 60 s idle cut-off common in load balancers and NAT; 0 = off).
+   */
+  keepAliveMs?: number;
+  /**
    * TLS for wss:// when the runtime's trust store is not enough: a private CA, or (only when asked)
    * no verification.
    */
@@ -50,14 +55,16 @@ export async function connectBus(url: string | string[], opts: ConnectBusOptions
   // which makes masking a no-op and skips a copy per frame. Deno keeps its native WebSocket.
   if (customTls || !("Deno" in globalThis)) {
     const { WebSocket: NodeWebSocket } = await import("ws");
-    (o as WsConnectionOptions).wsFactory = async (u) => ({
-      socket: new NodeWebSocket(u, {
+    const keepAliveMs = opts.keepAliveMs ?? 30_000;
+    (o as WsConnectionOptions).wsFactory = async (u) => {
+      const socket = new NodeWebSocket(u, {
         perMessageDeflate: false,
         generateMask: zeroMask,
         ...(customTls ? { ca: tls.ca, rejectUnauthorized: !tls.insecureSkipVerify } : {}),
-      }) as unknown as WebSocket,
-      encrypted: u.startsWith("wss:"),
-    });
+      });
+      if (keepAliveMs > 0) socket.once("upgrade", (res) => res.socket.setKeepAlive(true, keepAliveMs));
+      return { socket: socket as unknown as WebSocket, encrypted: u.startsWith("wss:") };
+    };
   }
   const nc = await wsconnect(o);
   const bus: Bus = nc;

@@ -8,12 +8,13 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { pipeline } from "node:stream";
 import type { Logger } from "../log/index.ts";
-import { ClusterOfflineError, StreamLimitError, type TunnelGateway, type TunnelStream } from "../tunnel/index.ts";
+import { ClusterOfflineError, ResetCode, StreamLimitError, StreamResetError, type TunnelGateway, type TunnelStream } from "../tunnel/index.ts";
 import { captureBody, type BodyCapture } from "./body_capture.ts";
 import { gatewayRequestHeaders, hasBody, isOwnUser, isUpgradeRequest, requestedImpersonation, requestId, responseHeaders, streamKind, type Identity } from "./headers.ts";
 import type { StreamKind } from "../tunnel/index.ts";
 import { LiveStreams, requestNamespace, type StreamAuthority } from "./live.ts";
 import { relay, splice } from "./splice.ts";
+import { WebSocketActivity } from "./ws_activity.ts";
 import type { ProxyTarget } from "./path.ts";
 import { ProxyError, statusResponseBytes, writeStatus } from "./status.ts";
 
@@ -107,6 +108,34 @@ function checkAsPolicy(req: IncomingMessage, identity: Identity): void {
   }
 }
 
+function isIdleReset(err: Error): boolean {
+  return err instanceof StreamResetError && err.code === ResetCode.idle;
+}
+
+/** A stream that ended before its response head: 504 when it sat idle past its kind's timeout, else 502. */
+function endedError(e: unknown): ProxyError {
+  if (isIdleReset(e as Error)) return new ProxyError(504, `Timeout: no answer through the cluster's agent in time. ${(e as Error).message}`, { cause: e });
+  return new ProxyError(502, `The cluster's agent ended the request: ${(e as Error).message}`, { cause: e });
+}
+
+function isWebSocket(headers: readonly string[]): boolean {
+  for (let i = 0; i < headers.length; i += 2) if (headers[i]!.toLowerCase() === "upgrade") return /^websocket$/i.test(headers[i + 1]!.trim());
+  return false;
+}
+
+/**
+ * A WebSocket session's idle timeout counts data frames both ways, not kubectl's pings (it sends
+ * one every few seconds, which would keep an abandoned shell open for ever). Added after the
+ * splice, so these listeners only watch bytes the pipes already move.
+ */
+function countWebSocketActivity(socket: Duplex, stream: TunnelStream): void {
+  stream.countActivityByCaller();
+  const up = new WebSocketActivity();
+  const down = new WebSocketActivity();
+  socket.on("data", (c: Uint8Array) => up.push(c) && stream.touch());
+  stream.on("data", (c: Uint8Array) => down.push(c) && stream.touch());
+}
+
 export class KubeProxy {
   readonly live: LiveStreams;
   #d: ProxyDeps;
@@ -198,7 +227,7 @@ export class KubeProxy {
         try {
           head = await stream.head;
         } catch (e) {
-          return sendError(new ProxyError(502, `The cluster's agent ended the request: ${(e as Error).message}`, { cause: e }));
+          return sendError(endedError(e));
         }
         rec.status = head.status;
         res.writeHead(head.status, responseHeaders(head.headers, head.status, rec.requestId));
@@ -208,7 +237,9 @@ export class KubeProxy {
         // A watch may send no body for minutes: its head goes out now. When body bytes already
         // arrived with the head, the head leaves with them in one TLS write.
         if (!stream.bodyPending) res.flushHeaders();
-        relay(stream, res);
+        // A watch (or `logs -f`) that sat idle ends the way the API server ends one at its own
+        // timeout: cleanly, so kubectl stops and informers re-watch. Anything else cut short is an error.
+        relay(stream, res, kind === "watch" ? { endOn: isIdleReset } : {});
       },
       sendError,
     );
@@ -247,7 +278,7 @@ export class KubeProxy {
       try {
         h = await stream.head;
       } catch (e) {
-        return refuse(new ProxyError(502, `The cluster's agent ended the request: ${(e as Error).message}`, { cause: e }));
+        return refuse(endedError(e));
       }
       rec.status = h.status;
       const lines = [`HTTP/1.1 ${h.status} ${h.status === 101 ? "Switching Protocols" : "Upgrade Refused"}`];
@@ -265,6 +296,7 @@ export class KubeProxy {
       socket.off("close", early);
       socket.write(lines.join("\r\n") + "\r\n\r\n");
       splice(socket, stream);
+      if (isWebSocket(headers)) countWebSocketActivity(socket, stream);
     }, refuse);
   }
 }

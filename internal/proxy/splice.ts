@@ -60,19 +60,29 @@ export function corkedPipe(src: Readable, dst: Writable): () => void {
   };
 }
 
+export interface RelayOptions {
+  /** Errors of `src` that end `dst` cleanly rather than destroying it (a watch's idle timeout). */
+  endOn?: (err: Error) => boolean;
+}
+
 /**
  * `src` → `dst` with backpressure, like `stream.pipeline(src, dst)`: an error or a premature close
  * on either side destroys the other (a client that goes away cancels the upstream exchange, and the
  * other way round). It skips pipeline's per-call AbortController, whose abort builds a DOMException
  * with a stack trace on every completed exchange (about 3 % of the proxy's CPU at c=64).
  */
-export function relay(src: Readable, dst: Writable): void {
+export function relay(src: Readable, dst: Writable, opts: RelayOptions = {}): void {
   let settled = false;
   const teardown = (err: Error) => {
     if (settled) return;
     settled = true;
     if (!src.destroyed) src.destroy(err);
-    if (!dst.destroyed) dst.destroy(err);
+    if (dst.destroyed) return;
+    if (opts.endOn?.(err)) {
+      // What `src` already delivered is written, then `dst` ends as if `src` had.
+      src.unpipe(dst);
+      dst.end();
+    } else dst.destroy(err);
   };
   // Listeners stay attached after settling, so late errors of either side are never unhandled.
   src.on("error", teardown);

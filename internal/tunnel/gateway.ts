@@ -217,6 +217,13 @@ export class TunnelGateway extends EventEmitter<GatewayEvents> {
     return { streams: this.#streams.size, pending, sessions: this.#sessions.size, clusters: this.#presence.clusters().length };
   }
 
+  /** Open streams by kind (every kind present, 0 when none), for metrics. */
+  streamsByKind(): Record<StreamKind, number> {
+    const out = Object.fromEntries(STREAM_KINDS.map((k) => [k, 0])) as Record<StreamKind, number>;
+    for (const e of this.#streams.values()) out[e.stream.request.kind]++;
+    return out;
+  }
+
   /** Timer work: presence expiry, open timeouts, pings, dead peers, idle streams. Called by an interval. */
   sweep(): void {
     const now = this.#o.clock.now();

@@ -28,7 +28,10 @@ export interface TunnelOptions {
   pingIntervalMs?: number;
   /** Reset every stream of a peer not heard from for this long. Default 15 s; at least 2 × pingIntervalMs. */
   pingTimeoutMs?: number;
-  /** Reset a stream when no frame moved on it for this long, per stream kind. */
+  /**
+   * Reset a stream when no frame moved on it (either way) for this long, per stream kind; 0 turns
+   * the timeout off for that kind. Any frame counts: body bytes, window credit, a response head.
+   */
   idleTimeoutMs?: Partial<Record<StreamKind, number>>;
   /** A stable id for this process (subject token, [A-Za-z0-9_-]{1,64}); random by default. */
   instanceId?: string;
@@ -36,11 +39,16 @@ export interface TunnelOptions {
   logger?: Logger;
 }
 
+/**
+ * A request may wait this long for its answer's next bytes; a watch (and `logs -f`), an exec/attach
+ * session or a port-forward may sit silent for half an hour (the API server itself ends a watch
+ * after 30–60 min).
+ */
 export const DEFAULT_IDLE_TIMEOUT_MS: Record<StreamKind, number> = {
-  request: 2 * 60_000,
-  watch: 60 * 60_000,
-  exec: 4 * 60 * 60_000,
-  portforward: 4 * 60 * 60_000,
+  request: 5 * 60_000,
+  watch: 30 * 60_000,
+  exec: 30 * 60_000,
+  portforward: 30 * 60_000,
 };
 
 export interface ResolvedOptions {
@@ -48,6 +56,7 @@ export interface ResolvedOptions {
   maxMessageBytes: number;
   pingIntervalMs: number;
   pingTimeoutMs: number;
+  /** Infinity where the timeout is off. */
   idleTimeoutMs: Record<StreamKind, number>;
   instanceId: string;
   clock: Clock;
@@ -74,7 +83,7 @@ export function resolveOptions(o: TunnelOptions = {}): ResolvedOptions {
   const idle = { ...DEFAULT_IDLE_TIMEOUT_MS };
   for (const [k, v] of Object.entries(o.idleTimeoutMs ?? {})) {
     if (!STREAM_KINDS.includes(k as StreamKind)) throw new Error(`Unknown stream kind ${JSON.stringify(k)} in idleTimeoutMs: use ${STREAM_KINDS.join(", ")}`);
-    if (v !== undefined) idle[k as StreamKind] = positive(`idleTimeoutMs.${k}`, v);
+    if (v !== undefined) idle[k as StreamKind] = v === 0 ? Infinity : positive(`idleTimeoutMs.${k}`, v);
   }
   const instanceId = o.instanceId ?? randomInstanceId();
   assertSubjectToken(instanceId, "tunnel instanceId");

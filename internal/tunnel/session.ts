@@ -80,7 +80,7 @@ export class Session implements StreamHost {
     if (this.#dead) return;
     if (frame.stream !== 0) {
       const s = this.streams.get(frame.stream);
-      if (s) s.lastActivity = this.#o.clock.now();
+      if (s && !s.activityByCaller) s.lastActivity = this.#o.clock.now();
     }
     this.#out.push(frame);
     if (!this.#scheduled) {
@@ -170,6 +170,7 @@ export class Session implements StreamHost {
     if (this.#dead) return false;
     const o = this.#o;
     for (const s of this.streams.values()) {
+      if (s.activityByCaller && s.takeTouched()) s.lastActivity = now;
       const limit = o.idleTimeoutMs[s.kind];
       if (now - s.lastActivity > limit) {
         s.resetLocal(ResetCode.idle, `Stream ${s.id} (${s.kind}) was idle for more than ${fmtSecs(limit)}; raise the ${s.kind} idle timeout if this is expected`);

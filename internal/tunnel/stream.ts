@@ -62,8 +62,14 @@ export class TunnelStream extends Duplex {
   readonly request: RequestHead;
   /** Resolves with the response head (gateway end); rejects if the stream is reset first. */
   readonly head: Promise<ResponseHead>;
-  /** Last time (clock ms) a frame moved on this stream. */
+  /** Last time (clock ms) a frame moved on this stream (or, see `activityByCaller`, the caller saw activity). */
   lastActivity = 0;
+  /**
+   * Set by `countActivityByCaller()`: frames no longer count for the idle timeout, only `touch()`
+   * does — for a protocol whose keepalives would otherwise keep an idle session open for ever.
+   */
+  activityByCaller = false;
+  #touched = false;
 
   #host: StreamHost;
   #sendSeq: number;
@@ -219,6 +225,26 @@ export class TunnelStream extends Duplex {
     return body;
   }
 
+  /**
+   * From now on only `touch()` counts as activity for the idle timeout, not every frame: the
+   * caller knows which bytes are real traffic (e.g. WebSocket data frames, not its pings).
+   */
+  countActivityByCaller(): void {
+    this.activityByCaller = true;
+  }
+
+  /** Notes real activity (with `countActivityByCaller`); the session's next sweep records it. */
+  touch(): void {
+    this.#touched = true;
+  }
+
+  /** @internal Whether `touch()` was called since the last call. */
+  takeTouched(): boolean {
+    const t = this.#touched;
+    this.#touched = false;
+    return t;
+  }
+
   /** @internal Moves the stream to the session that carries it once the agent accepted; `peerWindow` is its grant. */
   attach(host: StreamHost, peerWindow: number, now: number): void {
     this.#host = host;
@@ -244,7 +270,7 @@ export class TunnelStream extends Duplex {
       return;
     }
     this.#recvSeq = (this.#recvSeq + 1) >>> 0;
-    this.lastActivity = now;
+    if (!this.activityByCaller) this.lastActivity = now;
     switch (f.type) {
       case "data":
         return this.#onData(f.data);

@@ -8,6 +8,7 @@ import { closed, echoHandler, errorOf, patternBytes, readAll, startPair } from "
 import { ClusterOfflineError, ResetCode, StreamLimitError, StreamResetError } from "./errors.ts";
 import type { TunnelStream } from "./stream.ts";
 import { decodeMessage } from "./frame_decode.ts";
+import { DEFAULT_IDLE_TIMEOUT_MS, resolveOptions } from "./options.ts";
 
 const fast = { pingIntervalMs: 40, pingTimeoutMs: 120 };
 
@@ -290,6 +291,65 @@ test("idle timeouts are per stream kind", async () => {
   assert.match(e.message, /\(request\) was idle for more than 0.06s; raise the request idle timeout/);
   assert.equal(w.destroyed, false);
   await p.close();
+});
+
+test("an idle timeout ends only a silent stream: bytes moving keep one open, and 0 turns a kind's timeout off", async () => {
+  const idle = { idleTimeoutMs: { request: 150, watch: 0 } };
+  const p = await pair(echoHandler, { gateway: idle, agent: idle });
+  const active = p.gateway.openStream("c1", { method: "POST", path: "/" });
+  const silent = p.gateway.openStream("c1", { method: "POST", path: "/" });
+  const unlimited = p.gateway.openStream("c1", { method: "GET", path: "/", kind: "watch" });
+  unlimited.on("error", () => {});
+  active.on("error", () => {});
+  let echoed = 0;
+  active.on("data", (c: Buffer) => (echoed += c.length));
+  const silentError = errorOf(silent);
+  // Three idle timeouts long, with a byte every 50 ms: the active stream never sits silent for 150 ms.
+  const t0 = Date.now();
+  while (Date.now() - t0 < 450) {
+    active.write("x");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const e = await silentError;
+  assert.ok(e instanceof StreamResetError && e.code === ResetCode.idle, String(e));
+  assert.equal(active.destroyed, false, "bytes moving keep a stream open");
+  assert.ok(echoed > 0);
+  assert.equal(unlimited.destroyed, false, "a kind whose timeout is 0 never idles out");
+  active.end();
+  await p.close();
+});
+
+test("activity counted by the caller: frames alone no longer keep a stream open, touch() does", async () => {
+  const idle = { idleTimeoutMs: { exec: 150 } };
+  const p = await pair(echoHandler, { gateway: idle });
+  const open = () => {
+    const s = p.gateway.openStream("c1", { method: "GET", path: "/", kind: "exec" });
+    s.on("error", () => {});
+    s.resume();
+    s.countActivityByCaller();
+    return s;
+  };
+  const keepalivesOnly = open();
+  const touched = open();
+  const idleError = errorOf(keepalivesOnly);
+  const t0 = Date.now();
+  while (Date.now() - t0 < 450) {
+    keepalivesOnly.write("ping"); // bytes move, but the caller does not count them
+    touched.write("data");
+    touched.touch();
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const e = await idleError;
+  assert.ok(e instanceof StreamResetError && e.code === ResetCode.idle, String(e));
+  assert.equal(touched.destroyed, false);
+  touched.end();
+  await p.close();
+});
+
+test("idle timeouts are validated: a negative one is refused, 0 means off", () => {
+  assert.throws(() => resolveOptions({ idleTimeoutMs: { exec: -1 } }), /idleTimeoutMs.exec must be a number ≥ 1/);
+  assert.equal(resolveOptions({ idleTimeoutMs: { exec: 0 } }).idleTimeoutMs.exec, Infinity);
+  assert.deepEqual(resolveOptions().idleTimeoutMs, DEFAULT_IDLE_TIMEOUT_MS);
 });
 
 test("property: 100 concurrent streams with random chunk sizes deliver every byte in order", async () => {
