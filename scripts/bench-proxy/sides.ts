@@ -36,7 +36,9 @@ export async function startBenchWard(k: KubeEnv, workDir: string, gatewayArgs: s
     contexts: [{ name: "kube", context: { cluster: "kube", user: "agent" } }],
   }), { mode: 0o600 });
   return await startWard(k, {
-    cluster: CLUSTER, clusterName: "Bench", agentFlags: [], agentKubeconfig, agentTrust: "env", gatewayArgs,
+    // WARD_BENCH_GATEWAY_ARGS: extra gateway flags for every Ward side (e.g. "--audit off").
+    cluster: CLUSTER, clusterName: "Bench", agentFlags: [], agentKubeconfig, agentTrust: "env",
+    gatewayArgs: [...gatewayArgs, ...(process.env.WARD_BENCH_GATEWAY_ARGS?.split(/\s+/).filter(Boolean) ?? [])],
     ...(process.env.WARD_BENCH_SOURCE === "1" ? { command: [process.execPath, join(root, "cmd", "ward.ts")] } : {}),
   });
 }
