@@ -32,7 +32,8 @@
  * scripts/bench-proxy/audit.ts; it restarts the gateway, so it runs after every other row).
  * `--only small,list,logs,exec,port-forward,audit` runs just those rows; `--store postgres` adds the small-GET
  * rows through a gateway on PostgreSQL beside the one on SQLite (scripts/bench-proxy/store_row.ts;
- * `--only store --store postgres` runs just them); WARD_BENCH_C1 (requests at c=1) and
+ * `--only store --store postgres` runs just them; WARD_BENCH_GATEWAY_ARGS adds gateway flags to every
+ * Ward side, e.g. "--audit off"); WARD_BENCH_C1 (requests at c=1) and
  * WARD_BENCH_C64_SECONDS override the small-GET run lengths (for profiling one of them); WARD_BENCH_SOURCE=1
  * runs gateway and agent from source (`node cmd/ward.ts`) for readable CPU profiles.
  * Readable rows, then one JSON object with every figure as the very last line. Goals are reported,
