@@ -179,12 +179,21 @@ export class KubeProxy {
     return new ProxyError(502, "The request could not be completed through the cluster's agent");
   }
 
-  /** One debug line per exchange, with the request id the agent's line and the audit carry too. */
-  #logExchange(rec: ExchangeRecord): void {
+  /**
+   * An exchange is over (the client connection closed): one debug line, with the request id the
+   * agent's line and the audit carry too, then the record to the sinks with its bytes and body.
+   */
+  #finish(rec: ExchangeRecord, t0: number, tunnel: TunnelStream | undefined, body?: () => BodyCapture): void {
+    rec.durationMs = performance.now() - t0;
     this.#d.logger.debug("proxied request", {
       requestId: rec.requestId, cluster: rec.cluster, member: rec.member, method: rec.method, path: rec.path, kind: rec.kind, status: rec.status,
       durationMs: Math.round(rec.durationMs),
     });
+    if (!this.#d.onExchange) return;
+    rec.bytesIn = tunnel?.flowStats().sent ?? 0;
+    rec.bytesOut = tunnel?.flowStats().received ?? 0;
+    rec.body = body?.();
+    this.#d.onExchange(rec);
   }
 
   /** A plain (non-upgrade) request. */
@@ -193,15 +202,7 @@ export class KubeProxy {
     const rec = exchangeStart(req, target, requestId(req.rawHeaders));
     let tunnel: TunnelStream | undefined;
     let body: (() => BodyCapture) | undefined;
-    res.once("close", () => {
-      rec.durationMs = performance.now() - t0;
-      this.#logExchange(rec);
-      if (!this.#d.onExchange) return;
-      rec.bytesIn = tunnel?.flowStats().sent ?? 0;
-      rec.bytesOut = tunnel?.flowStats().received ?? 0;
-      rec.body = body?.();
-      this.#d.onExchange(rec);
-    });
+    res.once("close", () => this.#finish(rec, t0, tunnel, body));
     const sendError = (err: unknown) => {
       const pe = this.#fail(err, target, rec.requestId);
       rec.status = pe.status;
@@ -252,14 +253,7 @@ export class KubeProxy {
     let tunnel: TunnelStream | undefined;
     socket.on("error", () => {});
     // One record per upgrade, when the client connection closes (a session's bytes are known then).
-    socket.once("close", () => {
-      rec.durationMs = performance.now() - t0;
-      this.#logExchange(rec);
-      if (!this.#d.onExchange) return;
-      rec.bytesIn = tunnel?.flowStats().sent ?? 0;
-      rec.bytesOut = tunnel?.flowStats().received ?? 0;
-      this.#d.onExchange(rec);
-    });
+    socket.once("close", () => this.#finish(rec, t0, tunnel));
     const refuse = (err: unknown) => {
       const pe = this.#fail(err, target, rec.requestId);
       rec.status = pe.status;
