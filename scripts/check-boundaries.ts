@@ -33,15 +33,16 @@ export const LAYERS: Record<string, readonly string[]> = {
   config: ["validate"],
   cli: [],
   install: [],
+  websocket: [],
   kubeconfig: ["validate"],
   // Infrastructure.
   store: ["log"],
   metrics: ["log"],
-  nats: ["bus", "log"],
+  nats: ["bus", "log", "websocket"],
   tunnel: ["bus", "log", "validate"],
   // Domain: access and proxy are siblings; neither imports the other.
   access: ["bus", "errors", "log", "store", "validate"],
-  proxy: ["bus", "errors", "log", "tunnel", "validate"],
+  proxy: ["bus", "errors", "log", "tunnel", "validate", "websocket"],
   auth: ["access", "errors", "store"],
   audit: ["log", "store"],
   // Roles and wiring.

@@ -8,8 +8,7 @@
  * it is a limit on the wire. Pure: fed chunks of any size, down to one byte.
  */
 
-/** The longest frame header (RFC 6455 §5.2): 2 bytes, 8 of extended length, 4 of mask. */
-const MAX_HEADER = 14;
+import { frameHeaderLength, framePayloadLength, MAX_FRAME_HEADER } from "../websocket/index.ts";
 
 export class WsPreAuthGuard {
   readonly #maxBytes: number;
@@ -17,7 +16,7 @@ export class WsPreAuthGuard {
   #received = 0;
   /** Payload bytes of the current frame still to come. */
   #skip = 0;
-  readonly #header = new Uint8Array(MAX_HEADER);
+  readonly #header = new Uint8Array(MAX_FRAME_HEADER);
   #headerLen = 0;
   #over = false;
 
@@ -45,9 +44,9 @@ export class WsPreAuthGuard {
         continue;
       }
       this.#header[this.#headerLen++] = chunk[i++]!;
-      if (this.#headerLen < headerLength(this.#header, this.#headerLen)) continue;
+      if (this.#headerLen < frameHeaderLength(this.#header, this.#headerLen)) continue;
       this.#headerLen = 0;
-      const payload = payloadLength(this.#header);
+      const payload = framePayloadLength(this.#header);
       if (before + i + payload > this.#maxBytes) return this.#stop();
       this.#skip = payload;
     }
@@ -58,22 +57,4 @@ export class WsPreAuthGuard {
     this.#over = true;
     return false;
   }
-}
-
-/** The length of a frame header whose first `have` bytes are in `h` (2 until its length byte is in). */
-function headerLength(h: Uint8Array, have: number): number {
-  if (have < 2) return 2;
-  const len7 = h[1]! & 0x7f;
-  const extended = len7 === 126 ? 2 : len7 === 127 ? 8 : 0;
-  const mask = h[1]! & 0x80 ? 4 : 0;
-  return 2 + extended + mask;
-}
-
-/** The payload length a complete header announces (past 2^53 it is inexact, but over any cap). */
-function payloadLength(h: Uint8Array): number {
-  const len7 = h[1]! & 0x7f;
-  if (len7 < 126) return len7;
-  if (len7 === 126) return (h[2]! << 8) | h[3]!;
-  const view = new DataView(h.buffer, h.byteOffset + 2, 8);
-  return view.getUint32(0) * 2 ** 32 + view.getUint32(4);
 }

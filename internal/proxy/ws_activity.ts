@@ -9,13 +9,13 @@
  * not parse as frames still count as activity, so a surprise never ends a session early.
  */
 
+import { frameHeaderLength, framePayloadLength, MAX_FRAME_HEADER } from "../websocket/index.ts";
+
 const PING = 0x9;
 const PONG = 0xa;
-/** The longest header: 2 bytes, a 64-bit length, a mask key. */
-const MAX_HEADER = 14;
 
 export class WebSocketActivity {
-  #header = new Uint8Array(MAX_HEADER);
+  #header = new Uint8Array(MAX_FRAME_HEADER);
   #headerLen = 0;
   /** Payload bytes of the current frame still to skip. */
   #skip = 0;
@@ -41,28 +41,10 @@ export class WebSocketActivity {
         this.#data = opcode !== PING && opcode !== PONG;
       }
       if (this.#data) active = true;
-      const need = headerSize(this.#header, this.#headerLen);
-      if (need === undefined || this.#headerLen < need) continue;
-      this.#skip = payloadLength(this.#header);
+      if (this.#headerLen < frameHeaderLength(this.#header, this.#headerLen)) continue;
+      this.#skip = framePayloadLength(this.#header);
       this.#headerLen = 0;
     }
     return active;
   }
-}
-
-/** The header's full size once its first two bytes are known; undefined before. */
-function headerSize(h: Uint8Array, have: number): number | undefined {
-  if (have < 2) return undefined;
-  const len7 = h[1]! & 0x7f;
-  const masked = (h[1]! & 0x80) !== 0;
-  return 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + (masked ? 4 : 0);
-}
-
-function payloadLength(h: Uint8Array): number {
-  const len7 = h[1]! & 0x7f;
-  if (len7 < 126) return len7;
-  if (len7 === 126) return (h[2]! << 8) | h[3]!;
-  let n = 0;
-  for (let i = 2; i < 10; i++) n = n * 256 + h[i]!; // beyond 2^53 only loses precision in what is skipped
-  return n;
 }
