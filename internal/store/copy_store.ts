@@ -1,10 +1,14 @@
 /**
  * Moving a deployment from one store to another (`ward gateway migrate-store`): every Ward table,
- * copied in one transaction on the target, then verified table by table (row count and a SHA-256 of
+ * copied in one transaction on the target, then verified table by table (row count and a digest of
  * the rows in a canonical form). The target must be empty: nothing is ever merged or overwritten.
+ *
+ * Tables are read in pages (keyset, in each database's own key order), so a long audit moves in
+ * bounded memory. The digest is the sum of the rows' SHA-256s modulo 2^256: it does not depend on the
+ * order rows come in, and the two databases' collations may order text keys differently.
  */
 import { createHash } from "node:crypto";
-import type { Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import type { Database } from "./schema.ts";
 import { StoreError } from "./errors.ts";
 
@@ -34,6 +38,13 @@ export interface TableReport {
 }
 
 type Row = Record<string, unknown>;
+type Table = (typeof STORE_TABLES)[number];
+
+/** Rows read (and inserted) at a time. */
+const PAGE_ROWS = 500;
+/** Rows per INSERT: the widest table (audit_events, 31 columns) stays far below both dialects' bound-parameter limits. */
+const INSERT_ROWS = 200;
+const MOD = 1n << 256n;
 
 /** A row in a form both dialects give alike: keys sorted; bigint as number. */
 function canonical(row: Row): string {
@@ -41,17 +52,34 @@ function canonical(row: Row): string {
   return JSON.stringify(keys.map((k) => [k, typeof row[k] === "bigint" ? Number(row[k]) : row[k]]));
 }
 
-async function readTable(db: Kysely<Database>, table: string, key: readonly string[]): Promise<Row[]> {
-  const rows = (await db.selectFrom(table as keyof Database).selectAll().execute()) as Row[];
-  // Sorted here, not by ORDER BY: the two databases' collations may order text differently.
-  const k = (r: Row) => JSON.stringify(key.map((c) => r[c]));
-  return rows.sort((a, b) => (k(a) < k(b) ? -1 : k(a) > k(b) ? 1 : 0));
+/** A table's rows in pages, by its primary key in this database's order (keyset: no OFFSET scans). */
+async function* pages(db: Kysely<Database>, { table, key }: Table): AsyncGenerator<Row[]> {
+  let last: unknown[] | undefined;
+  for (;;) {
+    let q = db.selectFrom(table).selectAll();
+    if (last) {
+      const after = last;
+      q = q.where(() => sql<boolean>`(${sql.join(key.map((k) => sql.ref(k)))}) > (${sql.join(after)})`);
+    }
+    for (const k of key) q = q.orderBy(sql.ref(k));
+    const rows = (await q.limit(PAGE_ROWS).execute()) as Row[];
+    if (rows.length) yield rows;
+    if (rows.length < PAGE_ROWS) return;
+    const end = rows[rows.length - 1]!;
+    last = key.map((k) => end[k]);
+  }
 }
 
-function digest(table: string, rows: Row[]): TableReport {
-  const h = createHash("sha256");
-  for (const r of rows) h.update(canonical(r) + "\n");
-  return { table, rows: rows.length, sha256: h.digest("hex") };
+class Digest {
+  rows = 0;
+  #sum = 0n;
+  add(rows: Row[]): void {
+    for (const r of rows) this.#sum = (this.#sum + BigInt(`0x${createHash("sha256").update(canonical(r)).digest("hex")}`)) % MOD;
+    this.rows += rows.length;
+  }
+  report(table: string): TableReport {
+    return { table, rows: this.rows, sha256: this.#sum.toString(16).padStart(64, "0") };
+  }
 }
 
 /** Ward's tables that exist in `db` but the copy does not know (a migration added one): refused, never skipped. */
@@ -61,16 +89,21 @@ async function unknownTables(db: Kysely<Database>): Promise<string[]> {
   return tables.map((t) => t.name).filter((n) => !known.has(n) && !BOOKKEEPING.has(n));
 }
 
-/** Per table: rows and checksum. */
+/** Per table: rows and digest. */
 export async function storeReport(db: Kysely<Database>): Promise<TableReport[]> {
   const out: TableReport[] = [];
-  for (const { table, key } of STORE_TABLES) out.push(digest(table, await readTable(db, table, key)));
+  for (const t of STORE_TABLES) {
+    const d = new Digest();
+    for await (const rows of pages(db, t)) d.add(rows);
+    out.push(d.report(t.table));
+  }
   return out;
 }
 
 /**
  * Copies every row of `from` into the empty `to` (both already migrated to the same version), in one
- * transaction on the target; then compares both stores table by table. Returns the source's report.
+ * transaction on the target; then compares both stores table by table before committing. Returns
+ * the source's report.
  */
 export async function copyStore(from: Kysely<Database>, to: Kysely<Database>, onTable?: (r: TableReport) => void): Promise<TableReport[]> {
   for (const [name, db] of [["source", from], ["target", to]] as const) {
@@ -81,26 +114,26 @@ export async function copyStore(from: Kysely<Database>, to: Kysely<Database>, on
   if (nonEmpty.length) {
     throw new StoreError(`The target store is not empty (${nonEmpty.map((t) => `${t.table}: ${t.rows} rows`).join(", ")}): migrate-store only writes into an empty database`);
   }
-  const source: { report: TableReport; rows: Row[] }[] = [];
-  for (const { table, key } of STORE_TABLES) {
-    const rows = await readTable(from, table, key);
-    source.push({ report: digest(table, rows), rows });
-  }
   // Verified inside the transaction: a mismatch rolls everything back and the target stays empty.
-  await to.transaction().execute(async (trx) => {
-    for (const { report, rows } of source) {
-      for (let i = 0; i < rows.length; i += 200) {
-        await trx.insertInto(report.table as keyof Database).values(rows.slice(i, i + 200) as never).execute();
+  const source = await to.transaction().execute(async (trx) => {
+    const reports: TableReport[] = [];
+    for (const t of STORE_TABLES) {
+      const d = new Digest();
+      for await (const rows of pages(from, t)) {
+        d.add(rows);
+        for (let i = 0; i < rows.length; i += INSERT_ROWS) await trx.insertInto(t.table).values(rows.slice(i, i + INSERT_ROWS) as never).execute();
       }
+      reports.push(d.report(t.table));
     }
     const copied = await storeReport(trx);
-    for (const { report } of source) {
+    for (const report of reports) {
       const got = copied.find((c) => c.table === report.table)!;
       if (got.rows !== report.rows || got.sha256 !== report.sha256) {
         throw new StoreError(`Verification failed for table ${report.table}: source ${report.rows} rows (${report.sha256.slice(0, 12)}), target ${got.rows} rows (${got.sha256.slice(0, 12)}); nothing was written`);
       }
     }
+    return reports;
   });
-  for (const { report } of source) onTable?.(report);
-  return source.map((s) => s.report);
+  for (const report of source) onTable?.(report);
+  return source;
 }

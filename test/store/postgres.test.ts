@@ -146,6 +146,9 @@ test("ward gateway migrate-store: SQLite to PostgreSQL and back, verified; token
     await svc.createGrant(admin, "dev", { member_email: "dev@example.com", role: "view", scope: "cluster" });
     const minted = await svc.mintToken({ member: dev.member }, "prod");
     await svc.revokeAll(admin, "dev");
+    // More rows than a page, with keys the two databases' collations may order differently.
+    const extra = Array.from({ length: 1234 }, (_, i) => ({ key: `${i % 2 ? "K" : "k"}${i % 3 ? "-" : "_"}${i}`, value: `v${i}`, updated_at: "now" }));
+    for (let i = 0; i < extra.length; i += 200) await src.db.insertInto("settings").values(extra.slice(i, i + 200)).execute();
     const before = await storeReport(src.db);
     await src.close();
 
