@@ -78,7 +78,7 @@ async function streamServer(
   { cluster, userPrefix, idleTimeoutMs }: { cluster: string; userPrefix: string; idleTimeoutMs: Record<import("../internal/tunnel/index.ts").StreamKind, number> },
   log: import("../internal/log/index.ts").Logger,
   onActive: (delta: 1 | -1) => void,
-): Promise<(nc: import("../internal/nats/index.ts").BusConnection) => Promise<() => Promise<void>>> {
+): Promise<(nc: import("../internal/nats/index.ts").BusConnection, instanceId: string) => Promise<() => Promise<void>>> {
   const { createUpstreamHandler } = await import("../internal/proxy/index.ts");
   const { TunnelAgent } = await import("../internal/tunnel/index.ts");
   const { readFileSync } = await import("node:fs");
@@ -99,8 +99,8 @@ async function streamServer(
     logger: log.child({ area: "proxy" }),
     onActive,
   });
-  return async (nc) => {
-    const agent = new TunnelAgent(nc, { cluster, idleTimeoutMs, logger: log.child({ area: "tunnel" }) });
+  return async (nc, instanceId) => {
+    const agent = new TunnelAgent(nc, { cluster, instanceId, idleTimeoutMs, logger: log.child({ area: "tunnel" }) });
     await agent.serve(handler);
     return () => agent.close();
   };

@@ -53,6 +53,12 @@ export const gatewayCommand: CommandSpec = {
     { name: "audit-retention", type: "string", value: "DURATION", description: "How long audit rows are kept; pruned daily (env WARD_AUDIT_RETENTION; default 720h)" },
     { name: "audit-queue-cap", type: "string", value: "N", description: "Audit records queued before new ones are dropped and counted (env WARD_AUDIT_QUEUE_CAP; default 10000)" },
     { name: "metrics-listen", type: "string", value: "HOST:PORT", description: "Serve Prometheus /metrics, /healthz and /readyz (ready = store reachable) over plain HTTP on this separate address (env WARD_METRICS_LISTEN; default off)" },
+    { name: "nats", type: "string", value: "URLS", description: "Scale-out: nats://host:4222,… of a nats-server cluster instead of the embedded endpoint (env WARD_NATS)" },
+    { name: "nats-credentials", type: "string", value: "FILE", description: "nkey seed file of the gateways' NATS user (env WARD_NATS_CREDENTIALS)" },
+    { name: "nats-callout-key", type: "string", value: "FILE", description: "Account nkey seed file the auth callout signs with (env WARD_NATS_CALLOUT_KEY)" },
+    { name: "nats-system-credentials", type: "string", value: "FILE", description: "nkey seed file of the gateways' system-account user (env WARD_NATS_SYSTEM_CREDENTIALS)" },
+    { name: "nats-account", type: "string", value: "NAME", description: "NATS account of gateways and agents (env WARD_NATS_ACCOUNT; default WARD)" },
+    { name: "nats-ca", type: "string", value: "FILE", description: "CA file for nats-server's TLS (env WARD_NATS_CA)" },
     ...idleTimeoutFlags,
     configFlag,
     logLevelFlag,
@@ -92,6 +98,20 @@ export const gatewayCommand: CommandSpec = {
       examples: ["ward gateway migrate-store --from sqlite:/var/lib/ward/ward.db --to postgres://ward:…@db.internal:5432/ward"],
       run: async (inv) => (await loadHeavy()).runGatewayMigrateStore(inv),
     },
+    {
+      name: "nats-init",
+      summary: "Create the keys and nats-server configurations for scale-out on a nats-server cluster",
+      description:
+        "Writes three nkey seed files (mode 600) — the gateways' NATS user, their system-account user and the\n" +
+        "auth callout's account key — and one nats-server configuration per node (websocket for agents,\n" +
+        "cluster routes, the auth callout naming the keys). Keys are never overwritten.",
+      flags: [
+        { name: "dir", type: "string", value: "DIR", description: "Directory for the keys and configurations (created 0700)" },
+        { name: "nodes", type: "string", value: "N", description: "nats-server nodes in the sample cluster (default 3)" },
+      ],
+      examples: ["ward gateway nats-init --dir ./ward-nats --nodes 3"],
+      run: async (inv) => (await loadHeavy()).runGatewayNatsInit(inv),
+    },
   ],
   run: async (inv) => {
     relaunchWithNodeFlags();
@@ -108,7 +128,7 @@ export const agentCommand: CommandSpec = {
   name: "agent",
   summary: "Run the in-cluster agent that dials out to the gateway",
   flags: [
-    { name: "gateway", type: "string", value: "URL", description: "Gateway URL (env WARD_GATEWAY)" },
+    { name: "gateway", type: "string", value: "URLS", description: "Gateway URL, or in scale-out the NATS cluster's wss:// URL(s); comma-separated ones are tried in turn (env WARD_GATEWAY)" },
     { name: "cluster", type: "string", value: "ID", description: "This cluster's id at the gateway (env WARD_CLUSTER)" },
     { name: "token", type: "string", value: "SECRET", description: "Join credential (env WARD_AGENT_TOKEN; prefer --token-file)" },
     { name: "token-file", type: "string", value: "FILE", description: "File holding the join credential (env WARD_AGENT_TOKEN_FILE)" },

@@ -10,6 +10,10 @@ export async function runGateway(inv: Invocation): Promise<number> {
   const log = makeLogger(inv, "gateway");
   if (cfg.oidcIssuer && !cfg.oidcClientId) throw new UsageError("--oidc-issuer needs --oidc-client-id (env WARD_OIDC_CLIENT_ID)", inv.path);
   const { host, port } = parseListen(cfg.listen)!;
+  const natsServers = splitList(cfg.nats);
+  if (natsServers.length && (!cfg.natsCredentials || !cfg.natsCalloutKey)) {
+    throw new UsageError("--nats needs --nats-credentials FILE and --nats-callout-key FILE ('ward gateway nats-init' writes both)", inv.path);
+  }
   const gw = await startGateway({
     host,
     port,
@@ -27,6 +31,12 @@ export async function runGateway(inv: Invocation): Promise<number> {
     audit: { enabled: cfg.audit === "on", retentionMs: cfg.auditRetention, queueCap: cfg.auditQueueCap },
     idleTimeoutMs: idleTimeouts(cfg),
     metricsListen: cfg.metricsListen ? parseListen(cfg.metricsListen) : undefined,
+    nats: natsServers.length
+      ? {
+          servers: natsServers, credentialsFile: cfg.natsCredentials, calloutKeyFile: cfg.natsCalloutKey,
+          systemCredentialsFile: cfg.natsSystemCredentials || undefined, account: cfg.natsAccount, caFile: cfg.natsCa || undefined,
+        }
+      : undefined,
     logger: log,
   });
   if (gw.bootstrapCode) {
@@ -99,5 +109,47 @@ export async function runGatewayMigrateStore(inv: Invocation): Promise<number> {
   } finally {
     await from.close();
   }
+  return 0;
+}
+
+const natsInitSpec = {
+  dir: { kind: "string", flag: "dir", env: "WARD_NATS_INIT_DIR", key: "natsInit.dir", default: "", description: "Directory for the keys and the sample configuration" },
+  nodes: { kind: "number", flag: "nodes", env: "WARD_NATS_INIT_NODES", key: "natsInit.nodes", default: 3, description: "nats-server nodes in the sample cluster" },
+} satisfies Spec;
+
+/**
+ * `ward gateway nats-init`: the keys of scale-out mode (the gateways' NATS user, their system user,
+ * the callout's account key; seed files, mode 600) and a nats-server configuration per node that
+ * names their public keys.
+ */
+export async function runGatewayNatsInit(inv: Invocation): Promise<number> {
+  const cfg = await loadSettings(inv, natsInitSpec);
+  if (!cfg.dir) throw new UsageError("--dir DIR is required: where the keys and configurations go", inv.path);
+  if (!Number.isInteger(cfg.nodes) || cfg.nodes < 1 || cfg.nodes > 9) throw new UsageError("--nodes must be a whole number from 1 to 9", inv.path);
+  const { mkdirSync, writeFileSync, existsSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  const { writeSeedFile, renderNatsConfig } = await import("../internal/scaleout/index.ts");
+  mkdirSync(cfg.dir, { recursive: true, mode: 0o700 });
+  const files = { gateway: join(cfg.dir, "gateway.nk"), system: join(cfg.dir, "system.nk"), callout: join(cfg.dir, "callout.nk") };
+  for (const f of Object.values(files)) if (existsSync(f)) throw new UsageError(`${f} exists: pick an empty --dir (keys are never overwritten)`, inv.path);
+  const keys = { gatewayUser: writeSeedFile(files.gateway, "user"), systemUser: writeSeedFile(files.system, "user"), calloutIssuer: writeSeedFile(files.callout, "account") };
+  const names = Array.from({ length: cfg.nodes }, (_, i) => `ward-nats-${i + 1}`);
+  for (const [i, name] of names.entries()) {
+    const conf = renderNatsConfig({
+      ...keys, serverName: name, listen: "0.0.0.0:4222", websocketListen: "0.0.0.0:443", httpListen: "127.0.0.1:8222",
+      websocketTls: { certFile: "/etc/nats/tls/tls.crt", keyFile: "/etc/nats/tls/tls.key" },
+      ...(cfg.nodes > 1 ? { cluster: { name: "ward", listen: "0.0.0.0:6222", routes: names.filter((_, j) => j !== i).map((n) => `nats-route://${n}:6222`) } } : {}),
+    });
+    writeFileSync(join(cfg.dir, `${name}.conf`), conf, { mode: 0o644 });
+  }
+  inv.io.out(
+    `Wrote to ${cfg.dir}:\n` +
+      `  gateway.nk  the gateways' NATS user      (--nats-credentials)\n` +
+      `  system.nk   their system-account user    (--nats-system-credentials)\n` +
+      `  callout.nk  the auth callout's account   (--nats-callout-key)\n` +
+      names.map((n) => `  ${n}.conf  nats-server -c ${n}.conf (edit hosts, TLS files and ports to fit)\n`).join("") +
+      `Every gateway: ward gateway --nats ${names.map((n) => `nats://${n}:4222`).join(",")} --nats-credentials gateway.nk --nats-system-credentials system.nk --nats-callout-key callout.nk --store postgres://…\n` +
+      `Agents: ward agent --gateway ${names.map((n) => `wss://${n}:443`).join(",")} (or one load-balanced wss:// URL)\n`,
+  );
   return 0;
 }

@@ -10,6 +10,7 @@ type Run = (inv: Invocation) => Promise<number>;
 export const runGateway: Run = async (inv) => (await import("./gateway.ts")).runGateway(inv);
 export const runGatewayBootstrap: Run = async (inv) => (await import("./gateway.ts")).runGatewayBootstrap(inv);
 export const runGatewayMigrateStore: Run = async (inv) => (await import("./gateway.ts")).runGatewayMigrateStore(inv);
+export const runGatewayNatsInit: Run = async (inv) => (await import("./gateway.ts")).runGatewayNatsInit(inv);
 export const runAgent: Run = async (inv) => (await import("./agent.ts")).runAgent(inv);
 
 const from = <M,>(load: () => Promise<M>, pick: (m: M) => Run): Run => async (inv) => pick(await load())(inv);

@@ -94,6 +94,25 @@ export const gatewaySpec = {
     validate: listenAddress,
   },
   ...idleTimeoutSpec,
+  nats: {
+    kind: "string", flag: "nats", env: "WARD_NATS", key: "nats.servers", default: "", defaultText: "the embedded endpoint",
+    description: "Scale-out: comma-separated `nats://host:4222` URLs of a nats-server cluster (≥ 2.10, websocket and auth callout on; see [Scale-out](#scale-out)) instead of the embedded endpoint",
+    validate: (v: string) => (splitList(v).every((u) => /^(nats|tls):\/\/[^\s,]+$/.test(u)) ? undefined : `expected comma-separated nats://host:port URLs, got ${JSON.stringify(v)}`),
+  },
+  natsCredentials: {
+    kind: "string", flag: "nats-credentials", env: "WARD_NATS_CREDENTIALS", key: "nats.credentials", default: "", defaultText: "required with `--nats`",
+    description: "File with the nkey seed (`SU…`) of the gateways' NATS user (`ward gateway nats-init` writes it)",
+  },
+  natsCalloutKey: {
+    kind: "string", flag: "nats-callout-key", env: "WARD_NATS_CALLOUT_KEY", key: "nats.calloutKey", default: "", defaultText: "required with `--nats`",
+    description: "File with the account nkey seed (`SA…`) the auth callout signs agents' user JWTs with",
+  },
+  natsSystemCredentials: {
+    kind: "string", flag: "nats-system-credentials", env: "WARD_NATS_SYSTEM_CREDENTIALS", key: "nats.systemCredentials", default: "", defaultText: "none (warned)",
+    description: "File with the nkey seed (`SU…`) of the gateways' system-account user: disconnects agents whose credential was rotated, and hears agents' disconnects",
+  },
+  natsAccount: { kind: "string", flag: "nats-account", env: "WARD_NATS_ACCOUNT", key: "nats.account", default: "WARD", description: "The NATS account of gateways and agents (the callout's `account`)" },
+  natsCa: { kind: "string", flag: "nats-ca", env: "WARD_NATS_CA", key: "nats.ca", default: "", defaultText: "the system trust store", description: "CA file for nats-server's TLS (`tls://` URLs)" },
   audit: {
     kind: "string", flag: "audit", env: "WARD_AUDIT", key: "audit.enabled", default: "on",
     description: "Audit every proxied request and access action (see [Audit](#audit))",
@@ -112,7 +131,7 @@ export const gatewaySpec = {
 } satisfies Spec;
 
 export const agentSpec = {
-  gateway: { kind: "string", flag: "gateway", env: "WARD_GATEWAY", key: "gateway", default: "", defaultText: "required", description: "Gateway URL (`https://…`; the agent dials `/nats` there)" },
+  gateway: { kind: "string", flag: "gateway", env: "WARD_GATEWAY", key: "gateway", default: "", defaultText: "required", description: "Gateway URL (`https://…`; the agent dials `/nats` there); in scale-out the NATS cluster's `wss://` websocket URL(s). Comma-separated URLs are tried in turn" },
   cluster: { kind: "string", flag: "cluster", env: "WARD_CLUSTER", key: "cluster", default: "", defaultText: "required", description: "This cluster's id at the gateway" },
   token: { kind: "string", flag: "token", env: "WARD_AGENT_TOKEN", key: "token", default: "", description: "Join credential (prefer `--token-file`)", secret: true },
   tokenFile: { kind: "string", flag: "token-file", env: "WARD_AGENT_TOKEN_FILE", key: "tokenFile", default: "", description: "File holding the join credential" },

@@ -40,6 +40,7 @@ export const LAYERS: Record<string, readonly string[]> = {
   metrics: ["log"],
   nats: ["bus", "log", "websocket"],
   tunnel: ["bus", "log", "validate"],
+  scaleout: ["bus", "log", "nats", "validate"],
   // Domain: access and proxy are siblings; neither imports the other.
   access: ["bus", "errors", "log", "store", "validate"],
   proxy: ["bus", "errors", "log", "tunnel", "validate", "websocket"],
@@ -48,7 +49,7 @@ export const LAYERS: Record<string, readonly string[]> = {
   // Roles and wiring.
   agent: ["bus", "log", "nats", "validate"],
   client: ["bus", "cli", "install", "kubeconfig", "validate"],
-  gateway: ["access", "audit", "auth", "bus", "errors", "kubeconfig", "log", "metrics", "nats", "proxy", "store", "tunnel", "validate", "version"],
+  gateway: ["access", "audit", "auth", "bus", "errors", "kubeconfig", "log", "metrics", "nats", "proxy", "scaleout", "store", "tunnel", "validate", "version"],
 };
 
 /**

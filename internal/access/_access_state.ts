@@ -9,13 +9,35 @@ import type { Database } from "../store/index.ts";
 import { BoundedCache } from "./_cache.ts";
 import { toGrant, toMember } from "./_rows.ts";
 import { AccessError } from "./errors.ts";
-import type { AccessEvents, AuthContext, Grant, Member } from "./types.ts";
+import type { AccessEvents, AccessSettings, AuthContext, Grant, Member } from "./types.ts";
 import { isValidClusterId } from "../validate/index.ts";
 
 export interface ClusterState {
   generation: number;
   sandbox: boolean;
 }
+
+/** What a k8s token's id maps to (cached: revocation is checked on every proxied request). */
+export interface TokenState {
+  revoked: boolean;
+  memberId: string;
+  clusterId: string;
+}
+
+/**
+ * A part of the cached state that a change made stale. Every cache drop goes through
+ * `AccessState.invalidate`, which announces it (`invalidated`), so other gateways of a deployment
+ * drop the same entries (scale-out: see relay.ts).
+ */
+export type Invalidation =
+  | { kind: "member"; id: string }
+  | { kind: "cluster"; id: string }
+  /** One member's grants on a cluster, or (no member) every member's. */
+  | { kind: "grants"; cluster: string; member?: string }
+  /** One token id, or every token of a cluster (of one member). */
+  | { kind: "tokens"; id: string }
+  | { kind: "tokens"; cluster: string; member?: string }
+  | { kind: "settings" };
 
 export class AccessState {
   readonly events = new EventEmitter<AccessEvents>();
@@ -24,10 +46,47 @@ export class AccessState {
   readonly members = new BoundedCache<string, Member | null>();
   readonly clusters = new BoundedCache<string, ClusterState | null>();
   readonly grants = new BoundedCache<string, Grant[]>();
+  readonly tokens = new BoundedCache<string, TokenState | null>(50_000);
+  /** The access settings, once read (access_settings_store.ts). */
+  settings: AccessSettings | undefined;
 
   constructor(db: Kysely<Database>, now: () => number) {
     this.db = db;
     this.now = now;
+  }
+
+  /** Drops what `inv` names from the caches here and announces it. */
+  invalidate(inv: Invalidation): void {
+    this.dropCached(inv);
+    this.events.emit("invalidated", inv);
+  }
+
+  /** Drops what `inv` names from the caches here only (a change another gateway announced). */
+  dropCached(inv: Invalidation): void {
+    switch (inv.kind) {
+      case "member":
+        return this.members.delete(inv.id);
+      case "cluster":
+        return this.clusters.delete(inv.id);
+      case "grants":
+        if (inv.member !== undefined) return this.grants.delete(grantKey(inv.cluster, inv.member));
+        return this.grants.deleteWhere((k) => k.startsWith(inv.cluster + "/"));
+      case "tokens":
+        if ("id" in inv) return this.tokens.delete(inv.id);
+        return this.tokens.deleteWhere((_k, v) => v !== null && v.clusterId === inv.cluster && (inv.member === undefined || v.memberId === inv.member));
+      case "settings":
+        this.settings = undefined;
+        return;
+    }
+  }
+
+  /** Forgets every cached entry (after a gap in which other gateways' announcements may have been missed). */
+  dropAll(): void {
+    this.members.clear();
+    this.clusters.clear();
+    this.grants.clear();
+    this.tokens.clear();
+    this.settings = undefined;
   }
 
   iso(ms = this.now()): string {

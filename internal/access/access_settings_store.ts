@@ -9,21 +9,20 @@ const SETTING_MAX_LIFETIME = "access.max_token_lifetime_seconds";
 
 export class AccessSettingsStore {
   #s: AccessState;
-  #cached: AccessSettings | undefined;
 
   constructor(state: AccessState) {
     this.#s = state;
   }
 
   async get(): Promise<AccessSettings> {
-    if (this.#cached) return this.#cached;
+    if (this.#s.settings) return this.#s.settings;
     const rows = await this.#s.db.selectFrom("settings").selectAll().where("key", "in", [SETTING_ENABLED, SETTING_MAX_LIFETIME]).execute();
     const get = (k: string) => rows.find((r) => r.key === k)?.value;
     const s: AccessSettings = {
       enabled: get(SETTING_ENABLED) !== "false",
       maxTokenLifetimeSeconds: Number(get(SETTING_MAX_LIFETIME) ?? DEFAULT_MAX_TOKEN_LIFETIME_S),
     };
-    this.#cached = s;
+    this.#s.settings = s;
     return s;
   }
 
@@ -49,8 +48,8 @@ export class AccessSettingsStore {
         .onConflict((oc) => oc.column("key").doUpdateSet({ value, updated_at: at }))
         .execute();
     }
-    const wasEnabled = this.#cached?.enabled ?? true;
-    this.#cached = undefined;
+    const wasEnabled = this.#s.settings?.enabled ?? true;
+    this.#s.invalidate({ kind: "settings" });
     const s = await this.get();
     if (wasEnabled && !s.enabled) this.#s.events.emit("disabled");
     return s;

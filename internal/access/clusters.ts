@@ -29,7 +29,7 @@ export class Clusters {
       .insertInto("clusters")
       .values({ id, name, sandbox: input.sandbox ? 1 : 0, agent_credential_hash: hashSecret(joinToken), access_generation: 1, last_seen_at: null, created_at })
       .execute();
-    this.#s.clusters.delete(id);
+    this.#s.invalidate({ kind: "cluster", id });
     return { cluster: (await this.getCluster(id))!, joinToken };
   }
 

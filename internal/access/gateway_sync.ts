@@ -18,6 +18,8 @@ import type { AccessService } from "./service.ts";
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
+/** The gateways' queue group for agents' hellos and status reports. */
+export const SYNC_QUEUE = "ward-gateway";
 /** A hello is a few dozen bytes: anything larger is not one. */
 const MAX_HELLO_BYTES = 1024;
 /** Grant results kept from one status report. */
@@ -72,8 +74,9 @@ export class AccessSync {
     this.#now = opts.now ?? Date.now;
     this.#seenWriteMs = opts.seenWriteMs ?? 10_000;
     this.#subs.push(
-      bus.subscribe(accessSubjects.allHello, { callback: (err, msg) => !err && this.#onHello(msg.subject, msg.data) }),
-      bus.subscribe(accessSubjects.allStatus, { callback: (err, msg) => !err && this.#onStatus(msg.subject, msg.data) }),
+      // One gateway of a deployment answers each hello and records each report (a queue group).
+      bus.subscribe(accessSubjects.allHello, { queue: SYNC_QUEUE, callback: (err, msg) => !err && this.#onHello(msg.subject, msg.data) }),
+      bus.subscribe(accessSubjects.allStatus, { queue: SYNC_QUEUE, callback: (err, msg) => !err && this.#onStatus(msg.subject, msg.data) }),
     );
     access.events.on("grantsChanged", this.#onChange);
     presence.on("online", this.#onOnline);

@@ -2,7 +2,7 @@
  * Grant expiry: an expired grant is a revocation (its live streams close, its bindings go), announced
  * as it happens. The gateway starts the timer; tests move the clock and call `check()` themselves.
  */
-import { grantKey, type AccessState } from "./_access_state.ts";
+import type { AccessState } from "./_access_state.ts";
 
 export class GrantExpiry {
   #s: AccessState;
@@ -42,7 +42,7 @@ export class GrantExpiry {
       .execute();
     const clusters = new Set<string>();
     for (const g of rows) {
-      this.#s.grants.delete(grantKey(g.cluster_id, g.member_id));
+      this.#s.invalidate({ kind: "grants", cluster: g.cluster_id, member: g.member_id });
       this.#s.events.emit("revoked", { clusterId: g.cluster_id, memberId: g.member_id, grantId: g.id, reason: "grant-expired" });
       clusters.add(g.cluster_id);
     }

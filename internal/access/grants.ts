@@ -2,7 +2,7 @@
 import type { DesiredGrant, GrantStatusUpdate } from "../bus/index.ts";
 import { isUniqueViolation } from "../store/index.ts";
 import type { GrantsTable } from "../store/schema.ts";
-import { grantKey, requireAdmin, type AccessState } from "./_access_state.ts";
+import { requireAdmin, type AccessState } from "./_access_state.ts";
 import { toGrant } from "./_rows.ts";
 import { AccessError } from "./errors.ts";
 import type { GrantExpiry } from "./grant_expiry.ts";
@@ -73,7 +73,7 @@ export class Grants {
         throw e;
       }
     }
-    this.#s.grants.delete(grantKey(clusterId, member.id));
+    this.#s.invalidate({ kind: "grants", cluster: clusterId, member: member.id });
     this.#s.events.emit("grantsChanged", clusterId);
     if (expires_at !== null) void this.#expiry.schedule(Date.parse(expires_at));
     this.#s.events.emit("audit", {
@@ -98,7 +98,7 @@ export class Grants {
     const g = await this.#s.db.selectFrom("grants").select(["id", "member_id"]).where("id", "=", grantId).where("cluster_id", "=", clusterId).executeTakeFirst();
     if (!g) throw new AccessError("NotFound", `No grant ${grantId} on cluster ${clusterId}`);
     await this.#s.db.deleteFrom("grants").where("id", "=", grantId).execute();
-    this.#s.grants.delete(grantKey(clusterId, g.member_id));
+    this.#s.invalidate({ kind: "grants", cluster: clusterId, member: g.member_id });
     this.#s.events.emit("revoked", { clusterId, memberId: g.member_id, grantId, reason: "grant-deleted" });
     this.#s.events.emit("audit", { action: "grant.delete", actorId: actor.member.id, actorEmail: actor.member.email, clusterId, grantId, detail: { member_id: g.member_id } });
     this.#s.events.emit("grantsChanged", clusterId);
@@ -136,7 +136,7 @@ export class Grants {
       await this.#s.db.updateTable("grants").set({ status: u.status, error, updated_at: at }).where("id", "=", u.id).where("cluster_id", "=", clusterId).execute();
     }
     if (updates.length) {
-      this.#s.grants.deleteWhere((k) => k.startsWith(clusterId + "/"));
+      this.#s.invalidate({ kind: "grants", cluster: clusterId });
       this.#s.events.emit("statusChanged", clusterId);
     }
   }
@@ -145,7 +145,7 @@ export class Grants {
   async setClusterOnline(clusterId: string, online: boolean): Promise<void> {
     const [from, to] = online ? (["cluster_offline", "pending"] as const) : (["pending", "cluster_offline"] as const);
     await this.#s.db.updateTable("grants").set({ status: to, updated_at: this.#s.iso() }).where("cluster_id", "=", clusterId).where("status", "=", from).execute();
-    this.#s.grants.deleteWhere((k) => k.startsWith(clusterId + "/"));
+    this.#s.invalidate({ kind: "grants", cluster: clusterId });
     this.#s.events.emit("statusChanged", clusterId);
   }
 }

@@ -14,3 +14,4 @@ export type {
   AccessAuditEvent, AccessEvents, AccessSettings, ApiTokenInfo, AuthContext, Cluster, Grant, Member, RevocationEvent, TokenContext,
 } from "./types.ts";
 export { AccessSync, type AccessSyncOptions, type PresenceSource } from "./gateway_sync.ts";
+export { AccessRelay, RELAY_SUBJECT } from "./relay.ts";

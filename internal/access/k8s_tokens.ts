@@ -5,7 +5,7 @@
  */
 import type { RevocationEvent } from "./types.ts";
 import { BoundedCache } from "./_cache.ts";
-import type { AccessState } from "./_access_state.ts";
+import type { AccessState, TokenState } from "./_access_state.ts";
 import { requireAdmin } from "./_access_state.ts";
 import { AccessError, TokenRejectedError } from "./errors.ts";
 import type { RateLimiter } from "./rate_limiter.ts";
@@ -14,12 +14,6 @@ import type { AccessSettingsStore } from "./access_settings_store.ts";
 import type { SigningKeys } from "./signing_keys.ts";
 import { signToken, verifyTokenSignature } from "./tokens.ts";
 import type { AuthContext, TokenContext } from "./types.ts";
-
-interface TokenState {
-  revoked: boolean;
-  memberId: string;
-  clusterId: string;
-}
 
 export interface K8sTokensOptions {
   keys: SigningKeys;
@@ -34,7 +28,6 @@ export class K8sTokens {
   #keys: SigningKeys;
   #limiter: RateLimiter;
   #signatureCache = new Map<string, { sub: string; jti: string; generation: number; exp: number }>();
-  #tokens = new BoundedCache<string, TokenState | null>(50_000);
   /** When each token was last used (ms), as far as not yet written; written at most once a minute. */
   #lastUsed = new BoundedCache<string, { at: number; written: number }>(50_000);
 
@@ -84,7 +77,7 @@ export class K8sTokens {
       .insertInto("issued_tokens")
       .values({ id: jti, member_id: member.id, cluster_id: clusterId, kind: opts.kind ?? "k8s-token", issued_at: this.#s.iso(nowS * 1000), expires_at: this.#s.iso(exp * 1000), revoked_at: null, last_used_at: null })
       .execute();
-    this.#tokens.set(jti, { revoked: false, memberId: member.id, clusterId });
+    this.#s.tokens.set(jti, { revoked: false, memberId: member.id, clusterId });
     const token = await signToken(this.#keys.current, {
       issuer: this.issuer, subject: member.id, audience: clusterId, generation: cluster.generation, jti, issuedAt: nowS, expiresAt: exp,
     });
@@ -92,7 +85,7 @@ export class K8sTokens {
       action: "token.mint", actorId: member.id, actorEmail: member.email, clusterId, tokenId: jti,
       detail: { kind: opts.kind ?? "k8s-token", expires_at: this.#s.iso(exp * 1000) },
     });
-    this.#s.events.emit("tokenMinted", { clusterId, kind: opts.kind ?? "k8s-token" });
+    this.#s.events.emit("tokenMinted", { clusterId, memberId: member.id, kind: opts.kind ?? "k8s-token" });
     return { token, expiresAt: this.#s.iso(exp * 1000), jti };
   }
 
@@ -135,7 +128,7 @@ export class K8sTokens {
     // Another member's token looks exactly like a missing one to a member.
     if (!t || (actor.member.role !== "admin" && actor.member.id !== t.member_id)) throw new AccessError("NotFound", `No token ${jti} on cluster ${clusterId}`);
     await this.#s.db.updateTable("issued_tokens").set({ revoked_at: this.#s.iso() }).where("id", "=", jti).where("revoked_at", "is", null).execute();
-    this.#tokens.delete(jti);
+    this.#s.invalidate({ kind: "tokens", id: jti });
     this.#s.events.emit("revoked", { clusterId, memberId: t.member_id, tokenId: jti, reason: "token-revoked" });
     this.#s.events.emit("audit", { action: "token.revoke", actorId: actor.member.id, actorEmail: actor.member.email, clusterId, tokenId: jti, detail: { member_id: t.member_id } });
   }
@@ -155,9 +148,9 @@ export class K8sTokens {
     const res = await q.executeTakeFirst();
     if (!memberId) {
       await this.#s.db.updateTable("clusters").set((eb) => ({ access_generation: eb("access_generation", "+", 1) })).where("id", "=", clusterId).execute();
-      this.#s.clusters.delete(clusterId);
+      this.#s.invalidate({ kind: "cluster", id: clusterId });
     }
-    this.#tokens.deleteWhere((_k, v) => v !== null && v.clusterId === clusterId && (!memberId || v.memberId === memberId));
+    this.#s.invalidate(memberId ? { kind: "tokens", cluster: clusterId, member: memberId } : { kind: "tokens", cluster: clusterId });
     const ev: RevocationEvent = { clusterId, reason: "revoke-all" };
     if (memberId) ev.memberId = memberId;
     this.#s.events.emit("revoked", ev);
@@ -170,11 +163,11 @@ export class K8sTokens {
   }
 
   async #tokenState(jti: string): Promise<TokenState | null> {
-    const hit = this.#tokens.get(jti);
+    const hit = this.#s.tokens.get(jti);
     if (hit !== undefined) return hit;
     const r = await this.#s.db.selectFrom("issued_tokens").select(["member_id", "cluster_id", "revoked_at"]).where("id", "=", jti).executeTakeFirst();
     const s = r ? { revoked: r.revoked_at !== null, memberId: r.member_id, clusterId: r.cluster_id } : null;
-    this.#tokens.set(jti, s);
+    this.#s.tokens.set(jti, s);
     return s;
   }
 

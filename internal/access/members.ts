@@ -66,7 +66,7 @@ export class Members {
       if (isUniqueViolation(e)) throw new AccessError("Conflict", `A member with email ${m.email} already exists`, { cause: e });
       throw e;
     }
-    this.#s.members.delete(row.id);
+    this.#s.invalidate({ kind: "member", id: row.id });
     const apiToken = m.withToken === false ? "" : (await this.#apiTokens.issueApiToken(row.id, { name: "initial", ...(m.ttlSeconds ? { ttlSeconds: m.ttlSeconds } : {}) })).secret;
     return { member: toMember(row), apiToken };
   }
@@ -86,7 +86,7 @@ export class Members {
     if (invited) {
       if (invited.oidc_subject !== null || invited.robot === 1) return null;
       await this.#s.db.updateTable("members").set({ oidc_subject: who.sub }).where("id", "=", invited.id).execute();
-      this.#s.members.delete(invited.id);
+      this.#s.invalidate({ kind: "member", id: invited.id });
       return this.#s.member(invited.id);
     }
     const domain = email.slice(email.lastIndexOf("@") + 1);
@@ -106,7 +106,7 @@ export class Members {
     const row = await this.#s.db.selectFrom("members").selectAll().where("email", "=", e).executeTakeFirst();
     if (row) {
       await this.#s.db.updateTable("members").set({ role: "admin", status: "active" }).where("id", "=", row.id).execute();
-      this.#s.members.delete(row.id);
+      this.#s.invalidate({ kind: "member", id: row.id });
       return (await this.#s.member(row.id))!;
     }
     return (await this.#insertMember({ email: e, role: "admin", robot: false, withToken: false })).member;
@@ -136,7 +136,7 @@ export class Members {
       throw new AccessError("Invalid", "Admins cannot disable or demote themselves: ask another admin");
     }
     if (Object.keys(set).length) await this.#s.db.updateTable("members").set(set).where("id", "=", id).execute();
-    this.#s.members.delete(id);
+    this.#s.invalidate({ kind: "member", id: id });
     if (set.status !== undefined && set.status !== m.status) {
       // Disabled members' bindings are removed by the agents (and restored when re-enabled).
       for (const c of await this.#s.db.selectFrom("grants").select("cluster_id").distinct().where("member_id", "=", id).execute()) {

@@ -7,7 +7,7 @@
  */
 import type { Kysely } from "kysely";
 import type { Database } from "../store/index.ts";
-import { AccessState } from "./_access_state.ts";
+import { AccessState, type Invalidation } from "./_access_state.ts";
 import { ApiTokens } from "./api_tokens.ts";
 import { Clusters } from "./clusters.ts";
 import { GrantExpiry } from "./grant_expiry.ts";
@@ -41,6 +41,7 @@ export class AccessService {
   #clusters: Clusters;
   #grants: Grants;
   #tokens: K8sTokens;
+  #limiter: RateLimiter;
 
   constructor(opts: AccessServiceOptions) {
     const now = opts.now ?? Date.now;
@@ -53,7 +54,24 @@ export class AccessService {
     this.#members = new Members(s, this.#apiTokens);
     this.#clusters = new Clusters(s);
     this.#grants = new Grants(s, this.#expiry, opts.isClusterOnline ?? (() => false));
-    this.#tokens = new K8sTokens(s, this.#settings, { keys: opts.keys, issuer: this.issuer, rateLimiter: opts.rateLimiter ?? new RateLimiter({ now }) });
+    this.#limiter = opts.rateLimiter ?? new RateLimiter({ now });
+    this.#tokens = new K8sTokens(s, this.#settings, { keys: opts.keys, issuer: this.issuer, rateLimiter: this.#limiter });
+  }
+
+  // ---- changes made by other gateways of a deployment (relay.ts) ----
+  /** Drops what another gateway's change made stale here; a grant change may bring an expiry sooner. */
+  dropCached(inv: Invalidation): void {
+    this.#state.dropCached(inv);
+    if (inv.kind === "grants") void this.#expiry.schedule().catch(() => {});
+  }
+  /** Forgets every cached entry: after a gap in which other gateways' changes may have been missed. */
+  dropAllCached(): void {
+    this.#state.dropAll();
+    void this.#expiry.schedule().catch(() => {});
+  }
+  /** Counts a token another gateway minted against the member's rate limit here. */
+  countRemoteMint(memberId: string): void {
+    this.#limiter.take(memberId);
   }
 
   // ---- grant expiry (grant_expiry.ts) ----

@@ -37,9 +37,9 @@ export async function verifyTokenSignature(
   try {
     ({ payload } = await jwtVerify(
       token,
-      (header: JWTHeaderParameters, _t: FlattenedJWSInput) => {
+      async (header: JWTHeaderParameters, _t: FlattenedJWSInput) => {
         if (header.alg !== TOKEN_ALG) throw new TokenRejectedError(`algorithm ${String(header.alg)} not allowed`);
-        const k = o.keys.get(header.kid);
+        const k = o.keys.get(header.kid) ?? (await o.keys.find(header.kid));
         if (!k) throw new TokenRejectedError("unknown kid");
         return k.publicKey;
       },

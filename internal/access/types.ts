@@ -1,3 +1,4 @@
+import type { Invalidation } from "./_access_state.ts";
 import type { GrantsTable, MembersTable } from "../store/schema.ts";
 import type { GrantRole, GrantScope } from "../bus/index.ts";
 import type { MemberRole } from "./validate.ts";
@@ -111,8 +112,10 @@ export interface AccessEvents {
   agentCredentialRotated: [string];
   /** A cluster's grant statuses (agent reports) or online state changed: for live views, not the agent. */
   statusChanged: [string];
-  /** A k8s token was minted (for metrics). */
-  tokenMinted: [{ clusterId: string; kind: "k8s-token" | "kubeconfig" }];
+  /** A k8s token was minted (for metrics, and other gateways' rate limits). */
+  tokenMinted: [{ clusterId: string; memberId: string; kind: "k8s-token" | "kubeconfig" }];
+  /** Cached state went stale (for other gateways of a deployment: relay.ts). */
+  invalidated: [Invalidation];
   /** A rate limit refused a call (for metrics): "token-mint" is tokens and kubeconfigs per member. */
   rateLimited: [{ limit: "token-mint"; clusterId: string }];
 }

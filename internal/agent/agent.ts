@@ -4,14 +4,18 @@
  * into RBAC on every change, every resync interval (repairs hand edits) and at each grant's expiry.
  */
 import { randomBytes } from "node:crypto";
-import { accessSubjects, type AgentHello, type DesiredGrant, type DesiredStateMsg, type StatusReportMsg } from "../bus/index.ts";
+import { agentConnectionName, accessSubjects, type AgentHello, type DesiredGrant, type DesiredStateMsg, type StatusReportMsg } from "../bus/index.ts";
 import { assertClusterId } from "../validate/index.ts";
 import { silentLogger, type Logger } from "../log/index.ts";
 import type { BusConnection } from "../nats/index.ts";
 import { nextExpiry, planBindings, reconcileRbac, type RbacApi } from "./rbac.ts";
 
 export interface AgentOptions {
-  /** ws(s)://…/nats or http(s)://… (the /nats path is added). */
+  /**
+   * ws(s)://…/nats or http(s)://… (the /nats path is added): the gateway's embedded endpoint, or in
+   * scale-out the nats-server cluster's websocket listeners. Several, comma-separated, are tried in
+   * turn on each (re)connect.
+   */
   gateway: string;
   cluster: string;
   credential: string;
@@ -28,8 +32,12 @@ export interface AgentOptions {
   now?: () => number;
   /** TLS toward the gateway: a private CA, or no verification (only when asked). */
   gatewayTls?: { ca?: string | Buffer; insecureSkipVerify?: boolean };
-  /** Serves tunnel streams on each gateway session (the kubectl proxy path); returns a stopper. */
-  serveStreams?: (nc: BusConnection) => Promise<() => Promise<void>>;
+  /**
+   * Serves tunnel streams on each gateway session (the kubectl proxy path) as tunnel instance
+   * `instanceId` (also the end of the connection's name, so the gateways learn at once when that
+   * connection ends); returns a stopper.
+   */
+  serveStreams?: (nc: BusConnection, instanceId: string) => Promise<() => Promise<void>>;
   /**
    * On each (re)connect, streams are served only once the gateway's desired state has been
    * reconciled (so bindings of grants deleted while the agent was away are gone first), or after
@@ -37,11 +45,18 @@ export interface AgentOptions {
    */
   firstReconcileTimeoutMs?: number;
   /** Injected for tests; defaults to the nats module's connectBus. */
-  connect?: (url: string, opts: { user: string; pass: string; name: string }) => Promise<BusConnection>;
+  connect?: (urls: string[], opts: { user: string; pass: string; name: string }) => Promise<BusConnection>;
 }
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
+
+/** The NATS WebSocket URLs of a comma-separated `--gateway` list. */
+export function natsUrls(gateways: string): string[] {
+  const list = gateways.split(",").map((s) => s.trim()).filter(Boolean);
+  if (list.length === 0) throw new Error("No gateway URL given");
+  return list.map(natsUrl);
+}
 
 export function natsUrl(gateway: string): string {
   const u = new URL(gateway);
@@ -90,13 +105,17 @@ export class Agent {
 
   /** Runs until `stop()`. */
   async run(): Promise<void> {
-    const url = natsUrl(this.#o.gateway);
+    const urls = natsUrls(this.#o.gateway);
+    const url = urls.join(",");
     const connect = this.#o.connect ?? (async (u, o) => (await import("../nats/index.ts")).connectBus(u, { ...o, maxReconnectAttempts: 0, timeout: 10_000, ...(this.#o.gatewayTls ? { tls: this.#o.gatewayTls } : {}) }));
     let attempt = 0;
     while (!this.#stopped) {
       let nc: BusConnection;
+      let instance: string;
       try {
-        nc = await connect(url, { user: this.#o.cluster, pass: this.#o.credential, name: `ward-agent-${this.#o.cluster}-${this.id}` });
+        // A fresh tunnel instance per connection: its end tells the gateways this instance is gone.
+        instance = "s" + randomBytes(6).toString("hex");
+        nc = await connect(urls, { user: this.#o.cluster, pass: this.#o.credential, name: agentConnectionName(this.#o.cluster, instance) });
       } catch (err) {
         const wait = backoffMs(attempt++, this.#o.minBackoffMs, this.#o.maxBackoffMs);
         this.#log.warn("cannot connect to the gateway; retrying", { url, err: (err as Error).message, retryInMs: wait });
@@ -107,7 +126,7 @@ export class Agent {
       this.#nc = nc;
       this.#log.info("connected to the gateway", { url, cluster: this.#o.cluster });
       try {
-        await this.#session(nc);
+        await this.#session(nc, instance);
       } catch (err) {
         this.#log.warn("gateway session failed", { err });
       }
@@ -120,7 +139,7 @@ export class Agent {
     }
   }
 
-  async #session(nc: BusConnection): Promise<void> {
+  async #session(nc: BusConnection, instance: string): Promise<void> {
     const c = this.#o.cluster;
     let firstReconciled!: () => void;
     const reconciled = new Promise<void>((r) => (firstReconciled = r));
@@ -163,7 +182,7 @@ export class Agent {
       return;
     }
     if (first === "timeout") this.#log.warn("no desired state from the gateway yet: serving kubectl traffic anyway", { waitedMs: this.#o.firstReconcileTimeoutMs });
-    const stopStreams = this.#o.serveStreams ? await this.#o.serveStreams(nc) : undefined;
+    const stopStreams = this.#o.serveStreams ? await this.#o.serveStreams(nc, instance) : undefined;
     this.#stopStreams = stopStreams;
     const resyncTimer = setInterval(() => this.reconcile(), this.#o.resyncMs);
     this.#connected = true;

@@ -49,6 +49,7 @@ export interface Bus {
 }
 
 export { subjects } from "./subjects.ts";
+export { agentConnectionName, agentInstanceOf } from "./agent_name.ts";
 export {
   accessSubjects, ROLES, SCOPES,
   type AgentHello, type DesiredGrant, type DesiredStateMsg, type GrantRole, type GrantScope, type GrantStatusUpdate, type StatusReportMsg,

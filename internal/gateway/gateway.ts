@@ -7,11 +7,11 @@ import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import { join } from "node:path";
 import { getRequestListener } from "@hono/node-server";
-import { AccessService, AccessSync, SigningKeys } from "../access/index.ts";
+import { AccessRelay, AccessService, AccessSync, SigningKeys } from "../access/index.ts";
 import { AuditLog, AuditRetention, AuditStore, BODY_CAPTURE_BYTES, DEFAULT_RETENTION_MS, toRow, type AuditEntry, type AuditStats } from "../audit/index.ts";
-import { subjects } from "../bus/index.ts";
+import { agentInstanceOf } from "../bus/index.ts";
 import { isValidClusterId } from "../validate/index.ts";
-import { NatsServer, NATS_PATH, createNatsUpgradeHandler, type Authenticator } from "../nats/index.ts";
+import { NATS_PATH, createNatsUpgradeHandler, type NatsServer } from "../nats/index.ts";
 import { ensurePrivateDir, openStore, writePrivateFile, type Store } from "../store/index.ts";
 import type { Logger } from "../log/index.ts";
 import { edgeListeners, KubeProxy, type ExchangeRecord } from "../proxy/index.ts";
@@ -22,6 +22,7 @@ import { createApp } from "./app.ts";
 import { accessAuditSink, exchangeAuditSink } from "./audit_sink.ts";
 import { loadTls } from "./tls.ts";
 import { tokenCheck } from "./token_check.ts";
+import { embeddedNats, joinNatsCluster, type NatsClusterOptions } from "./transport.ts";
 
 export interface GatewayOptions {
   host: string;
@@ -56,7 +57,10 @@ export interface GatewayOptions {
   idleTimeoutMs?: Partial<Record<StreamKind, number>>;
   /** Serve Prometheus `/metrics`, `/healthz` and `/readyz` on this separate plain-HTTP address. */
   metricsListen?: { host: string; port: number } | undefined;
+  /** Scale-out: a nats-server cluster instead of the embedded endpoint (absent: embedded). */
+  nats?: NatsClusterOptions | undefined;
 }
+
 
 /**
  * TCP keepalive probes on every client connection after this long without traffic: below the 60 s
@@ -70,7 +74,8 @@ export interface Gateway {
   readonly store: Store;
   readonly server: Server;
   readonly access: AccessService;
-  readonly nats: NatsServer;
+  /** The embedded NATS endpoint; undefined in scale-out (a nats-server cluster). */
+  readonly nats: NatsServer | undefined;
   readonly tunnel: TunnelGateway;
   readonly proxy: KubeProxy;
   /** The audit queue's counters; undefined when the audit is off. */
@@ -109,19 +114,22 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   if (opts.bootstrap === false) await bootstrap.disable();
   else if (boot) bootstrapCode = await bootstrap.issue(boot.member.email);
 
-  const authenticator: Authenticator = async (co) => {
-    const cluster = co.user;
-    if (typeof cluster !== "string" || typeof co.pass !== "string" || !isValidClusterId(cluster)) return null;
-    if (!(await access.authenticateAgent(cluster, co.pass))) {
-      log.warn("agent authentication failed", { cluster });
-      return null;
-    }
-    return { identity: `agent:${cluster}`, permissions: subjects.agentPermissions(cluster) };
+  // An agent's connection ended: its tunnel instance is gone at once (not after missed heartbeats).
+  // The cluster comes from the authenticated identity, the instance from the connection's name.
+  const agentConnectionClosed = (identity: string, name: string | undefined) => {
+    const cluster = identity.startsWith("agent:") ? identity.slice("agent:".length) : undefined;
+    const instance = cluster && isValidClusterId(cluster) ? agentInstanceOf(cluster, name) : undefined;
+    if (cluster && instance) tunnel?.agentDisconnected(cluster, instance);
   };
-  const nats = new NatsServer({ authenticator, logger: log.child({ area: "nats" }) });
-  const bus = nats.connectInProcess({ identity: "gateway" });
+  const transport = opts.nats
+    ? await joinNatsCluster(opts.nats, { access, logger: log, onAgentClosed: agentConnectionClosed })
+    : embeddedNats({ access, logger: log, onAgentClosed: agentConnectionClosed });
+  const { nats, bus } = transport;
   const gatewayTunnel = (tunnel = await TunnelGateway.start(bus, { logger: log.child({ area: "tunnel" }), ...(opts.idleTimeoutMs ? { idleTimeoutMs: opts.idleTimeoutMs } : {}) }));
   const sync = new AccessSync(bus, access, gatewayTunnel, { logger: log.child({ area: "access" }) });
+  // What this gateway changes, the others of a deployment hear (and the other way round).
+  const relay = new AccessRelay(bus, access, { id: gatewayTunnel.id, logger: log.child({ area: "access" }) });
+  transport.onReconnect(() => relay.resync());
 
   // The audit: queued off the request path, written in batches, pruned daily.
   const auditOn = opts.audit?.enabled !== false;
@@ -152,8 +160,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     log.info("access feature switched off: closed every live stream", { streams: n });
   });
   access.events.on("agentCredentialRotated", (cluster) => {
-    const n = nats.disconnectIdentity(`agent:${cluster}`);
-    log.info("agent join credential rotated: disconnected its agents", { cluster, connections: n });
+    void transport.disconnectAgents(cluster).then(
+      (n) => log.info("agent join credential rotated: disconnected its agents", { cluster, connections: n }),
+      (err) => log.warn("agent join credential rotated, but its connected agents could not be disconnected", { cluster, err }),
+    );
   });
   access.startExpiryTimer();
 
@@ -180,7 +190,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const app = createApp({
     caPem: () => caPem,
     logger: log,
-    readiness: [{ name: "store", check: () => store.ping() }],
+    readiness: [
+      { name: "store", check: () => store.ping() },
+      { name: "draining", check: async () => { if (gatewayTunnel.draining) throw new Error("this gateway is shutting down"); } },
+    ],
     access,
     auth,
     isClusterOnline,
@@ -189,8 +202,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     auditStats: () => auditLog?.stats(),
   });
   const honoListener = getRequestListener(app.fetch);
-  const ws = createNatsUpgradeHandler(nats);
-  const edge = edgeListeners({ proxy, app: (req, res) => void honoListener(req, res), upgrades: { nats: { path: NATS_PATH, handle: ws.handleUpgrade } } });
+  const ws = nats ? createNatsUpgradeHandler(nats) : undefined;
+  const edge = edgeListeners({ proxy, app: (req, res) => void honoListener(req, res), upgrades: ws ? { nats: { path: NATS_PATH, handle: ws.handleUpgrade } } : {} });
   const server: Server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, edge.request) : createHttpServer(edge.request);
   // A client gets 20 s to send its request head (Node's default is 60 s): slow-header clients
   // cannot hold connections long. Heads are capped at Node's 16 KiB.
@@ -234,11 +247,12 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   } catch (e) {
     await metrics?.close();
     sync.close();
+    relay.close();
     access.stopExpiryTimer();
     retention.stop();
     await auditLog?.close();
     await gatewayTunnel.close();
-    await nats.close();
+    await transport.close();
     await store.close();
     if (opts.metricsListen && !metrics) throw e; // its message names the metrics address
     throw new Error(`Cannot listen on ${opts.host}:${opts.port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
@@ -263,12 +277,18 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     bootstrapCode,
     close() {
       closing ??= (async () => {
+        // Draining: no new connections; readiness says no; watches end cleanly at once; requests,
+        // exec and port-forward get the shutdown timeout to finish.
         const done = new Promise<void>((resolve) => server.close(() => resolve()));
-        ws.close();
+        server.closeIdleConnections();
+        ws?.close();
+        const drained = await gatewayTunnel.drain(opts.shutdownTimeoutMs);
+        log.info("drained", drained);
         sync.close();
+        relay.close();
         access.stopExpiryTimer();
         await gatewayTunnel.close();
-        await nats.close();
+        await transport.close();
         server.closeIdleConnections();
         const timer = setTimeout(() => {
           log.warn("shutdown timeout: closing open connections", { open: sockets.size });

@@ -74,3 +74,40 @@ export async function connectBus(url: string | string[], opts: ConnectBusOptions
 function zeroMask(mask: Buffer): void {
   mask.fill(0);
 }
+
+export interface ConnectTcpOptions {
+  /** An nkey user seed (`SU…`): the connection signs the server's nonce with it. */
+  nkeySeed?: Uint8Array;
+  /** Client name shown by the server. */
+  name?: string;
+  /** TLS toward nats-server: a private CA (and a client certificate), or none. */
+  tls?: { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer };
+  /** Other nats-core connection options, passed through unchanged. */
+  extra?: Partial<ConnectionOptions>;
+}
+
+/**
+ * Connects to nats-server over NATS TCP (`@nats-io/transport-node`, loaded on first use) and returns
+ * it as a `Bus`. For gateways in scale-out mode: it reconnects forever, to any server of the list
+ * or that the cluster announced, after 250 ms plus up to 250 ms of jitter, and keeps its
+ * subscriptions across reconnects.
+ */
+export async function connectBusTcp(servers: string[], opts: ConnectTcpOptions = {}): Promise<BusConnection> {
+  const { connect, nkeyAuthenticator } = await import("@nats-io/transport-node");
+  const o: NonNullable<Parameters<typeof connect>[0]> = {
+    servers,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+    reconnectJitter: 250,
+    reconnectJitterTLS: 250,
+    waitOnFirstConnect: false,
+    timeout: 10_000,
+    ...opts.extra,
+  };
+  if (opts.nkeySeed) o.authenticator = nkeyAuthenticator(opts.nkeySeed);
+  if (opts.name !== undefined) o.name = opts.name;
+  if (opts.tls) o.tls = { ...(opts.tls.ca ? { ca: opts.tls.ca.toString() } : {}), ...(opts.tls.cert ? { cert: opts.tls.cert.toString() } : {}), ...(opts.tls.key ? { key: opts.tls.key.toString() } : {}) };
+  const nc = await connect(o);
+  const bus: Bus = nc;
+  return bus as BusConnection;
+}

@@ -469,6 +469,13 @@ export class NetConnection implements ClientOpSink, RoutedClient {
     this.#host.stats.subscriptions -= this.#subs.size;
     this.#subs.clear();
     this.#host.removeClient(this);
+    if (this.identity !== undefined) {
+      try {
+        this.#host.opts.onClientClosed?.(this.identity, this.name);
+      } catch (err) {
+        this.#host.opts.logger.warn("onClientClosed failed", { cid: this.cid, err: err as Error });
+      }
+    }
   }
 }
 

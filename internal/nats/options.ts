@@ -71,6 +71,11 @@ export interface NatsServerOptions {
    */
   maxSubscriptions?: number;
   logger?: Logger;
+  /**
+   * Called once when an authenticated network connection ends (any reason), with the identity its
+   * authenticator gave and the name it sent in CONNECT (client-chosen: trust only within the identity).
+   */
+  onClientClosed?: (identity: string, name: string | undefined) => void;
   /** Clock for response-permission expiry (tests move it). */
   now?: () => number;
 }
@@ -90,6 +95,7 @@ export interface ResolvedOptions {
   maxConnections: number;
   maxSubscriptions: number;
   logger: Logger;
+  onClientClosed: ((identity: string, name: string | undefined) => void) | undefined;
   now: () => number;
 }
 
@@ -130,6 +136,7 @@ export function resolveOptions(o: NatsServerOptions = {}): ResolvedOptions {
     maxConnections: positiveInt("maxConnections", o.maxConnections, 65536),
     maxSubscriptions: positiveInt("maxSubscriptions", o.maxSubscriptions, 10_000),
     logger: o.logger ?? silentLogger,
+    onClientClosed: o.onClientClosed,
     now: o.now ?? Date.now,
   };
 }

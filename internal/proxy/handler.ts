@@ -112,6 +112,11 @@ function isIdleReset(err: Error): boolean {
   return err instanceof StreamResetError && err.code === ResetCode.idle;
 }
 
+/** A watch ends cleanly when it sat idle, or when the gateway drains (clients re-watch elsewhere). */
+function endsWatchCleanly(err: Error): boolean {
+  return err instanceof StreamResetError && (err.code === ResetCode.idle || err.code === ResetCode.shutdown);
+}
+
 /** A stream that ended before its response head: 504 when it sat idle past its kind's timeout, else 502. */
 function endedError(e: unknown): ProxyError {
   if (isIdleReset(e as Error)) return new ProxyError(504, `Timeout: no answer through the cluster's agent in time. ${(e as Error).message}`, { cause: e });
@@ -238,9 +243,10 @@ export class KubeProxy {
         // A watch may send no body for minutes: its head goes out now. When body bytes already
         // arrived with the head, the head leaves with them in one TLS write.
         if (!stream.bodyPending) res.flushHeaders();
-        // A watch (or `logs -f`) that sat idle ends the way the API server ends one at its own
-        // timeout: cleanly, so kubectl stops and informers re-watch. Anything else cut short is an error.
-        relay(stream, res, kind === "watch" ? { endOn: isIdleReset } : {});
+        // A watch (or `logs -f`) that sat idle, or that a draining gateway ends, ends the way the API
+        // server ends one at its own timeout: cleanly, so kubectl stops and informers re-watch
+        // (through another gateway). Anything else cut short is an error.
+        relay(stream, res, kind === "watch" ? { endOn: endsWatchCleanly } : {});
       },
       sendError,
     );

@@ -96,6 +96,7 @@ export class TunnelGateway extends EventEmitter<GatewayEvents> {
   #subs: BusSubscription[] = [];
   #timer: unknown = null;
   #closed = false;
+  #draining = false;
   #presence: PresenceTracker;
 
   static async start(bus: Bus, opts: GatewayOptions = {}): Promise<TunnelGateway> {
@@ -136,6 +137,16 @@ export class TunnelGateway extends EventEmitter<GatewayEvents> {
     return this.#presence.clusters();
   }
 
+  /**
+   * An agent instance's connection ended (the NATS endpoint or nats-server said so): it is gone now,
+   * without waiting for its missed heartbeats. `cluster` must come from the connection's
+   * authenticated identity; `agent` is the instance id the agent named its connection after.
+   */
+  agentDisconnected(cluster: string, agent: string): void {
+    if (!this.#presence.isAgentAlive(cluster, agent)) return;
+    this.#presence.heartbeat(cluster, { agent, state: "down", intervalMs: 0, streams: 0 }, this.#o.clock.now());
+  }
+
   /** Asks the cluster's agents to announce themselves and waits up to `timeoutMs` for one. */
   async whenOnline(cluster: string, timeoutMs: number): Promise<boolean> {
     if (this.isOnline(cluster)) return true;
@@ -162,6 +173,7 @@ export class TunnelGateway extends EventEmitter<GatewayEvents> {
    */
   openStream(cluster: string, o: OpenStreamOptions): TunnelStream {
     if (this.#closed) throw new TunnelClosedError("The tunnel gateway is closed");
+    if (this.#draining) throw new TunnelClosedError("This Ward gateway is shutting down: retry (another gateway takes the request)");
     assertClusterId(cluster);
     const kind = o.kind ?? "request";
     if (!STREAM_KINDS.includes(kind)) throw new Error(`Unknown stream kind ${JSON.stringify(kind)}: use ${STREAM_KINDS.join(", ")}`);
@@ -235,6 +247,32 @@ export class TunnelGateway extends EventEmitter<GatewayEvents> {
     }
     for (const [id, c] of this.#cancelled) if (now - c.at > this.#openTimeoutMs) this.#cancelled.delete(id);
     for (const [key, s] of this.#sessions) if (!s.sweep(now)) this.#dropSession(key, s);
+  }
+
+  /**
+   * Drains for a shutdown: takes no new streams, ends watches at once the clean way (their clients
+   * re-watch, through another gateway behind the load balancer), lets requests, exec, attach and
+   * port-forward run on for up to `graceMs`, then resets what is left. Resolves when none is left.
+   */
+  async drain(graceMs: number): Promise<{ ended: number; finished: number; reset: number }> {
+    this.#draining = true;
+    let ended = 0;
+    for (const e of [...this.#streams.values()]) {
+      if (e.stream.request.kind === "watch") {
+        e.stream.resetLocal(ResetCode.shutdown, "The Ward gateway is shutting down");
+        ended++;
+      }
+    }
+    const open = this.#streams.size;
+    const deadline = this.#o.clock.now() + graceMs;
+    while (this.#streams.size > 0 && this.#o.clock.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const reset = this.#streams.size;
+    for (const e of [...this.#streams.values()]) e.stream.resetLocal(ResetCode.shutdown, "The Ward gateway is shutting down; retry");
+    return { ended, finished: open - reset, reset };
+  }
+
+  get draining(): boolean {
+    return this.#draining;
   }
 
   async close(): Promise<void> {
