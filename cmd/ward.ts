@@ -18,6 +18,8 @@ execute(rootCommand, process.argv.slice(2), io).then(
   (err: unknown) => {
     io.err(`Error: ${err instanceof Error ? err.message : String(err)}\n`);
     if (process.env.WARD_DEBUG && err instanceof Error && err.stack) io.err(err.stack + "\n");
-    process.exitCode = 1;
+    // A role that failed while starting may hold connections open (a NATS cluster, a database
+    // pool): the error is final, so exit now rather than linger.
+    process.exit(1);
   },
 );

@@ -14,7 +14,7 @@ export interface AgentOptions {
   /**
    * ws(s)://…/nats or http(s)://… (the /nats path is added): the gateway's embedded endpoint, or in
    * scale-out the nats-server cluster's websocket listeners. Several, comma-separated, are tried in
-   * turn on each (re)connect.
+   * random order on each (re)connect (so agents spread over the nodes).
    */
   gateway: string;
   cluster: string;

@@ -114,6 +114,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   if (opts.bootstrap === false) await bootstrap.disable();
   else if (boot) bootstrapCode = await bootstrap.issue(boot.member.email);
 
+  const publicHost = opts.publicUrl ? new URL(opts.publicUrl).hostname.replace(/^\[(.*)\]$/, "$1") : undefined;
+  const tlsHosts = [...new Set([opts.host, "localhost", "127.0.0.1", ...(publicHost ? [publicHost] : [])])];
+  const tls = opts.plainHttp ? undefined : await loadTls({ certFile: opts.tlsCertFile, keyFile: opts.tlsKeyFile, dataDir: opts.dataDir, hosts: tlsHosts, logger: log.child({ area: "tls" }) });
+  const caPem = tls?.caFile ? tls.ca?.toString() : undefined;
+
   // An agent's connection ended: its tunnel instance is gone at once (not after missed heartbeats).
   // The cluster comes from the authenticated identity, the instance from the connection's name.
   const agentConnectionClosed = (identity: string, name: string | undefined) => {
@@ -167,10 +172,6 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   });
   access.startExpiryTimer();
 
-  const publicHost = opts.publicUrl ? new URL(opts.publicUrl).hostname.replace(/^\[(.*)\]$/, "$1") : undefined;
-  const tlsHosts = [...new Set([opts.host, "localhost", "127.0.0.1", ...(publicHost ? [publicHost] : [])])];
-  const tls = opts.plainHttp ? undefined : await loadTls({ certFile: opts.tlsCertFile, keyFile: opts.tlsKeyFile, dataDir: opts.dataDir, hosts: tlsHosts, logger: log.child({ area: "tls" }) });
-  const caPem = tls?.caFile ? tls.ca?.toString() : undefined;
 
   let url = "";
   const publicUrl = () => opts.publicUrl?.replace(/\/+$/, "") || url;

@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { pipeline } from "node:stream";
 import type { Logger } from "../log/index.ts";
-import { ClusterOfflineError, ResetCode, StreamLimitError, StreamResetError, type TunnelGateway, type TunnelStream } from "../tunnel/index.ts";
+import { ClusterOfflineError, ResetCode, StreamLimitError, StreamResetError, TunnelClosedError, type TunnelGateway, type TunnelStream } from "../tunnel/index.ts";
 import { captureBody, type BodyCapture } from "./body_capture.ts";
 import { gatewayRequestHeaders, hasBody, isOwnUser, isUpgradeRequest, requestedImpersonation, requestId, responseHeaders, streamKind, type Identity } from "./headers.ts";
 import type { StreamKind } from "../tunnel/index.ts";
@@ -159,6 +159,8 @@ export class KubeProxy {
     checkAsPolicy(req, identity);
     const method = req.method ?? "GET";
     const kind = streamKind(method, target.upstreamPath, target.query, upgrade);
+    const settling = this.#d.tunnel.settlePresence(target.cluster);
+    if (settling) await settling;
     let stream: TunnelStream;
     try {
       stream = this.#d.tunnel.openStream(target.cluster, {
@@ -172,6 +174,7 @@ export class KubeProxy {
     } catch (e) {
       if (e instanceof ClusterOfflineError) throw new ProxyError(503, `Cluster ${target.cluster} is offline: its Ward agent is not connected`, { cause: e });
       if (e instanceof StreamLimitError) throw new ProxyError(429, e.message, { retryAfter: 1, cause: e });
+      if (e instanceof TunnelClosedError) throw new ProxyError(503, e.message, { retryAfter: 1, cause: e });
       throw e;
     }
     this.live.add(target.cluster, identity.member, stream, authority && { ...authority, namespace: requestNamespace(target.upstreamPath) });

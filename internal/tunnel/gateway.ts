@@ -17,6 +17,9 @@ import { DEFAULT_MAX_PAYLOAD, fmtSecs, Session } from "./session.ts";
 import { TunnelStream, type StreamHost } from "./stream.ts";
 import { parseGatewaySessionSubject, parsePresenceSubject, tunnelSubjects } from "./subjects.ts";
 
+/** How long after start presence may still be incomplete: three of the agents' default heartbeats. */
+const PRESENCE_SETTLE_MS = 3000;
+
 export interface GatewayOptions extends TunnelOptions {
   /** Open streams from this gateway to one cluster ("per connection"). Default 4096. */
   maxStreamsPerCluster?: number;
@@ -97,6 +100,7 @@ export class TunnelGateway extends EventEmitter<GatewayEvents> {
   #timer: unknown = null;
   #closed = false;
   #draining = false;
+  #startedAt = 0;
   #presence: PresenceTracker;
 
   static async start(bus: Bus, opts: GatewayOptions = {}): Promise<TunnelGateway> {
@@ -127,6 +131,18 @@ export class TunnelGateway extends EventEmitter<GatewayEvents> {
     );
     await this.#bus.flush();
     this.#timer = this.#o.clock.setInterval(() => this.sweep(), this.#o.sweepMs);
+    this.#startedAt = this.#o.clock.now();
+  }
+
+  /**
+   * Right after start this gateway has not heard every agent's heartbeat yet (in scale-out, agents
+   * were connected before it): a cluster not known online then is probed and waited for briefly,
+   * instead of being answered "offline". Undefined when there is nothing to wait for (no extra
+   * turn on the proxy path).
+   */
+  settlePresence(cluster: string): Promise<boolean> | undefined {
+    const left = PRESENCE_SETTLE_MS - (this.#o.clock.now() - this.#startedAt);
+    return left > 0 && !this.isOnline(cluster) ? this.whenOnline(cluster, left) : undefined;
   }
 
   isOnline(cluster: string): boolean {
@@ -250,25 +266,29 @@ export class TunnelGateway extends EventEmitter<GatewayEvents> {
   }
 
   /**
-   * Drains for a shutdown: takes no new streams, ends watches at once the clean way (their clients
-   * re-watch, through another gateway behind the load balancer), lets requests, exec, attach and
-   * port-forward run on for up to `graceMs`, then resets what is left. Resolves when none is left.
+   * Drains for a shutdown: takes no new streams, ends watches the clean way as soon as their
+   * response head is out (their clients re-watch, through another gateway behind the load
+   * balancer), lets requests, exec, attach and port-forward run on for up to `graceMs`, then resets
+   * what is left. Resolves when none is left.
    */
   async drain(graceMs: number): Promise<{ ended: number; finished: number; reset: number }> {
     this.#draining = true;
     let ended = 0;
-    for (const e of [...this.#streams.values()]) {
-      if (e.stream.request.kind === "watch") {
-        e.stream.resetLocal(ResetCode.shutdown, "The Ward gateway is shutting down");
-        ended++;
-      }
-    }
     const open = this.#streams.size;
     const deadline = this.#o.clock.now() + graceMs;
-    while (this.#streams.size > 0 && this.#o.clock.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    for (;;) {
+      for (const e of [...this.#streams.values()]) {
+        if (e.stream.request.kind === "watch" && e.stream.headReceived) {
+          e.stream.resetLocal(ResetCode.shutdown, "The Ward gateway is shutting down");
+          ended++;
+        }
+      }
+      if (this.#streams.size === 0 || this.#o.clock.now() >= deadline) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
     const reset = this.#streams.size;
     for (const e of [...this.#streams.values()]) e.stream.resetLocal(ResetCode.shutdown, "The Ward gateway is shutting down; retry");
-    return { ended, finished: open - reset, reset };
+    return { ended, finished: open - ended - reset, reset };
   }
 
   get draining(): boolean {

@@ -204,6 +204,11 @@ export class TunnelStream extends Duplex {
    * Gateway end: whether response body bytes (or its end) already arrived and wait to be read, so
    * a caller can send the response head together with them instead of on its own.
    */
+  /** On the gateway side: whether the response head has arrived. */
+  get headReceived(): boolean {
+    return this.#headReceived;
+  }
+
   get bodyPending(): boolean {
     return this.#queued > 0 || this.readableLength > 0 || (this.#remoteEnded && !this.readableEnded);
   }

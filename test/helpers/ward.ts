@@ -109,28 +109,7 @@ export async function startWard(kube: KubeEnv, opts: StartWardOptions): Promise<
     const adminToken = readFileSync(join(dir, "gw", "admin-token"), "utf8").trim();
     const cluster = opts.cluster;
 
-    const api = (token: string, method: string, path: string, body?: unknown, extra: string[] = []) =>
-      new Promise<ApiResult>((resolve, reject) => {
-        const u = new URL(url);
-        const data = body === undefined ? undefined : JSON.stringify(body);
-        // With raw (array) headers Node adds no Host or Content-Length of its own.
-        const headers = ["Host", u.host, "Authorization", `Bearer ${token}`, ...(data === undefined ? [] : ["Content-Type", "application/json", "Content-Length", String(Buffer.byteLength(data))]), ...extra];
-        const req = request({ host: u.hostname, port: u.port, path, method, ca, headers }, (res) => {
-          let text = "";
-          res.on("data", (c) => (text += c));
-          res.on("end", () => {
-            let json: unknown = {};
-            try {
-              json = text ? JSON.parse(text) : {};
-            } catch {
-              json = { text };
-            }
-            resolve({ status: res.statusCode ?? 0, json, headers: res.headers });
-          });
-        });
-        req.on("error", reject);
-        req.end(data);
-      });
+    const api = apiClient(url, ca);
 
     const created = await api(adminToken, "POST", "/api/v1/clusters", { id: cluster, name: opts.clusterName ?? cluster });
     assert.equal(created.status, 201, JSON.stringify(created.json));
@@ -188,4 +167,30 @@ export async function startWard(kube: KubeEnv, opts: StartWardOptions): Promise<
     await w.startAgent();
     return w;
   }
+}
+
+/** A request to the gateway's API with raw header lines (name, value …) sent exactly as written. */
+export function apiClient(url: string, ca: Buffer): Ward["api"] {
+  return (token: string, method: string, path: string, body?: unknown, extra: string[] = []) =>
+    new Promise<ApiResult>((resolve, reject) => {
+      const u = new URL(url);
+      const data = body === undefined ? undefined : JSON.stringify(body);
+      // With raw (array) headers Node adds no Host or Content-Length of its own.
+      const headers = ["Host", u.host, "Authorization", `Bearer ${token}`, ...(data === undefined ? [] : ["Content-Type", "application/json", "Content-Length", String(Buffer.byteLength(data))]), ...extra];
+      const req = request({ host: u.hostname, port: u.port, path, method, ca, headers }, (res) => {
+        let text = "";
+        res.on("data", (c) => (text += c));
+        res.on("end", () => {
+          let json: unknown = {};
+          try {
+            json = text ? JSON.parse(text) : {};
+          } catch {
+            json = { text };
+          }
+          resolve({ status: res.statusCode ?? 0, json, headers: res.headers });
+        });
+      });
+      req.on("error", reject);
+      req.end(data);
+    });
 }
