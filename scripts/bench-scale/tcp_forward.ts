@@ -4,13 +4,17 @@
  *   - `cut()`: both sockets reset at once (RST), as when the agent's host or pod dies;
  *   - `blackhole()`: the connection stays open but no byte passes either way any more, as when a
  *     link or a NAT silently drops it: no heartbeat arrives and nothing says goodbye.
- * TLS passes through untouched (the agent still verifies the gateway's certificate).
+ * Either way the forwarder stops accepting: the agent's NATS client redials once even with
+ * `maxReconnectAttempts: 0` (nats-core counts attempts after the first), and a host that is gone
+ * does not answer. TLS passes through untouched (the agent still verifies the gateway's certificate).
  */
 import net from "node:net";
 
 export interface Forwarder {
   /** The local port to dial instead of the gateway's. */
   port: number;
+  /** Connections accepted so far. */
+  readonly accepted: number;
   cut(): void;
   blackhole(): void;
   close(): Promise<void>;
@@ -18,7 +22,9 @@ export interface Forwarder {
 
 export async function startForwarder(target: { host: string; port: number }): Promise<Forwarder> {
   const pairs = new Set<[net.Socket, net.Socket]>();
+  let accepted = 0;
   const server = net.createServer((client) => {
+    accepted++;
     const upstream = net.connect(target.port, target.host);
     const pair: [net.Socket, net.Socket] = [client, upstream];
     pairs.add(pair);
@@ -35,7 +41,11 @@ export async function startForwarder(target: { host: string; port: number }): Pr
   await new Promise<void>((resolve, reject) => server.once("error", reject).listen(0, "127.0.0.1", resolve));
   return {
     port: (server.address() as net.AddressInfo).port,
+    get accepted() {
+      return accepted;
+    },
     cut() {
+      server.close();
       for (const [a, b] of pairs) {
         a.resetAndDestroy();
         b.resetAndDestroy();
@@ -43,6 +53,7 @@ export async function startForwarder(target: { host: string; port: number }): Pr
       pairs.clear();
     },
     blackhole() {
+      server.close();
       for (const [a, b] of pairs) {
         a.unpipe(b);
         b.unpipe(a);
@@ -56,7 +67,7 @@ export async function startForwarder(target: { host: string; port: number }): Pr
         b.destroy();
       }
       pairs.clear();
-      await new Promise<void>((r) => server.close(() => r()));
+      if (server.listening) await new Promise<void>((r) => server.close(() => r()));
     },
   };
 }
