@@ -16,6 +16,7 @@ import { req, target, type Target } from "../bench-proxy/client.ts";
 import { log } from "../bench-proxy/config.ts";
 import { startBenchWard } from "../bench-proxy/sides.ts";
 import { defer } from "./cleanup.ts";
+import { gatewayHeapReader, METRICS_ARGS, type HeapFigures, type HeapReader } from "./gateway_heap.ts";
 import { KiB, SETTLE_MS, WATCH_BATCH, WATCH_NAMESPACES, WATCHES, WATCHES_PER_MEMBER } from "./config.ts";
 import { pool } from "./fleet.ts";
 import { perItemKiB, settledRss } from "./memory.ts";
@@ -39,15 +40,17 @@ export interface WatchesResult {
   rssBeforeKiB: Record<string, number>;
   rssAfterKiB: Record<string, number>;
   kibPerWatch: Record<string, number>;
+  /** The gateway's V8 heap in use and external memory, before and after (KiB), and their share per watch. */
+  gatewayHeap: { before: HeapFigures; after: HeapFigures; heapKiBPerWatch: number; externalKiBPerWatch: number };
   goalKiB: number;
   met: { gateway: boolean; agent: boolean };
 }
 
 export async function watchesRow(k: KubeEnv, dir: string, row: (s: string) => void): Promise<WatchesResult> {
-  const w = await startBenchWard(k, dir);
+  const w = await startBenchWard(k, dir, METRICS_ARGS);
   const stopWard = defer("the watches row's gateway and agent", () => w.stop());
   try {
-    return await measure(k, w, row);
+    return await measure(k, w, await gatewayHeapReader(w), row);
   } finally {
     await stopWard();
   }
@@ -58,7 +61,7 @@ function fdSoftLimit(): number {
   return Number(execFileSync("bash", ["-c", "ulimit -Sn"], { encoding: "utf8" }).trim()) || Infinity;
 }
 
-async function measure(k: KubeEnv, w: Ward, row: (s: string) => void): Promise<WatchesResult> {
+async function measure(k: KubeEnv, w: Ward, heap: HeapReader, row: (s: string) => void): Promise<WatchesResult> {
   const direct = target("direct", k.apiServer, readFileSync(k.caFile), k.adminToken);
   const closeDirect = defer("the direct client", () => direct.agent.destroy());
   const namespaces = Array.from({ length: WATCH_NAMESPACES }, (_, i) => `scale-w-${i}`);
@@ -88,6 +91,7 @@ async function measure(k: KubeEnv, w: Ward, row: (s: string) => void): Promise<W
 
   const pids = { gateway: w.gateway.child.pid, agent: w.agent.child.pid, client: process.pid, apiserver: k.pids["kube-apiserver"] };
   const before = await settledRss(pids, SETTLE_MS);
+  const heapBefore = await heap();
   t0 = performance.now();
   const set = await openWatches(viaWard, paths, tokens, WATCHES_PER_MEMBER, WATCH_BATCH);
   const closeWatches = defer("the watches", () => set.close());
@@ -96,6 +100,7 @@ async function measure(k: KubeEnv, w: Ward, row: (s: string) => void): Promise<W
   const cappedBy = set.refused ? `watch ${got + 1} was refused: ${set.refused.status} ${set.refused.message}` : fdCap;
   log(`watches: ${got} open in ${openSeconds.toFixed(1)} s${cappedBy ? ` (${cappedBy})` : ""}`);
   const after = await settledRss(pids, SETTLE_MS);
+  const heapAfter = await heap();
 
   // Live: one labelled ConfigMap per namespace reaches every watch on it.
   for (const ns of namespaces) {
@@ -110,13 +115,18 @@ async function measure(k: KubeEnv, w: Ward, row: (s: string) => void): Promise<W
 
   const kibPerWatch = Object.fromEntries(Object.keys(pids).map((p) => [p, perItemKiB(before[p]!, after[p]!, got)]));
   const mib = (p: string) => `${(before[p]! / KiB).toFixed(1)} → ${(after[p]! / KiB).toFixed(1)} MiB`;
+  const gatewayHeap = {
+    before: heapBefore, after: heapAfter,
+    heapKiBPerWatch: perItemKiB(heapBefore.heapUsedKiB, heapAfter.heapUsedKiB, got), externalKiBPerWatch: perItemKiB(heapBefore.externalKiB, heapAfter.externalKiB, got),
+  };
   const met = { gateway: kibPerWatch.gateway! <= WATCH_RSS_GOAL_KIB, agent: kibPerWatch.agent! <= WATCH_RSS_GOAL_KIB };
   row(`watches ${got} idle through one gateway and agent (asked ${asked}${cappedBy ? `; capped: ${cappedBy}` : ""})  opened in ${openSeconds.toFixed(1)} s  live ${live}/${got}`);
   row(`watches memory per watch  gateway ${kibPerWatch.gateway} KiB ${goalCol(met.gateway, `≤ ${WATCH_RSS_GOAL_KIB} KiB`)} (${mib("gateway")})  ` +
+    `(V8 heap ${gatewayHeap.heapKiBPerWatch}, external ${gatewayHeap.externalKiBPerWatch})  ` +
     `agent ${kibPerWatch.agent} KiB ${goalCol(met.agent, `≤ ${WATCH_RSS_GOAL_KIB} KiB`)} (${mib("agent")})  | ` +
     `bench client ${kibPerWatch.client} KiB (${mib("client")})  API server ${kibPerWatch.apiserver} KiB (${mib("apiserver")})`);
   return {
     asked, n: got, ...(cappedBy ? { cappedBy } : {}), fdSoftLimit: fdLimit, openSeconds: +openSeconds.toFixed(1), live,
-    rssBeforeKiB: before, rssAfterKiB: after, kibPerWatch, goalKiB: WATCH_RSS_GOAL_KIB, met,
+    rssBeforeKiB: before, rssAfterKiB: after, kibPerWatch, gatewayHeap, goalKiB: WATCH_RSS_GOAL_KIB, met,
   };
 }
