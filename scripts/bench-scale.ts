@@ -2,7 +2,8 @@
  * Scale benchmark (`node scripts/bench-scale.ts [--quick] [--only agents,watches,proxy]`,
  * `npm run bench:scale`; issue #23).
  *
- * Brings up the real kube-env (etcd + kube-apiserver + kwok) once, and for each row a fresh
+ * Brings up the real kube-env (etcd + kube-apiserver + kwok) once, and for each row (in the order
+ * proxy, watches, agents) a fresh
  * `dist/ward gateway` + `dist/ward agent` (test/helpers/ward.ts, the agent on its own defaults, as
  * bench-proxy runs them), so no row's memory figure carries another's leftovers. Rows:
  *   1. agents: 1,000 clusters registered through the API and one real NATS connection per cluster
@@ -44,8 +45,11 @@ import { closeAll, defer } from "./bench-scale/cleanup.ts";
 import { proxyRowLines, proxyRows } from "./bench-scale/proxy_row.ts";
 import { watchesRow } from "./bench-scale/watches_row.ts";
 
+/** Set on SIGINT/SIGTERM: the run's own failures while it is torn down are not reported as such. */
+let interrupted = false;
 for (const sig of ["SIGINT", "SIGTERM"] as const) {
   process.once(sig, () => {
+    interrupted = true;
     log(`${sig}: cleaning up`);
     void closeAll().finally(() => process.exit(130));
   });
@@ -75,8 +79,10 @@ async function main(): Promise<void> {
     for (const l of proxyRowLines(proxy)) row(l);
     results.proxy = proxy;
   }
-  if (wanted("agents")) results.agents = await agentsRow(k, dir, row);
+  // Watches before agents: this process is the watches' client, and its figure is cleanest before
+  // it has hosted (and freed) the 1,000 simulated agents.
   if (wanted("watches")) results.watches = await watchesRow(k, dir, row);
+  if (wanted("agents")) results.agents = await agentsRow(k, dir, row);
 
   const a = results.agents as Awaited<ReturnType<typeof agentsRow>> | undefined;
   const w = results.watches as Awaited<ReturnType<typeof watchesRow>> | undefined;
@@ -100,8 +106,8 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   async (err: Error) => {
-    log(`bench-scale failed: ${err.stack ?? err.message}`);
+    if (!interrupted) log(`bench-scale failed: ${err.stack ?? err.message}`);
     await closeAll();
-    process.exit(1);
+    process.exit(interrupted ? 130 : 1);
   },
 );

@@ -120,7 +120,7 @@ async function measure(k: KubeEnv, w: Ward, heap: HeapReader, row: (s: string) =
     heapKiBPerWatch: perItemKiB(heapBefore.heapUsedKiB, heapAfter.heapUsedKiB, got), externalKiBPerWatch: perItemKiB(heapBefore.externalKiB, heapAfter.externalKiB, got),
   };
   const met = { gateway: kibPerWatch.gateway! <= WATCH_RSS_GOAL_KIB, agent: kibPerWatch.agent! <= WATCH_RSS_GOAL_KIB };
-  row(`watches ${got} idle through one gateway and agent (asked ${asked}${cappedBy ? `; capped: ${cappedBy}` : ""})  opened in ${openSeconds.toFixed(1)} s  live ${live}/${got}`);
+  row(`watches ${got} idle through one gateway and agent (asked ${asked}${cappedBy ? `; N capped: ${cappedBy}` : ""})  opened in ${openSeconds.toFixed(1)} s  live ${live}/${got}`);
   row(`watches memory per watch  gateway ${kibPerWatch.gateway} KiB ${goalCol(met.gateway, `≤ ${WATCH_RSS_GOAL_KIB} KiB`)} (${mib("gateway")})  ` +
     `(V8 heap ${gatewayHeap.heapKiBPerWatch}, external ${gatewayHeap.externalKiBPerWatch})  ` +
     `agent ${kibPerWatch.agent} KiB ${goalCol(met.agent, `≤ ${WATCH_RSS_GOAL_KIB} KiB`)} (${mib("agent")})  | ` +
