@@ -47,7 +47,7 @@ export async function runAgent(inv: Invocation): Promise<number> {
       helloMs: cfg.helloInterval,
       logger: log,
       ...(cfg.gatewayCa || cfg.insecure ? { gatewayTls: { ca: cfg.gatewayCa ? readGatewayCa(cfg.gatewayCa, inv) : undefined, insecureSkipVerify: cfg.insecure } } : {}),
-      serveStreams: await streamServer(kc, { cluster: cfg.cluster, userPrefix: cfg.userPrefix, idleTimeoutMs: idleTimeouts(cfg) }, log, streams.onActive),
+      serveStreams: await streamServer(kc, { cluster: cfg.cluster, userPrefix: cfg.userPrefix, idleTimeoutMs: idleTimeouts(cfg), maxStreams: cfg.maxStreams }, log, streams.onActive),
     });
   } catch (e) {
     throw new UsageError((e as Error).message, inv.path);
@@ -75,7 +75,7 @@ export async function runAgent(inv: Invocation): Promise<number> {
 /** The kubectl proxy path at the agent: tunnel streams forwarded to the API server with impersonation. */
 async function streamServer(
   kc: import("@kubernetes/client-node").KubeConfig,
-  { cluster, userPrefix, idleTimeoutMs }: { cluster: string; userPrefix: string; idleTimeoutMs: Record<import("../internal/tunnel/index.ts").StreamKind, number> },
+  { cluster, userPrefix, idleTimeoutMs, maxStreams }: { cluster: string; userPrefix: string; idleTimeoutMs: Record<import("../internal/tunnel/index.ts").StreamKind, number>; maxStreams: number },
   log: import("../internal/log/index.ts").Logger,
   onActive: (delta: 1 | -1) => void,
 ): Promise<(nc: import("../internal/nats/index.ts").BusConnection, instanceId: string) => Promise<() => Promise<void>>> {
@@ -100,7 +100,7 @@ async function streamServer(
     onActive,
   });
   return async (nc, instanceId) => {
-    const agent = new TunnelAgent(nc, { cluster, instanceId, idleTimeoutMs, logger: log.child({ area: "tunnel" }) });
+    const agent = new TunnelAgent(nc, { cluster, instanceId, idleTimeoutMs, maxStreamsPerGateway: maxStreams, logger: log.child({ area: "tunnel" }) });
     await agent.serve(handler);
     return () => agent.close();
   };

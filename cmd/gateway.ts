@@ -30,6 +30,8 @@ export async function runGateway(inv: Invocation): Promise<number> {
     bootstrap: !cfg.disableBootstrap,
     audit: { enabled: cfg.audit === "on", retentionMs: cfg.auditRetention, queueCap: cfg.auditQueueCap },
     idleTimeoutMs: idleTimeouts(cfg),
+    maxStreamsPerCluster: cfg.maxStreamsPerCluster,
+    maxStreamsPerMember: cfg.maxStreamsPerMember,
     metricsListen: cfg.metricsListen ? parseListen(cfg.metricsListen) : undefined,
     nats: natsServers.length
       ? {

@@ -94,6 +94,16 @@ export const gatewaySpec = {
     validate: listenAddress,
   },
   ...idleTimeoutSpec,
+  maxStreamsPerCluster: {
+    kind: "number", flag: "max-streams-per-cluster", env: "WARD_MAX_STREAMS_PER_CLUSTER", key: "limits.streamsPerCluster", default: 4096,
+    description: "Open streams (requests, watches, exec, port-forwards) from this gateway to one cluster; more get `429`. Each can hold up to its 2 MiB flow-control window in flight",
+    validate: (v: number) => (Number.isInteger(v) && v >= 1 && v <= 1_000_000 ? undefined : "expected a whole number from 1 to 1000000"),
+  },
+  maxStreamsPerMember: {
+    kind: "number", flag: "max-streams-per-member", env: "WARD_MAX_STREAMS_PER_MEMBER", key: "limits.streamsPerMember", default: 256,
+    description: "Open streams of one member through this gateway, across clusters; more get `429`",
+    validate: (v: number) => (Number.isInteger(v) && v >= 1 && v <= 1_000_000 ? undefined : "expected a whole number from 1 to 1000000"),
+  },
   nats: {
     kind: "string", flag: "nats", env: "WARD_NATS", key: "nats.servers", default: "", defaultText: "the embedded endpoint",
     description: "Scale-out: comma-separated `nats://host:4222` URLs of a nats-server cluster (≥ 2.10, websocket and auth callout on; see [Scale-out](#scale-out)) instead of the embedded endpoint",
@@ -147,6 +157,11 @@ export const agentSpec = {
     validate: listenAddress,
   },
   ...idleTimeoutSpec,
+  maxStreams: {
+    kind: "number", flag: "max-streams", env: "WARD_MAX_STREAMS", key: "limits.streamsPerGateway", default: 4096,
+    description: "Open streams this agent serves for one gateway; more are refused (`429` to kubectl)",
+    validate: (v: number) => (Number.isInteger(v) && v >= 1 && v <= 1_000_000 ? undefined : "expected a whole number from 1 to 1000000"),
+  },
 } satisfies Spec;
 
 /** Settings every role reads before the others (not in the specs above): the file, and the log level. */

@@ -57,6 +57,9 @@ export interface GatewayOptions {
   idleTimeoutMs?: Partial<Record<StreamKind, number>>;
   /** Serve Prometheus `/metrics`, `/healthz` and `/readyz` on this separate plain-HTTP address. */
   metricsListen?: { host: string; port: number } | undefined;
+  /** Stream limits (defaults 4096 per cluster, 256 per member). */
+  maxStreamsPerCluster?: number;
+  maxStreamsPerMember?: number;
   /** Scale-out: a nats-server cluster instead of the embedded endpoint (absent: embedded). */
   nats?: NatsClusterOptions | undefined;
 }
@@ -130,7 +133,12 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     ? await joinNatsCluster(opts.nats, { access, logger: log, onAgentClosed: agentConnectionClosed })
     : embeddedNats({ access, logger: log, onAgentClosed: agentConnectionClosed });
   const { nats, bus } = transport;
-  const gatewayTunnel = (tunnel = await TunnelGateway.start(bus, { logger: log.child({ area: "tunnel" }), ...(opts.idleTimeoutMs ? { idleTimeoutMs: opts.idleTimeoutMs } : {}) }));
+  const gatewayTunnel = (tunnel = await TunnelGateway.start(bus, {
+    logger: log.child({ area: "tunnel" }),
+    ...(opts.idleTimeoutMs ? { idleTimeoutMs: opts.idleTimeoutMs } : {}),
+    ...(opts.maxStreamsPerCluster ? { maxStreamsPerCluster: opts.maxStreamsPerCluster } : {}),
+    ...(opts.maxStreamsPerMember ? { maxStreamsPerMember: opts.maxStreamsPerMember } : {}),
+  }));
   const sync = new AccessSync(bus, access, gatewayTunnel, { logger: log.child({ area: "access" }) });
   // What this gateway changes, the others of a deployment hear (and the other way round).
   const relay = new AccessRelay(bus, access, { id: gatewayTunnel.id, logger: log.child({ area: "access" }) });

@@ -19,6 +19,7 @@ import { parseGatewaySessionSubject, parsePresenceSubject, tunnelSubjects } from
 
 /** How long after start presence may still be incomplete: three of the agents' default heartbeats. */
 const PRESENCE_SETTLE_MS = 3000;
+const PRESENCE_SWEEP_MS = 250;
 
 export interface GatewayOptions extends TunnelOptions {
   /** Open streams from this gateway to one cluster ("per connection"). Default 4096. */
@@ -98,6 +99,7 @@ export class TunnelGateway extends EventEmitter<GatewayEvents> {
   #nextId = 1;
   #subs: BusSubscription[] = [];
   #timer: unknown = null;
+  #presenceTimer: unknown = null;
   #closed = false;
   #draining = false;
   #startedAt = 0;
@@ -131,6 +133,8 @@ export class TunnelGateway extends EventEmitter<GatewayEvents> {
     );
     await this.#bus.flush();
     this.#timer = this.#o.clock.setInterval(() => this.sweep(), this.#o.sweepMs);
+    // Presence expiry is checked more often than the rest: a silent agent is gone within 3 s.
+    this.#presenceTimer = this.#o.clock.setInterval(() => this.#presence.sweep(this.#o.clock.now()), Math.min(this.#o.sweepMs, PRESENCE_SWEEP_MS));
     this.#startedAt = this.#o.clock.now();
   }
 
@@ -299,6 +303,7 @@ export class TunnelGateway extends EventEmitter<GatewayEvents> {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#timer !== null) this.#o.clock.clearInterval(this.#timer);
+    if (this.#presenceTimer !== null) this.#o.clock.clearInterval(this.#presenceTimer);
     for (const e of [...this.#streams.values()]) e.stream.resetLocal(ResetCode.shutdown, "The Ward gateway is shutting down; retry");
     await new Promise((r) => setTimeout(r, 0));
     for (const s of this.#subs) s.unsubscribe();
