@@ -27,7 +27,7 @@ import { startHelper } from "./processes.ts";
  * The agent authenticates to the API server with a bearer token, as it does in a cluster (its service
  * account's) and as the remotedialer peer does: the kube-env admin's static token.
  */
-export async function startBenchWard(k: KubeEnv, workDir: string, gatewayArgs: string[] = []): Promise<Ward> {
+export async function startBenchWard(k: KubeEnv, workDir: string, gatewayArgs: string[] = [], agentFlags: string[] = []): Promise<Ward> {
   const agentKubeconfig = join(workDir, "agent-kubeconfig");
   writeFileSync(agentKubeconfig, JSON.stringify({
     apiVersion: "v1", kind: "Config", "current-context": "kube",
@@ -37,7 +37,7 @@ export async function startBenchWard(k: KubeEnv, workDir: string, gatewayArgs: s
   }), { mode: 0o600 });
   return await startWard(k, {
     // WARD_BENCH_GATEWAY_ARGS: extra gateway flags for every Ward side (e.g. "--audit off").
-    cluster: CLUSTER, clusterName: "Bench", agentFlags: [], agentKubeconfig, agentTrust: "env",
+    cluster: CLUSTER, clusterName: "Bench", agentFlags, agentKubeconfig, agentTrust: "env",
     gatewayArgs: [...gatewayArgs, ...(process.env.WARD_BENCH_GATEWAY_ARGS?.split(/\s+/).filter(Boolean) ?? [])],
     ...(process.env.WARD_BENCH_SOURCE === "1" ? { command: [process.execPath, join(root, "cmd", "ward.ts")] } : {}),
   });

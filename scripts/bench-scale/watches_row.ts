@@ -46,8 +46,13 @@ export interface WatchesResult {
   met: { gateway: boolean; agent: boolean };
 }
 
+/** Streams allowed per cluster (gateway) and per gateway (agent) in this row. */
+const WATCH_STREAM_LIMIT = 12_000;
+
 export async function watchesRow(k: KubeEnv, dir: string, row: (s: string) => void): Promise<WatchesResult> {
-  const w = await startBenchWard(k, dir, METRICS_ARGS);
+  // The default stream limits (4096 per cluster and per agent) stop short of the row's 10,000.
+  const limit = String(WATCH_STREAM_LIMIT);
+  const w = await startBenchWard(k, dir, [...METRICS_ARGS, "--max-streams-per-cluster", limit], ["--max-streams", limit]);
   const stopWard = defer("the watches row's gateway and agent", () => w.stop());
   try {
     return await measure(k, w, await gatewayHeapReader(w), row);
