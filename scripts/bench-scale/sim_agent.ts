@@ -8,7 +8,7 @@
  * gateway cannot tell it from `ward agent`.
  */
 import { randomBytes } from "node:crypto";
-import { accessSubjects, type AgentHello, type DesiredStateMsg, type StatusReportMsg } from "../../internal/bus/index.ts";
+import { accessSubjects, agentConnectionName, type AgentHello, type DesiredStateMsg, type StatusReportMsg } from "../../internal/bus/index.ts";
 import { connectBus, type BusConnection } from "../../internal/nats/index.ts";
 import { TunnelAgent } from "../../internal/tunnel/index.ts";
 
@@ -38,7 +38,7 @@ const dec = new TextDecoder();
 export async function startSimAgent(o: SimAgentOptions): Promise<SimAgent> {
   const id = "a" + randomBytes(6).toString("hex");
   const bus = await connectBus(o.natsUrl, {
-    user: o.cluster, pass: o.joinToken, name: `ward-agent-${o.cluster}-${id}`, maxReconnectAttempts: 0, timeout: 20_000, tls: { ca: o.ca },
+    user: o.cluster, pass: o.joinToken, name: agentConnectionName(o.cluster, id), maxReconnectAttempts: 0, timeout: 20_000, tls: { ca: o.ca }, extra: { reconnect: false },
   });
   let firstDesired!: () => void;
   const desired = new Promise<void>((r) => (firstDesired = r));
@@ -59,7 +59,9 @@ export async function startSimAgent(o: SimAgentOptions): Promise<SimAgent> {
   let waitTimer: ReturnType<typeof setTimeout> | undefined;
   await Promise.race([desired, new Promise((r) => (waitTimer = setTimeout(r, FIRST_DESIRED_MS)))]);
   clearTimeout(waitTimer);
-  const tunnel = new TunnelAgent(bus, { cluster: o.cluster });
+  // One id for the connection and the tunnel instance, as `ward agent` does: a closed connection
+  // tells the gateway at once which instance is gone.
+  const tunnel = new TunnelAgent(bus, { cluster: o.cluster, instanceId: id });
   // No stream reaches a simulated agent in this benchmark; one that did gets a clear answer.
   await tunnel.serve((s) => {
     s.respond({ status: 503, headers: ["Content-Type", "text/plain"] });
