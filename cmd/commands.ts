@@ -166,6 +166,7 @@ export const agentCommand: CommandSpec = {
         { name: "image", type: "string", value: "IMAGE", description: "Run this image (with ward on its PATH) instead of downloading the executable from the gateway" },
         { name: "constrained-impersonation", type: "string", value: "on|off", description: "on: KEP-5284 constrained impersonation (Kubernetes 1.36+; default); off: the legacy impersonate verb" },
         { name: "agent-gateway-url", type: "string", value: "URL", description: "Gateway URL as the cluster reaches it (default the gateway you talk to)" },
+        { name: "agent-nats-url", type: "string", value: "URLS", description: "Scale-out: the NATS cluster's wss:// URL(s) the agent dials (the executable still downloads from the gateway)" },
         ...connection,
       ],
       examples: [

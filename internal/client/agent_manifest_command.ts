@@ -46,8 +46,12 @@ export async function runAgentManifest(inv: Invocation): Promise<number> {
     }
     if (!joinToken) throw new UsageError(`--token-file ${tokenFile} is empty`, inv.path);
   }
+  const agentNatsUrl = str(inv.flags, "agent-nats-url");
+  if (agentNatsUrl !== undefined && !agentNatsUrl.split(",").every((u) => /^wss?:\/\/[^\s,]+$/.test(u.trim()))) {
+    throw new UsageError(`--agent-nats-url takes the NATS cluster's websocket URL(s), e.g. wss://nats.example.com (comma-separated), got ${JSON.stringify(agentNatsUrl)}`, inv.path);
+  }
   const docs = agentManifest({
-    cluster, namespace, gatewayUrl, joinToken, gatewayCaPem: creds.gateway.caPem, impersonation, image,
+    cluster, namespace, gatewayUrl, agentNatsUrl: agentNatsUrl?.split(",").map((u) => u.trim()).join(","), joinToken, gatewayCaPem: creds.gateway.caPem, impersonation, image,
     download: download ? { name: download.name, sha256: download.sha256 } : undefined,
   });
   inv.io.out(docs.map((d) => stringify(d, { lineWidth: 0 })).join("---\n"));

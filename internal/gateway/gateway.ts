@@ -5,6 +5,7 @@
 import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import { join } from "node:path";
 import { getRequestListener } from "@hono/node-server";
 import { AccessRelay, AccessService, AccessSync, SigningKeys } from "../access/index.ts";
@@ -14,7 +15,7 @@ import { isValidClusterId } from "../validate/index.ts";
 import { NATS_PATH, createNatsUpgradeHandler, type NatsServer } from "../nats/index.ts";
 import { ensurePrivateDir, openStore, writePrivateFile, type Store } from "../store/index.ts";
 import type { Logger } from "../log/index.ts";
-import { edgeListeners, KubeProxy, type ExchangeRecord } from "../proxy/index.ts";
+import { edgeListeners, KubeProxy, ProxyError, statusResponseBytes, type ExchangeRecord } from "../proxy/index.ts";
 import { TunnelGateway, type StreamKind } from "../tunnel/index.ts";
 import type { MetricsServer } from "../metrics/index.ts";
 import { Bootstrap, CliSessions, DeviceFlow, OidcLogin, PortalSessions } from "../auth/index.ts";
@@ -212,7 +213,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   });
   const honoListener = getRequestListener(app.fetch);
   const ws = nats ? createNatsUpgradeHandler(nats) : undefined;
-  const edge = edgeListeners({ proxy, app: (req, res) => void honoListener(req, res), upgrades: ws ? { nats: { path: NATS_PATH, handle: ws.handleUpgrade } } : {} });
+  // In scale-out, an agent pointed at a gateway is told where to dial instead.
+  const natsUpgrade = ws?.handleUpgrade ?? ((_req: unknown, socket: Duplex) => void socket.end(statusResponseBytes(new ProxyError(404,
+    "This Ward gateway runs in scale-out mode: agents connect to the NATS cluster's websocket listeners (ward agent --gateway wss://…), not to /nats here"))));
+  const edge = edgeListeners({ proxy, app: (req, res) => void honoListener(req, res), upgrades: { nats: { path: NATS_PATH, handle: natsUpgrade } } });
   const server: Server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, edge.request) : createHttpServer(edge.request);
   // A client gets 20 s to send its request head (Node's default is 60 s): slow-header clients
   // cannot hold connections long. Heads are capped at Node's 16 KiB.

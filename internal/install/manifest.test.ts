@@ -86,3 +86,12 @@ test("--image: the user's image, no init container, no download, no CA when ther
   assert.ok(!spec.volumes.some((v: any) => v.name === "bin"));
   assert.throws(() => agentManifest({ ...base, download: undefined }), /image or the download pin/);
 });
+
+test("scale-out: the agent dials the NATS cluster's websocket URLs while the executable still downloads from the gateway", () => {
+  const ds = docs({ ...base, agentNatsUrl: "wss://nats-1.example.com,wss://nats-2.example.com" });
+  const pod = byKind(ds, "Deployment").spec.template.spec;
+  const args: string[] = pod.containers[0].args ?? pod.containers[0].command;
+  assert.equal(args[args.indexOf("--gateway") + 1], "wss://nats-1.example.com,wss://nats-2.example.com");
+  const init = pod.initContainers[0];
+  assert.ok(init.env.some((e: any) => e.name === "WARD_DOWNLOAD_URL" && e.value.startsWith("https://ward.example.com/download/")));
+});

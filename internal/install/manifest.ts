@@ -20,6 +20,8 @@ export interface ManifestOptions {
   namespace: string;
   /** The gateway URL as the cluster reaches it. */
   gatewayUrl: string;
+  /** Scale-out: the NATS cluster's websocket URL(s) the agent dials instead (the download stays on the gateway). */
+  agentNatsUrl?: string | undefined;
   joinToken: string;
   /** PEM; absent when the gateway's certificate chains to public roots. */
   gatewayCaPem?: string | undefined;
@@ -84,7 +86,7 @@ function deployment(o: ManifestOptions, metadata: Obj): Obj {
   const join = "/var/run/ward/join";
   const bin = "/opt/ward/bin";
   const args = [
-    "agent", "--gateway", o.gatewayUrl, "--cluster", o.cluster, "--token-file", `${join}/token`,
+    "agent", "--gateway", o.agentNatsUrl ?? o.gatewayUrl, "--cluster", o.cluster, "--token-file", `${join}/token`,
     "--metrics-listen", `0.0.0.0:${METRICS_PORT}`,
     ...(o.gatewayCaPem ? ["--gateway-ca", `${join}/gateway-ca.crt`] : []),
     ...(o.userPrefix && o.userPrefix !== "ward:" ? ["--user-prefix", o.userPrefix] : []),
