@@ -294,9 +294,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         // exec and port-forward get the shutdown timeout to finish.
         const done = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
-        ws?.close();
+        // Agents stay connected (embedded endpoint) until the streams through them are done.
         const drained = await gatewayTunnel.drain(opts.shutdownTimeoutMs);
         log.info("drained", drained);
+        ws?.close();
         sync.close();
         relay.close();
         access.stopExpiryTimer();
