@@ -282,7 +282,7 @@ export class TunnelGateway extends EventEmitter<GatewayEvents> {
     const deadline = this.#o.clock.now() + graceMs;
     for (;;) {
       for (const e of [...this.#streams.values()]) {
-        if (e.stream.request.kind === "watch" && e.stream.headReceived) {
+        if (e.stream.request.kind === "watch" && e.stream.headReceived && !e.stream.destroyed) {
           e.stream.resetLocal(ResetCode.shutdown, "The Ward gateway is shutting down");
           ended++;
         }
