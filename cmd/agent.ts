@@ -1,4 +1,6 @@
 import { readFileSync } from "node:fs";
+// Named imports, so the bundler keeps only these of the Kubernetes client (and what they use).
+import { KubeConfig, RbacAuthorizationV1Api } from "@kubernetes/client-node";
 import type { Invocation } from "../internal/cli/command.ts";
 import { UsageError } from "../internal/cli/command.ts";
 import { parseListen } from "../internal/config/index.ts";
@@ -24,8 +26,7 @@ export async function runAgent(inv: Invocation): Promise<number> {
   if (cfg.resync < 100 || cfg.helloInterval < 100) throw new UsageError("--resync and --hello-interval must be at least 100ms", inv.path);
   const log = makeLogger(inv, "agent");
 
-  const k8s = await import("@kubernetes/client-node");
-  const kc = new k8s.KubeConfig();
+  const kc = new KubeConfig();
   try {
     if (cfg.kubeconfig) kc.loadFromFile(cfg.kubeconfig);
     else kc.loadFromCluster();
@@ -41,7 +42,7 @@ export async function runAgent(inv: Invocation): Promise<number> {
       gateway: cfg.gateway,
       cluster: cfg.cluster,
       credential,
-      rbac: kc.makeApiClient(k8s.RbacAuthorizationV1Api) as unknown as RbacApi,
+      rbac: kc.makeApiClient(RbacAuthorizationV1Api) as unknown as RbacApi,
       userPrefix: cfg.userPrefix,
       resyncMs: cfg.resync,
       helloMs: cfg.helloInterval,
@@ -74,7 +75,7 @@ export async function runAgent(inv: Invocation): Promise<number> {
 
 /** The kubectl proxy path at the agent: tunnel streams forwarded to the API server with impersonation. */
 async function streamServer(
-  kc: import("@kubernetes/client-node").KubeConfig,
+  kc: KubeConfig,
   { cluster, userPrefix, idleTimeoutMs, maxStreams }: { cluster: string; userPrefix: string; idleTimeoutMs: Record<import("../internal/tunnel/index.ts").StreamKind, number>; maxStreams: number },
   log: import("../internal/log/index.ts").Logger,
   onActive: (delta: 1 | -1) => void,

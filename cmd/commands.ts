@@ -1,7 +1,7 @@
 /** The command tree. Each `run` imports its implementation lazily to keep start-up fast. */
 import type { CommandSpec, FlagSpec, Invocation } from "../internal/cli/command.ts";
 import { VERSION } from "../internal/version.ts";
-import { loadHeavy, type Heavy } from "./lazy.ts";
+import { loadPart, type Parts } from "./lazy.ts";
 import { relaunchWithNodeFlags } from "./node_flags.ts";
 
 const configFlag: FlagSpec = { name: "config", type: "string", value: "FILE", description: "YAML config file (env WARD_CONFIG)" };
@@ -83,7 +83,7 @@ export const gatewayCommand: CommandSpec = {
         configFlag,
       ],
       examples: ["ward gateway bootstrap --data-dir /var/lib/ward"],
-      run: async (inv) => (await loadHeavy()).runGatewayBootstrap(inv),
+      run: async (inv) => (await loadPart("gateway")).runGatewayBootstrap(inv),
     },
     {
       name: "migrate-store",
@@ -98,7 +98,7 @@ export const gatewayCommand: CommandSpec = {
         configFlag,
       ],
       examples: ["ward gateway migrate-store --from sqlite:/var/lib/ward/ward.db --to postgres://ward:…@db.internal:5432/ward"],
-      run: async (inv) => (await loadHeavy()).runGatewayMigrateStore(inv),
+      run: async (inv) => (await loadPart("gateway")).runGatewayMigrateStore(inv),
     },
     {
       name: "nats-init",
@@ -112,12 +112,12 @@ export const gatewayCommand: CommandSpec = {
         { name: "nodes", type: "string", value: "N", description: "nats-server nodes in the sample cluster (default 3)" },
       ],
       examples: ["ward gateway nats-init --dir ./ward-nats --nodes 3"],
-      run: async (inv) => (await loadHeavy()).runGatewayNatsInit(inv),
+      run: async (inv) => (await loadPart("gateway")).runGatewayNatsInit(inv),
     },
   ],
   run: async (inv) => {
     relaunchWithNodeFlags();
-    return (await loadHeavy()).runGateway(inv);
+    return (await loadPart("gateway")).runGateway(inv);
   },
 };
 
@@ -173,12 +173,12 @@ export const agentCommand: CommandSpec = {
         "ward agent manifest --cluster prod --token-file join-token | kubectl apply -f -",
         "ward agent manifest --cluster prod --rotate-join --image registry.example.com/ward:1.2.3 > ward-agent.yaml",
       ],
-      run: async (inv) => (await loadHeavy()).client.agentManifest(inv),
+      run: async (inv) => (await loadPart("client")).client.agentManifest(inv),
     },
   ],
   run: async (inv) => {
     relaunchWithNodeFlags();
-    return (await loadHeavy()).runAgent(inv);
+    return (await loadPart("agent")).runAgent(inv);
   },
 };
 
@@ -186,8 +186,8 @@ const outputFlag: FlagSpec = { name: "output", short: "o", type: "string", value
 const clusterFlag: FlagSpec = { name: "cluster", type: "string", value: "ID", description: "Cluster id" };
 const NON_INTERACTIVE = "With WARD_TOKEN set (an API token, e.g. a robot's) it runs without a login.";
 
-/** Client commands load from the heavy half (they need YAML and more); kube-token stays light. */
-const client = (name: keyof Heavy["client"]) => async (inv: Invocation) => (await loadHeavy()).client[name](inv);
+/** Client commands load from the client part (they need YAML and more); kube-token stays light. */
+const client = (name: keyof Parts["client"]["client"]) => async (inv: Invocation) => (await loadPart("client")).client[name](inv);
 
 const clusterCommand: CommandSpec = {
   name: "cluster",

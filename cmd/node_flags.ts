@@ -1,25 +1,38 @@
 /**
- * V8 flags for Ward's long-running roles (`ward gateway`, `ward agent`).
+ * V8 flags and malloc settings for Ward's long-running roles (`ward gateway`, `ward agent`).
  *
- * Those processes are relays: little live JavaScript (a heap of 10–30 MB) and a steady stream of
- * short-lived Buffers (socket reads, tunnel messages, TLS records), whose memory lives outside the
- * V8 heap. With V8's defaults a heap that small gets a tiny old-generation limit, and Buffer bytes
- * allocated since the last full collection count against it: while streaming, a full mark-compact
- * ran every few MiB and took a third of each process's CPU (bench-tunnel, `--trace-gc`). With these
- * flags those Buffers are counted in the global limit, which starts at 64 MiB, so most of them are
- * freed by the cheap young-generation collection and full collections run far less often.
+ * Those processes are relays: a small live heap (15–30 MiB) and a steady stream of short-lived
+ * objects and Buffers (socket reads, tunnel frames, TLS records) whose bytes live outside V8's heap,
+ * in malloc. Measured with scripts/bench-footprint.ts (README: Memory), on V8's defaults:
+ *   - the young generation grew to 128 MiB (two 64 MiB semi-spaces, sized for a machine with GiBs
+ *     of RAM), and V8 lets the bytes of young Buffers reach about twice a semi-space before it
+ *     collects them: 100+ MiB of dead Buffers between collections;
+ *   - the old generation's limit grew far above its live size (27 MiB live, collected at 115 MiB);
+ *   - glibc kept what those collections freed: 60+ MiB of free memory in the main arena.
+ * So: a 1 MiB semi-space (a young collection every MiB, each cheap since nearly everything in it is
+ * dead), an old-generation limit 25 % above what was live after the last full collection, Buffer
+ * bytes counted in that limit; and malloc hands every block of 64 KiB or more (socket read buffers,
+ * tunnel frames) straight back to the kernel when it is freed, in one arena. Together these took
+ * the gateway's peak RSS under bench-proxy's phases from 335 to about 155 MiB, the agent's from 308
+ * to about 150, at a cost in CPU per request the benchmark shows (README: Memory).
  *
- * The starting limit trades CPU for memory: garbage may grow to about that much before a full
- * collection. 128 MiB took about 20 % more off the CPU per MiB but raised the peak RSS of gateway
- * and agent under bench-proxy's request load by about 130 MiB each; 64 MiB costs a few tens of MiB.
- * `ward --node-options="--initial-old-space-size=N" gateway` overrides it (later flags win).
+ * `ward --node-options="--max-semi-space-size=8" gateway` overrides a flag (later flags win), and a
+ * GLIBC_TUNABLES already set wins over MALLOC_TUNABLES for the tunables it names.
  *
  * Any non-default V8 flag also makes V8 reject code caches made without it — Node's own for its
  * built-in modules among them — which costs a daemon ~60 ms once at start but would cost every
  * short CLI call (kubectl's credential plugin) 10 ms or more. So the CLI runs without them, and the
  * two roles replace their own process with one that has them (same pid, stdio and environment).
  */
-export const NODE_FLAGS: readonly string[] = ["--initial-old-space-size=64", "--external-memory-accounted-in-global-limit"];
+export const NODE_FLAGS: readonly string[] = ["--max-semi-space-size=1", "--heap-growing-percent=25", "--external-memory-accounted-in-global-limit"];
+
+/** glibc malloc tunables for the relaunched process (read by glibc at exec; ignored by other C libraries). */
+export const MALLOC_TUNABLES = "glibc.malloc.mmap_threshold=65536:glibc.malloc.trim_threshold=131072:glibc.malloc.arena_max=1";
+
+/** The relaunched process's GLIBC_TUNABLES: ours first, so that tunables the user set win (glibc keeps the last). */
+export function mallocTunables(user: string | undefined): string {
+  return user ? `${MALLOC_TUNABLES}:${user}` : MALLOC_TUNABLES;
+}
 
 /** Set in the environment of the relaunched process: it never relaunches again. */
 const RELAUNCHED = "WARD_NODE_FLAGS_RELAUNCHED";
@@ -62,7 +75,7 @@ export function relaunchWithNodeFlags(exec: typeof process.execve | undefined = 
   if (hasNodeFlags() || process.env[RELAUNCHED] || "Deno" in globalThis || typeof exec !== "function") return;
   const argv = relaunchArgs({ execPath: process.execPath, execArgv: process.execArgv, argv: process.argv, sea: isSea() });
   try {
-    exec(process.execPath, argv, { ...process.env, [RELAUNCHED]: "1" });
+    exec(process.execPath, argv, { ...process.env, GLIBC_TUNABLES: mallocTunables(process.env.GLIBC_TUNABLES), [RELAUNCHED]: "1" });
   } catch (e) {
     warn(`ward: could not restart with its V8 flags (${(e as Error).message}); running without them\n`);
   }

@@ -234,6 +234,17 @@ async function upload(url: string, bytes: number): Promise<number> {
   return bytes / MiB / secs;
 }
 
+/** GETs `bytes` from /download and returns MiB/s until the body ends. */
+async function download(url: string, bytes: number): Promise<number> {
+  const t0 = performance.now();
+  const [res] = (await once(http.get(`${url}/download?bytes=${bytes}`, { agent: false }), "response")) as [http.IncomingMessage];
+  let got = 0;
+  for await (const c of res) got += (c as Buffer).length;
+  const secs = (performance.now() - t0) / 1000;
+  if (got !== bytes) throw new Error(`${url}/download: received ${got} of ${bytes} bytes (status ${res.statusCode})`);
+  return bytes / MiB / secs;
+}
+
 /** p50/p99 (ms) of 1 KiB POST → 1 KiB answer at a concurrency, over keep-alive connections. */
 async function latency(url: string, concurrency: number, total: number): Promise<{ p50: number; p99: number }> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
@@ -423,9 +434,11 @@ async function main(): Promise<void> {
   const dcpu1 = await cpuOf([sinkProc]);
   const dPerMiB = (i: number) => (dcpu1[i]! - dcpu0[i]!) / 1000 / (bodyBytes / MiB);
   row(`direct            upload ${bodyBytes / MiB} MiB: ${directMiBs.toFixed(0)} MiB/s (CPU per MiB: client ${dPerMiB(0).toFixed(2)} ms, local server ${dPerMiB(1).toFixed(2)} ms)`);
+  const directDownMiBs = await download(direct, bodyBytes);
+  row(`direct            download ${bodyBytes / MiB} MiB: ${directDownMiBs.toFixed(0)} MiB/s`);
   const rdMiBs = args.includes("--no-rd") ? Number.NaN : await remotedialerThroughput(sinkPort, bodyBytes);
   row(Number.isNaN(rdMiBs) ? "remotedialer      skipped (--no-rd)" : `remotedialer      upload ${bodyBytes / MiB} MiB: ${rdMiBs.toFixed(0)} MiB/s (${pct(rdMiBs, directMiBs)} of direct)`);
-  results.direct = { uploadMiBs: round(directMiBs) };
+  results.direct = { uploadMiBs: round(directMiBs), downloadMiBs: round(directDownMiBs) };
   results.remotedialer = { uploadMiBs: round(rdMiBs), version: "v0.5.1" };
 
   const only = arg("--only");
@@ -463,6 +476,12 @@ async function main(): Promise<void> {
     const rcpu1 = await cpuOf([agentProc]);
     const rawPerMiB = (i: number) => (rcpu1[i]! - rcpu0[i]!) / 1000 / (bodyBytes / MiB);
     row(`raw    ${name} CPU per MiB published: this process ${rawPerMiB(0).toFixed(2)} ms, agent ${rawPerMiB(1).toFixed(2)} ms`);
+    // Download: the agent sends (its WebSocket frames are the masked ones, RFC 6455 §5.3).
+    const dcpuT0 = await cpuOf([agentProc, sinkProc]);
+    const downMiBs = await download(frontUrl, bodyBytes);
+    const dcpuT1 = await cpuOf([agentProc, sinkProc]);
+    const downPerMiB = (i: number) => (dcpuT1[i]! - dcpuT0[i]!) / 1000 / (bodyBytes / MiB);
+    row(`tunnel ${name} download ${bodyBytes / MiB} MiB: ${downMiBs.toFixed(0)} MiB/s, ${pct(downMiBs, directDownMiBs)} of direct (CPU per MiB: this process ${downPerMiB(0).toFixed(2)} ms, agent ${downPerMiB(1).toFixed(2)} ms, local server ${downPerMiB(2).toFixed(2)} ms)`);
     row(`tunnel ${name} upload ${bodyBytes / MiB} MiB: ${tunnelMiBs.toFixed(0)} MiB/s | raw NATS publish (${(msgSize / 1024).toFixed(1)} KiB msgs) ${rawMiBs.toFixed(0)} MiB/s | tunnel/raw ${pct(tunnelMiBs, rawMiBs)}, tunnel/direct ${pct(tunnelMiBs, directMiBs)}, tunnel/remotedialer ${pct(tunnelMiBs, rdMiBs)}`);
 
     if (args.includes("--tp")) {
@@ -509,7 +528,7 @@ async function main(): Promise<void> {
     row(`tunnel ${name} stalled ${stalledBytes / MiB} MiB download: growth ${(stallGw / MiB).toFixed(2)} MiB on the gateway, ${(stallAg / MiB).toFixed(2)} MiB on the agent (rss +${((gw3.rss - gw2.rss) / MiB).toFixed(1)} / +${((ag3.rss - ag2.rss) / MiB).toFixed(1)} MiB)`);
 
     results[target.name] = {
-      uploadMiBs: round(tunnelMiBs), rawPublishMiBs: round(rawMiBs), msgBytes: msgSize,
+      uploadMiBs: round(tunnelMiBs), downloadMiBs: round(downMiBs), rawPublishMiBs: round(rawMiBs), msgBytes: msgSize,
       ratioRaw: round(tunnelMiBs / rawMiBs, 3), ratioDirect: round(tunnelMiBs / directMiBs, 3), ratioRemotedialer: round(tunnelMiBs / rdMiBs, 3),
       latencyMs: lat,
       addedP50C1Ms: round(lat.tunnel_c1!.p50 - lat.direct_c1!.p50, 3), addedP50C64Ms: round(lat.tunnel_c64!.p50 - lat.direct_c64!.p50, 3),

@@ -18,17 +18,28 @@ const dist = join(root, "dist");
 const require = createRequire(import.meta.url);
 const t0 = Date.now();
 
-/** Writes the heavy bundle's code cache, made in this process (whose V8 flags the cache records). */
-async function writeHeavyCache(source: string, out: string): Promise<void> {
-  const { wrapHeavy } = await import("../cmd/_lazy_sea.ts");
-  const script = new Script(wrapHeavy(readFileSync(source, "utf8")), { filename: "ward-heavy.cjs", importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER });
+/** Writes a part's code cache, made in this process (whose V8 flags the cache records). */
+async function writePartCache(part: string, source: string, out: string): Promise<void> {
+  const { wrapPart } = await import("../cmd/_lazy_sea.ts");
+  const script = new Script(wrapPart(readFileSync(source, "latin1")), { filename: `ward-${part}.cjs`, importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER });
   writeFileSync(out, script.createCachedData());
 }
-// `node [flags] scripts/build.ts --heavy-cache BUNDLE OUT`: only that (the build runs it under NODE_FLAGS).
-const cacheArg = process.argv.indexOf("--heavy-cache");
+// `node [flags] scripts/build.ts --part-cache PART BUNDLE OUT`: only that (the build runs it under NODE_FLAGS).
+const cacheArg = process.argv.indexOf("--part-cache");
 if (cacheArg >= 0) {
-  await writeHeavyCache(process.argv[cacheArg + 1]!, process.argv[cacheArg + 2]!);
+  await writePartCache(process.argv[cacheArg + 1]!, process.argv[cacheArg + 2]!, process.argv[cacheArg + 3]!);
   process.exit(0);
+}
+
+/**
+ * A bundle must be ASCII: V8 keeps a script's source in its heap for the life of the process, at two
+ * bytes per character when any character needs more than one. esbuild escapes non-ASCII in strings
+ * but cannot in template literals; write an HTML entity or a \u escape there.
+ */
+function assertAscii(file: string): void {
+  const text = readFileSync(file, "latin1");
+  const i = text.search(/[^\x00-\x7f]/);
+  if (i >= 0) throw new Error(`${file} is not ASCII at offset ${i}: …${text.slice(Math.max(0, i - 60), i + 20)}… (use an entity or a \\u escape in the source)`);
 }
 
 const nodeBin = process.execPath;
@@ -50,10 +61,20 @@ const common = {
   logLevel: "warning" as const,
   logOverride: { "empty-import-meta": "silent", "require-resolve-not-external": "silent" } as Record<string, "silent">,
 };
-// The heavy half (gateway, agent: HTTP server, NATS, Kubernetes client) is its own bundle, an SEA
-// asset compiled on demand with its own code cache; the main bundle stays small and starts fast.
-const heavy = join(dist, "heavy.cjs");
-const heavyResult = await build({ ...common, entryPoints: [join(root, "cmd", "heavy.ts")], outfile: heavy });
+// Each part (gateway, agent, the client commands that need more than built-ins) is its own bundle,
+// an SEA asset compiled on demand with its own code caches: a role holds only its own code, and the
+// main bundle stays small and starts fast.
+const { partAssets } = await import("../cmd/_lazy_sea.ts");
+const { PARTS } = await import("../cmd/lazy.ts");
+const partMeta: Record<string, unknown> = {};
+const partFiles: Record<string, string> = {};
+for (const part of PARTS) {
+  const file = join(dist, partAssets(part).bundle);
+  const r = await build({ ...common, entryPoints: [join(root, "cmd", `${part}.ts`)], outfile: file });
+  assertAscii(file);
+  partMeta[part] = r.metafile;
+  partFiles[part] = file;
+}
 const bundle = join(dist, "ward.cjs");
 const result = await build({
   ...common,
@@ -68,13 +89,19 @@ const result = await build({
     },
   ],
 });
-writeFileSync(join(dist, "meta.json"), JSON.stringify({ main: result.metafile, heavy: heavyResult.metafile }));
+assertAscii(bundle);
+writeFileSync(join(dist, "meta.json"), JSON.stringify({ main: result.metafile, ...partMeta }));
 // V8 accepts a code cache only under the flags it was made with: one for the client commands (no
 // Node flags) and one for gateway and agent, which run with NODE_FLAGS (cmd/node_flags.ts).
-const heavyCache = join(dist, "heavy.cache");
-const heavyFlagsCache = join(dist, "heavy-flags.cache");
-await writeHeavyCache(heavy, heavyCache);
-execFileSync(nodeBin, [...NODE_FLAGS, process.argv[1]!, "--heavy-cache", heavy, heavyFlagsCache], { stdio: "inherit" });
+const assets: Record<string, string> = { "better_sqlite3.node": addon };
+for (const part of PARTS) {
+  const a = partAssets(part);
+  assets[a.bundle] = partFiles[part]!;
+  assets[a.cache] = join(dist, a.cache);
+  assets[a.flagsCache] = join(dist, a.flagsCache);
+  await writePartCache(part, partFiles[part]!, assets[a.cache]!);
+  execFileSync(nodeBin, [...NODE_FLAGS, process.argv[1]!, "--part-cache", part, partFiles[part]!, assets[a.flagsCache]!], { stdio: "inherit" });
+}
 
 const blob = join(dist, "sea-prep.blob");
 const seaConfig = join(dist, "sea-config.json");
@@ -91,7 +118,7 @@ writeFileSync(
     // The main bundle is a few KiB: its code cache saved nothing measurable (bench-startup), and
     // under gateway's and agent's V8 flags Node would reject it with a warning at every start.
     useCodeCache: false,
-    assets: { "better_sqlite3.node": addon, "heavy.cjs": heavy, "heavy.cache": heavyCache, "heavy-flags.cache": heavyFlagsCache },
+    assets,
   }),
 );
 execFileSync(nodeBin, ["--experimental-sea-config", seaConfig], { stdio: "inherit" });
@@ -116,4 +143,4 @@ rmSync(seaConfig);
 renameSync(out, final);
 
 const mb = (p: string) => (statSync(p).size / 1048576).toFixed(1);
-console.log(`dist/ward: ${mb(final)} MiB (node ${mb(nodeBin)} MiB, main bundle ${mb(bundle)} MiB, heavy bundle ${mb(heavy)} MiB) in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+console.log(`dist/ward: ${mb(final)} MiB (node ${mb(nodeBin)} MiB, main bundle ${mb(bundle)} MiB, ${PARTS.map((p) => `${p} ${mb(partFiles[p]!)} MiB`).join(", ")}) in ${((Date.now() - t0) / 1000).toFixed(1)}s`);

@@ -39,7 +39,7 @@ type Page = HtmlEscapedString | Promise<HtmlEscapedString>;
 function layout(title: string, body: Page): Page {
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${title} · Ward</title>
+<title>${title} &middot; Ward</title>
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;color:#1b1f24}
 h1{font-size:1.4rem}code,.code{font:1.2rem ui-monospace,monospace;letter-spacing:.08em}
 button,input{font:inherit;padding:.4rem .8rem}.muted{color:#57606a}.error{color:#b42318}form.inline{display:inline}</style>
@@ -248,7 +248,7 @@ ${boot ? html`<p><a href="/bootstrap?return_to=${encodeURIComponent(returnTo)}">
       layout("Confirm device", html`<h1>Sign in this device?</h1>
 <p><strong>${displayText(pending.client_name, SHOWN_NAME)}</strong> asks to sign in to Ward as <strong>${displayText(s.member.email, SHOWN_EMAIL)}</strong>.</p>
 <p id="requested">Requested from <strong>${shownAddress(pending.client_address)}</strong> at ${utcTime(pending.created_at)}.</p>
-<p>Code: <span class="code" id="user-code">${pending.user_code}</span> — check it matches your terminal. It expires in about ${minutes} min.</p>
+<p>Code: <span class="code" id="user-code">${pending.user_code}</span> &mdash; check it matches your terminal. It expires in about ${minutes} min.</p>
 <p class="muted">Only approve a sign-in you started yourself.</p>
 <form class="inline" method="post" action="/device">${csrfField(s)}<input type="hidden" name="user_code" value="${pending.user_code}"><button type="submit" name="action" value="approve" id="approve">Approve</button></form>
 <form class="inline" method="post" action="/device">${csrfField(s)}<input type="hidden" name="user_code" value="${pending.user_code}"><button type="submit" name="action" value="deny" id="deny">Deny</button></form>`),

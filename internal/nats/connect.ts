@@ -50,16 +50,16 @@ export async function connectBus(url: string | string[], opts: ConnectBusOptions
   const tls = opts.tls;
   const customTls = !!tls && (tls.ca !== undefined || tls.insecureSkipVerify === true);
   // On Node the `ws` package carries the connection (the global WebSocket is undici's, whose
-  // per-frame masking in JS was the agent's top cost when streaming). Masking protects proxies from
-  // scripts in browsers; this client is not a browser, so it sends the all-zero mask ws supports,
-  // which makes masking a no-op and skips a copy per frame. Deno keeps its native WebSocket.
+  // per-frame masking in JS was the agent's top cost when streaming). Every frame gets a fresh
+  // random mask, as RFC 6455 §5.3 requires of a client: the intermediaries an agent dials out
+  // through (egress proxies, TLS-inspecting middleboxes) rely on it. ws draws the keys from
+  // crypto.randomFillSync and masks with ws_masking.ts (word at a time). Deno keeps its native WebSocket.
   if (customTls || !("Deno" in globalThis)) {
     const { WebSocket: NodeWebSocket } = await import("ws");
     const keepAliveMs = opts.keepAliveMs ?? 30_000;
     (o as WsConnectionOptions).wsFactory = async (u) => {
       const socket = new NodeWebSocket(u, {
         perMessageDeflate: false,
-        generateMask: zeroMask,
         ...(customTls ? { ca: tls.ca, rejectUnauthorized: !tls.insecureSkipVerify } : {}),
       });
       if (keepAliveMs > 0) socket.once("upgrade", (res) => res.socket.setKeepAlive(true, keepAliveMs));
@@ -69,10 +69,6 @@ export async function connectBus(url: string | string[], opts: ConnectBusOptions
   const nc = await wsconnect(o);
   const bus: Bus = nc;
   return bus as BusConnection;
-}
-
-function zeroMask(mask: Buffer): void {
-  mask.fill(0);
 }
 
 export interface ConnectTcpOptions {

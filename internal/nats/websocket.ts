@@ -9,7 +9,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 // Must come before "ws" (see the file).
-import "./ws_unmask.ts";
+import "./ws_masking.ts";
 import { WebSocketServer, type ServerOptions, type WebSocket } from "ws";
 import { positiveInt } from "./options.ts";
 import { WsPreAuthGuard } from "./ws_pre_auth_guard.ts";

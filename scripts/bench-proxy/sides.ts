@@ -11,7 +11,7 @@ import type { ChildProcess } from "node:child_process";
 import { parse as parseYaml } from "yaml";
 import { eventually } from "../../test/helpers/eventually.ts";
 import type { KubeEnv } from "../../test/helpers/kube-env.ts";
-import { startWard, type Ward } from "../../test/helpers/ward.ts";
+import { startWard, wardBinary, type Ward } from "../../test/helpers/ward.ts";
 import { rdBinary } from "../remotedialer-build.ts";
 import { req, target, type Target } from "./client.ts";
 import { BENCH_EMAIL, CLUSTER, log, root } from "./config.ts";
@@ -40,6 +40,8 @@ export async function startBenchWard(k: KubeEnv, workDir: string, gatewayArgs: s
     cluster: CLUSTER, clusterName: "Bench", agentFlags, agentKubeconfig, agentTrust: "env",
     gatewayArgs: [...gatewayArgs, ...(process.env.WARD_BENCH_GATEWAY_ARGS?.split(/\s+/).filter(Boolean) ?? [])],
     ...(process.env.WARD_BENCH_SOURCE === "1" ? { command: [process.execPath, join(root, "cmd", "ward.ts")] } : {}),
+    // WARD_BENCH_NODE_OPTIONS: Node options for both processes, after the defaults (so they win).
+    ...(process.env.WARD_BENCH_NODE_OPTIONS && process.env.WARD_BENCH_SOURCE !== "1" ? { command: [wardBinary, `--node-options=${process.env.WARD_BENCH_NODE_OPTIONS}`] } : {}),
   });
 }
 

@@ -155,7 +155,7 @@ const part = (d: AccessPageData, name: AccessPart, body: Html, live = false) =>
 export function accessPage(d: AccessPageData): Html {
   const v = d.view;
   const admin = v.can_manage;
-  return html`<p class="lede"><span class="id">${v.cluster.id}</span> · ${part(d, "presence", presence(d), true)}</p>
+  return html`<p class="lede"><span class="id">${v.cluster.id}</span> &middot; ${part(d, "presence", presence(d), true)}</p>
 <div data-events="${base(d)}/events" hidden></div>
 <section aria-labelledby="mine-h"><h2 id="mine-h">Your access</h2>
 ${part(d, "mine", mine(d), true)}
@@ -176,7 +176,7 @@ ${admin ? html`<section class="panel danger" aria-labelledby="revoke-h"><h2 id="
 <form id="revoke-all" data-org="${base(d)}/revoke-all" data-then="refresh" data-done="Every token for this cluster was revoked."
  data-confirm="Revoke every token for cluster ${v.cluster.id}? Every token issued for this cluster stops working at once, and every open kubectl session through Ward closes. Grants stay."
  data-confirm-ok="Revoke all tokens">
-<div class="actions"><button type="submit" class="danger">Revoke all tokens…</button></div>
+<div class="actions"><button type="submit" class="danger">Revoke all tokens&hellip;</button></div>
 <div class="result" role="status" aria-live="polite" data-result></div>
 </form></section>` : ""}`;
 }

@@ -13,7 +13,7 @@ test("a page carries the CSRF meta tag, the hashed script and stylesheet, and no
   const body = await res.text();
   assert.match(body, /<meta name="csrf-token" content="tok&quot;en">/);
   assert.match(body, /<input type="hidden" name="_csrf" value="tok&quot;en">/, "sign-out carries the token");
-  assert.match(body, /Clusters &lt;x&gt; · Ward/);
+  assert.match(body, /Clusters &lt;x&gt; &middot; Ward/);
   assert.match(body, /a&lt;b&gt;@example.com/);
   assert.ok(body.includes(`<script src="${portalScript.path}" defer></script>`));
   assert.ok(body.includes(`<link rel="stylesheet" href="${portalStyle.path}">`));

@@ -51,7 +51,7 @@ export function layout(p: PageOptions): Html {
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="csrf-token" content="${p.viewer.csrfToken}">
-<title>${p.title} · Ward</title>
+<title>${p.title} &middot; Ward</title>
 <link rel="stylesheet" href="${portalStyle.path}">
 <script src="${portalScript.path}" defer></script>
 </head><body>
@@ -59,7 +59,7 @@ export function layout(p: PageOptions): Html {
 <header class="top">
 <a class="brand" href="/">Ward</a>
 <nav aria-label="Main"><a href="/"${current("clusters")}>Clusters</a></nav>
-<div class="who"><span>${p.viewer.email} · ${p.viewer.role}</span>
+<div class="who"><span>${p.viewer.email} &middot; ${p.viewer.role}</span>
 <form method="post" action="/logout"><input type="hidden" name="_csrf" value="${p.viewer.csrfToken}"><button type="submit" class="link">Sign out</button></form></div>
 </header>
 <main id="main" tabindex="-1">

@@ -63,7 +63,7 @@ export function portalPages(opts: PortalPagesOptions): Hono<Env> {
       if (c.req.query("part") !== undefined) return c.text(message, status as 400);
       return page(c, status === 404 ? "Not found" : "Refused", html`<p class="notice warn" role="alert">${shownName(message)}</p><p><a href="/">Back to your clusters</a></p>`, status);
     },
-    internal: (c) => c.html(html`<!doctype html><title>Error · Ward</title><p>Something went wrong. Try again; if it persists, ask an admin to check the gateway log.</p>`, 500),
+    internal: (c) => c.html(html`<!doctype html><title>Error &middot; Ward</title><p>Something went wrong. Try again; if it persists, ask an admin to check the gateway log.</p>`, 500),
     logger: opts.logger,
     logMessage: "unhandled portal page error",
   }));
@@ -89,7 +89,7 @@ export function portalPages(opts: PortalPagesOptions): Hono<Env> {
     if (!view.enabled || !view.cluster || view.sandbox) {
       if (partName !== undefined) return c.text("Access management does not apply to this cluster", 404);
       const kind = !view.enabled || !view.cluster ? "disabled" : "sandbox";
-      return page(c, `${id} · Access`, accessUnavailable(kind, view.can_manage, id), kind === "disabled" ? 404 : 200);
+      return page(c, `${id} \u00b7 Access`, accessUnavailable(kind, view.can_manage, id), kind === "disabled" ? 404 : 200);
     }
     const v = view as ClusterAccess;
     if (partName !== undefined && !(ACCESS_PARTS as readonly string[]).includes(partName)) throw new AccessError("NotFound", `No part ${partName} on this page`);
@@ -107,7 +107,7 @@ export function portalPages(opts: PortalPagesOptions): Hono<Env> {
       if (partName === "grants" && !admin) throw new AccessError("Forbidden", "Only admins manage grants");
       return c.html(accessPart(partName as AccessPart, d));
     }
-    return page(c, `${v.cluster.name} · Access`, accessPage(d), 200, html`${shownName(v.cluster.name)} <span class="muted">· Access</span>`);
+    return page(c, `${v.cluster.name} \u00b7 Access`, accessPage(d), 200, html`${shownName(v.cluster.name)} <span class="muted">&middot; Access</span>`);
   });
 
   return app;

@@ -1,17 +1,11 @@
 /**
- * The heavy half of the executable: the long-running roles and the client commands that need
- * more than Node built-ins. Loaded only when one of them runs (see lazy.ts); each part is imported
+ * The client commands that need more than Node built-ins (YAML, the API client): one part of the
+ * executable, loaded only when one of them runs (see lazy.ts). Each command's module is imported
  * on first use, so running one never evaluates the others.
  */
 import type { Invocation } from "../internal/cli/command.ts";
 
 type Run = (inv: Invocation) => Promise<number>;
-
-export const runGateway: Run = async (inv) => (await import("./gateway.ts")).runGateway(inv);
-export const runGatewayBootstrap: Run = async (inv) => (await import("./gateway.ts")).runGatewayBootstrap(inv);
-export const runGatewayMigrateStore: Run = async (inv) => (await import("./gateway.ts")).runGatewayMigrateStore(inv);
-export const runGatewayNatsInit: Run = async (inv) => (await import("./gateway.ts")).runGatewayNatsInit(inv);
-export const runAgent: Run = async (inv) => (await import("./agent.ts")).runAgent(inv);
 
 const from = <M,>(load: () => Promise<M>, pick: (m: M) => Run): Run => async (inv) => pick(await load())(inv);
 const commands = () => import("../internal/client/commands.ts");
