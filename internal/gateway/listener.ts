@@ -10,7 +10,8 @@
  * before it is a request, so such a request never reaches the proxy.
  *
  * Bounds, HTTP/1.1 and HTTP/2 alike: a request head of at most 16 KiB (Node's HTTP/1.1 limit; an
- * HTTP/2 header list past it resets the stream), 20 s to send the first request head on a new
+ * HTTP/2 header list past it resets the stream once the client acknowledged the server's SETTINGS,
+ * and Node's 64 KiB default bounds it before), 20 s to send the first request head on a new
  * connection. Per HTTP/2 session: 100 concurrent streams (kube-apiserver's default since the
  * rapid-reset fix, k8s.io/apiserver secure_serving.go; client-go opens another connection past
  * it), 10 MiB of nghttp2 memory (Node's default, written down), and Node's rapid-reset and
