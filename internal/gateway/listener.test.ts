@@ -9,7 +9,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
+import { silentLogger } from "../log/index.ts";
 import type { EdgeResponse } from "../proxy/index.ts";
+import { startGateway } from "./gateway.ts";
 import { boundSession, createListener, H2_MAX_CONCURRENT_STREAMS, type GatewayServer } from "./listener.ts";
 
 let dir: string;
@@ -195,5 +197,27 @@ test("an HTTP/2 session gets GOAWAY when it opens no stream in time, or has none
     assert.ok(away - ended >= 280, `GOAWAY ${away - ended} ms after its last stream ended`);
   } finally {
     quiet.close();
+  }
+});
+
+test("closing the gateway sends its HTTP/2 sessions GOAWAY (clients reconnect elsewhere) and ends them", async () => {
+  const data = mkdtempSync(join(tmpdir(), "ward-gw-h2-"));
+  const gw = await startGateway({ host: "127.0.0.1", port: 0, dataDir: data, shutdownTimeoutMs: 2000, logger: silentLogger });
+  try {
+    const session = h2connect(gw.url, { ca: readFileSync(gw.caFile!), servername: "localhost" });
+    session.on("error", () => {});
+    const r = await get(session, { ":path": "/healthz" });
+    assert.equal(session.alpnProtocol, "h2");
+    assert.notEqual(r.status, 0);
+    const away = once(session, "goaway");
+    const sessionClosed = once(session, "close");
+    const closed = gw.close();
+    const [code] = await away;
+    assert.equal(code, 0, "GOAWAY with NO_ERROR: a graceful close");
+    await closed;
+    await sessionClosed;
+  } finally {
+    await gw.close();
+    rmSync(data, { recursive: true, force: true });
   }
 });
