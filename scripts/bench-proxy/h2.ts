@@ -4,14 +4,14 @@
  *   - 200 concurrent watches (`/api/v1/namespaces/default/configmaps?watch=1`) from one client, over
  *     HTTP/2 (node:http2 sessions: as many as the server's SETTINGS_MAX_CONCURRENT_STREAMS needs, as
  *     client-go opens them) and over HTTP/1.1 (a node:https agent, one socket per watch): the TCP
- *     connections the server process holds for them (its socket descriptors in /proc/PID/fd, before
- *     and with the watches open) and, through Ward, the gateway's RSS growth per watch;
+ *     connections the server process holds for them (its descriptors in /proc/PID/fd matched with
+ *     /proc/net/tcp) and, through Ward, the gateway's RSS growth per watch;
  *   - small GET c=64 over HTTP/2 (one session, 64 streams in flight) and over HTTP/1.1 (64
  *     keep-alive sockets), through Ward and direct: requests/s, p50, p99.
  * Direct is the kube-env admin (system:masters), the same client code on both sides.
  */
 import { once } from "node:events";
-import { readdirSync, readlinkSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import http2 from "node:http2";
 import https from "node:https";
 import type { Target } from "./client.ts";
@@ -24,21 +24,46 @@ const WATCH_PATH = "/api/v1/namespaces/default/configmaps?watch=1";
 
 type Protocol = "h2" | "http1";
 
-/** A process's open sockets (TCP connections and listeners; the watches change only the connections). */
-function socketCount(pid: number): number {
-  let n = 0;
+/** The socket inodes a process holds (from its descriptors in /proc/PID/fd). */
+function socketInodes(pid: number | "self"): Set<string> {
+  const out = new Set<string>();
   for (const fd of readdirSync(`/proc/${pid}/fd`)) {
     try {
-      if (readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith("socket:")) n++;
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) out.add(m[1]!);
     } catch {
       // closed meanwhile
     }
   }
-  return n;
+  return out;
 }
 
-async function settle(pid: number, sockets: number): Promise<void> {
-  for (let i = 0; i < 100 && socketCount(pid) > sockets; i++) await new Promise((r) => setTimeout(r, 100));
+/** Established loopback TCP connections (/proc/net/tcp, tcp6) held by `pid`: [local port, remote port]. */
+function tcpOf(pid: number | "self"): [number, number][] {
+  const inodes = socketInodes(pid);
+  const out: [number, number][] = [];
+  const port = (addr: string) => Number.parseInt(addr.slice(addr.lastIndexOf(":") + 1), 16);
+  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    for (const line of readFileSync(file, "utf8").split("\n").slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f[3] === "01" && inodes.has(f[9]!)) out.push([port(f[1]!), port(f[2]!)]);
+    }
+  }
+  return out;
+}
+
+/**
+ * This client's connections to the server on `port`, and how many of them the server process `pid`
+ * holds the other end of (matched by port pair: the API server's other clients, such as the agent,
+ * are not counted).
+ */
+function connections(pid: number, port: number): { client: number; server: number } {
+  const mine = new Set(tcpOf("self").filter(([, remote]) => remote === port).map(([local]) => local));
+  return { client: mine.size, server: tcpOf(pid).filter(([local, remote]) => local === port && mine.has(remote)).length };
+}
+
+async function settle(t: Target): Promise<void> {
+  for (let i = 0; i < 100 && tcpOf("self").some(([, remote]) => remote === t.port); i++) await new Promise((r) => setTimeout(r, 100));
 }
 
 function connectH2(t: Target): http2.ClientHttp2Session {
@@ -92,17 +117,20 @@ async function openWatches(t: Target, protocol: Protocol): Promise<() => void> {
   return () => agent.destroy();
 }
 
-interface WatchRow { connections: number; rssKiBPerWatch: number }
+interface WatchRow { connections: number; serverHolds: number; rssKiBPerWatch: number }
 
-/** The server process's connections for WATCHES watches over `protocol`, and its RSS growth per watch. */
+/**
+ * WATCHES watches over `protocol`: the client's connections to the server, the server process's
+ * (`pid`) ends of them, and its RSS growth per watch.
+ */
 async function watchRow(t: Target, pid: number, protocol: Protocol): Promise<WatchRow> {
-  const sockets = socketCount(pid);
   const rss = peakRss(pid).rssKiB;
   const close = await openWatches(t, protocol);
   await new Promise((r) => setTimeout(r, 1000)); // what the server does after the heads (buffers, timers) settles
-  const row = { connections: socketCount(pid) - sockets, rssKiBPerWatch: +((peakRss(pid).rssKiB - rss) / WATCHES).toFixed(1) };
+  const c = connections(pid, t.port);
+  const row = { connections: c.client, serverHolds: c.server, rssKiBPerWatch: +((peakRss(pid).rssKiB - rss) / WATCHES).toFixed(1) };
   close();
-  await settle(pid, sockets);
+  await settle(t);
   return row;
 }
 
@@ -117,16 +145,18 @@ export async function h2Rows(s: H2Sides, row: (line: string) => void): Promise<R
   // Warm-up: the first watches through the gateway also grow its heap and compile its code paths;
   // unmeasured, so neither protocol's row carries that.
   for (const protocol of ["h2", "http1"] as const) {
-    const sockets = socketCount(s.gatewayPid);
     (await openWatches(s.ward, protocol))();
-    await settle(s.gatewayPid, sockets);
+    await settle(s.ward);
   }
   const watches: Record<string, WatchRow> = {};
   for (const protocol of ["h2", "http1"] as const) {
     watches[`ward_${protocol}`] = await watchRow(s.ward, s.gatewayPid, protocol);
     watches[`direct_${protocol}`] = await watchRow(s.direct, s.apiserverPid, protocol);
   }
-  const w = (p: Protocol) => `gateway ${watches[`ward_${p}`]!.connections} (RSS +${watches[`ward_${p}`]!.rssKiBPerWatch} KiB/watch)  API server direct ${watches[`direct_${p}`]!.connections}`;
+  const w = (p: Protocol) => {
+    const [ward, direct] = [watches[`ward_${p}`]!, watches[`direct_${p}`]!];
+    return `gateway ${ward.serverHolds} (RSS +${ward.rssKiBPerWatch} KiB/watch)  API server direct ${direct.serverHolds}`;
+  };
   row(`${WATCHES} watches, one client: TCP connections  HTTP/2 ${w("h2")}  | HTTP/1.1 ${w("http1")}`);
 
   const c64: Record<string, { p50: number; p99: number; rps: number; count: number }> = {};
