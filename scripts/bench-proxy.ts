@@ -14,6 +14,8 @@
  *   - `logs -f` stdout throughput (the pod's CRI log, followed from the start until an end marker);
  *   - exec stdout throughput (`kubectl exec … -- head -c N /dev/zero`, newest kubectl);
  *   - port-forward throughput (`kubectl port-forward` to the pod's echo server, bytes pumped and read back);
+ *   - HTTP/2 vs HTTP/1.1 from one client (scripts/bench-proxy/h2.ts): 200 watches' connections and
+ *     gateway RSS, small GET c=64 through Ward and direct;
  *   - peak RSS (VmHWM) of the gateway and agent processes (and the peer's and the floor's), for the
  *     whole run and for each phase (the kernel's peak reset between phases).
  * The same rows also run through a Rancher-style peer built from Go modules (scripts/remotedialer,
@@ -30,7 +32,7 @@
  * Streaming rows run direct, Ward, peer, floor, floor, peer, Ward, direct and keep each side's best run.
  * Last, `audit`: small GET c=64 requests/s with the gateway's audit on vs `--audit off` (goal ≥ 0.97;
  * scripts/bench-proxy/audit.ts; it restarts the gateway, so it runs after every other row).
- * `--only small,list,logs,exec,port-forward,audit` runs just those rows; `--store postgres` adds the small-GET
+ * `--only small,list,logs,exec,port-forward,h2,audit` runs just those rows; `--store postgres` adds the small-GET
  * rows through a gateway on PostgreSQL beside the one on SQLite (scripts/bench-proxy/store_row.ts;
  * `--only store --store postgres` runs just them; WARD_BENCH_GATEWAY_ARGS adds gateway flags to every
  * Ward side, e.g. "--audit off"); WARD_BENCH_C1 (requests at c=1) and
@@ -58,6 +60,7 @@ import { killChildren } from "./bench-proxy/processes.ts";
 import { fmtMs, fmtRate, fmtSecs, peerLat, peerRate, peerThroughput, ratio } from "./bench-proxy/report.ts";
 import { directUser, startBenchWard, startFloor, startPeer, wardSide, type Peer } from "./bench-proxy/sides.ts";
 import { STORE_PG, storeRows } from "./bench-proxy/store_row.ts";
+import { h2Rows } from "./bench-proxy/h2.ts";
 import {
   appendBigLog, createConfigMaps, execThroughput, listConfigMaps, logsFollow, portForwardThroughput, rounds, smallGetC1, smallGetC64, STALL_MS, StallError, type Rate,
 } from "./bench-proxy/workloads.ts";
@@ -279,6 +282,10 @@ async function main(): Promise<void> {
     }
   }));
   if (wanted("port-forward")) markPhase("port-forward");
+  if (wanted("h2")) {
+    results.h2 = await h2Rows({ ward: viaWard, direct, gatewayPid: pids.gateway!, apiserverPid: pids.apiserver! }, row);
+    markPhase("h2");
+  }
   results.streaming = streaming;
 
   // The whole run's peak: the highest of the phases' (each phase reset the kernel's).

@@ -22,7 +22,7 @@ async function setup() {
 
 const exchange = (over: Partial<ExchangeRecord>): ExchangeRecord => ({
   startedAt: Date.parse("2030-01-01T00:00:00Z"), requestId: "req-1", cluster: "prod", member: undefined, memberEmail: undefined, tokenId: undefined, grantIds: [],
-  method: "GET", path: "/api/v1/namespaces/default/pods", query: "", userAgent: "kubectl", impersonated: undefined, body: undefined,
+  method: "GET", path: "/api/v1/namespaces/default/pods", query: "", protocol: "HTTP/2", userAgent: "kubectl", impersonated: undefined, body: undefined,
   kind: "request", status: 200, bytesIn: 0, bytesOut: 5, durationMs: 3, ...over,
 });
 

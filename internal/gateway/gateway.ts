@@ -2,8 +2,6 @@
  * The gateway process: store, HTTP server, graceful shutdown. It wires the areas (access, NATS
  * endpoint, tunnel, proxy, sign-in, the app's routes); the work sits in the areas.
  */
-import { createServer as createHttpServer, type Server } from "node:http";
-import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { join } from "node:path";
@@ -23,6 +21,7 @@ import { createApp } from "./app.ts";
 import { accessAuditSink, exchangeAuditSink } from "./audit_sink.ts";
 import { loadTls } from "./tls.ts";
 import { tokenCheck } from "./token_check.ts";
+import { createListener, type GatewayServer } from "./listener.ts";
 import { embeddedNats, joinNatsCluster, type NatsClusterOptions } from "./transport.ts";
 
 export interface GatewayOptions {
@@ -76,7 +75,8 @@ export const TCP_KEEPALIVE_MS = 30_000;
 export interface Gateway {
   readonly url: string;
   readonly store: Store;
-  readonly server: Server;
+  /** HTTP/2 (by ALPN) and HTTP/1.1 over TLS; HTTP/1.1 in plain-HTTP mode. */
+  readonly server: GatewayServer;
   readonly access: AccessService;
   /** The embedded NATS endpoint; undefined in scale-out (a nats-server cluster). */
   readonly nats: NatsServer | undefined;
@@ -217,11 +217,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const natsUpgrade = ws?.handleUpgrade ?? ((_req: unknown, socket: Duplex) => void socket.end(statusResponseBytes(new ProxyError(404,
     "This Ward gateway runs in scale-out mode: agents connect to the NATS cluster's websocket listeners (ward agent --gateway wss://…), not to /nats here"))));
   const edge = edgeListeners({ proxy, app: (req, res) => void honoListener(req, res), upgrades: { nats: { path: NATS_PATH, handle: natsUpgrade } } });
-  const server: Server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, edge.request) : createHttpServer(edge.request);
-  // A client gets 20 s to send its request head (Node's default is 60 s): slow-header clients
-  // cannot hold connections long. Heads are capped at Node's 16 KiB.
-  server.headersTimeout = 20_000;
-  server.on("upgrade", edge.upgrade);
+  const server = createListener({ tls, ...edge });
   const sockets = new Set<Socket>();
   server.on("connection", (s: Socket) => {
     s.setKeepAlive(true, TCP_KEEPALIVE_MS);
@@ -290,8 +286,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     bootstrapCode,
     close() {
       closing ??= (async () => {
-        // Draining: no new connections; readiness says no; watches end cleanly at once; requests,
-        // exec and port-forward get the shutdown timeout to finish.
+        // Draining: no new connections (HTTP/2 sessions get GOAWAY, so clients open their next
+        // streams elsewhere); readiness says no; watches end cleanly at once; requests, exec and
+        // port-forward get the shutdown timeout to finish.
         const done = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         // Agents stay connected (embedded endpoint) until the streams through them are done.

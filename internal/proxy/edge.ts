@@ -10,16 +10,19 @@
  * fragment (never sent by a real client) or a malformed proxy path is answered 400.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Http2ServerResponse } from "node:http2";
 import type { Duplex } from "node:stream";
 import { parseProxyPath, type ProxyTarget } from "./path.ts";
+import type { EdgeRequest, EdgeResponse } from "./protocol.ts";
 import { ProxyError, statusResponseBytes, writeStatus } from "./status.ts";
 
-export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+/** Requests arrive over HTTP/1.1 or HTTP/2; upgrades only over HTTP/1.1. */
+export type RequestHandler = (req: EdgeRequest, res: ServerResponse | Http2ServerResponse) => void;
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
 /** What the edge hands proxy-path traffic to (KubeProxy). */
 export interface ProxyRoutes {
-  handleRequest(req: IncomingMessage, res: ServerResponse, target: ProxyTarget): void;
+  handleRequest(req: EdgeRequest, res: EdgeResponse, target: ProxyTarget): void;
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, target: ProxyTarget): void;
 }
 

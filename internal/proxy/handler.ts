@@ -4,18 +4,19 @@
  * bytes after the API server's 101; a non-101 answer to an upgrade is relayed and the client
  * connection closed after it (nothing further is read from it).
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
+import { ServerResponse, type IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { pipeline } from "node:stream";
 import type { Logger } from "../log/index.ts";
 import { ClusterOfflineError, ResetCode, StreamLimitError, StreamResetError, TunnelClosedError, type TunnelGateway, type TunnelStream } from "../tunnel/index.ts";
 import { captureBody, type BodyCapture } from "./body_capture.ts";
-import { gatewayRequestHeaders, hasBody, isOwnUser, isUpgradeRequest, requestedImpersonation, requestId, responseHeaders, streamKind, type Identity } from "./headers.ts";
+import { gatewayRequestHeaders, isOwnUser, isUpgradeRequest, requestedImpersonation, requestId, responseHeaders, streamKind, type Identity } from "./headers.ts";
 import type { StreamKind } from "../tunnel/index.ts";
 import { LiveStreams, requestNamespace, type StreamAuthority } from "./live.ts";
 import { relay, splice } from "./splice.ts";
 import { WebSocketActivity } from "./ws_activity.ts";
 import type { ProxyTarget } from "./path.ts";
+import { protocolOf, requestHasBody, type EdgeRequest, type EdgeResponse, type Protocol } from "./protocol.ts";
 import { ProxyError, statusResponseBytes, writeStatus } from "./status.ts";
 
 export interface AuthRequest {
@@ -47,6 +48,8 @@ export interface ExchangeRecord {
   method: string;
   path: string;
   query: string;
+  /** The protocol the client spoke: HTTP/2 when it chose it by ALPN; upgrades are always HTTP/1.1. */
+  protocol: Protocol;
   userAgent: string | undefined;
   /** The `kubectl --as` user asked for (allowed only as the caller's own identity). */
   impersonated: string | undefined;
@@ -80,15 +83,15 @@ function firstHeader(raw: readonly string[], name: string): string | undefined {
 }
 
 /** What an exchange record knows before the request is authorized. */
-function exchangeStart(req: IncomingMessage, target: ProxyTarget, reqId: string): ExchangeRecord {
+function exchangeStart(req: EdgeRequest, target: ProxyTarget, reqId: string): ExchangeRecord {
   return {
     startedAt: Date.now(), requestId: reqId, cluster: target.cluster, member: undefined, memberEmail: undefined, tokenId: undefined, grantIds: [],
-    method: req.method ?? "GET", path: target.upstreamPath, query: target.query, userAgent: firstHeader(req.rawHeaders, "user-agent"),
+    method: req.method ?? "GET", path: target.upstreamPath, query: target.query, protocol: protocolOf(req), userAgent: firstHeader(req.rawHeaders, "user-agent"),
     impersonated: requestedImpersonation(req.rawHeaders).user, body: undefined, kind: undefined, status: 0, bytesIn: 0, bytesOut: 0, durationMs: 0,
   };
 }
 
-function bearer(req: IncomingMessage): string | undefined {
+function bearer(req: EdgeRequest): string | undefined {
   const values: string[] = [];
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     if (req.rawHeaders[i]!.toLowerCase() === "authorization") values.push(req.rawHeaders[i + 1]!);
@@ -99,7 +102,7 @@ function bearer(req: IncomingMessage): string | undefined {
   return m[1]!;
 }
 
-function checkAsPolicy(req: IncomingMessage, identity: Identity): void {
+function checkAsPolicy(req: EdgeRequest, identity: Identity): void {
   const asked = requestedImpersonation(req.rawHeaders);
   if (asked.user === undefined && asked.groups.length === 0) return;
   const own = (asked.user === undefined || isOwnUser(asked.user, identity)) && asked.groups.every((g) => identity.groups.includes(g));
@@ -150,7 +153,7 @@ export class KubeProxy {
     this.live = deps.live ?? new LiveStreams();
   }
 
-  async #open(req: IncomingMessage, target: ProxyTarget, rec: ExchangeRecord, upgrade: boolean, body = true): Promise<{ stream: TunnelStream; identity: Identity; kind: StreamKind }> {
+  async #open(req: EdgeRequest, target: ProxyTarget, rec: ExchangeRecord, upgrade: boolean, body = true): Promise<{ stream: TunnelStream; identity: Identity; kind: StreamKind }> {
     const { authority, ...identity } = await this.#d.authorize({ cluster: target.cluster, token: bearer(req), method: req.method ?? "GET", path: target.upstreamPath });
     rec.member = identity.member;
     rec.memberEmail = identity.user;
@@ -194,7 +197,7 @@ export class KubeProxy {
   #finish(rec: ExchangeRecord, t0: number, tunnel: TunnelStream | undefined, body?: () => BodyCapture): void {
     rec.durationMs = performance.now() - t0;
     this.#d.logger.debug("proxied request", {
-      requestId: rec.requestId, cluster: rec.cluster, member: rec.member, method: rec.method, path: rec.path, kind: rec.kind, status: rec.status,
+      requestId: rec.requestId, cluster: rec.cluster, member: rec.member, method: rec.method, path: rec.path, protocol: rec.protocol, kind: rec.kind, status: rec.status,
       durationMs: Math.round(rec.durationMs),
     });
     if (!this.#d.onExchange) return;
@@ -205,7 +208,7 @@ export class KubeProxy {
   }
 
   /** A plain (non-upgrade) request. */
-  handleRequest(req: IncomingMessage, res: ServerResponse, target: ProxyTarget): void {
+  handleRequest(req: EdgeRequest, res: EdgeResponse, target: ProxyTarget): void {
     const t0 = performance.now();
     const rec = exchangeStart(req, target, requestId(req.rawHeaders));
     let tunnel: TunnelStream | undefined;
@@ -218,7 +221,7 @@ export class KubeProxy {
       writeStatus(res, pe, rec.requestId);
     };
     // Most requests (every GET) have no body: their open leaves at once, already ended.
-    const withBody = hasBody(req.rawHeaders);
+    const withBody = requestHasBody(req);
     if (!withBody) req.resume();
     this.#open(req, target, rec, false, withBody).then(
       async ({ stream, kind }) => {
@@ -243,9 +246,9 @@ export class KubeProxy {
         // Most responses arrive whole with their head: answered in one write.
         const chunks = stream.takeCompleteBody();
         if (chunks !== null) return void (chunks.length === 0 ? res.end() : res.end(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
-        // A watch may send no body for minutes: its head goes out now. When body bytes already
-        // arrived with the head, the head leaves with them in one TLS write.
-        if (!stream.bodyPending) res.flushHeaders();
+        // A watch may send no body for minutes: its head goes out now (over HTTP/2, writeHead sent
+        // it). When body bytes already arrived with the head, the head leaves with them in one TLS write.
+        if (!stream.bodyPending && res instanceof ServerResponse) res.flushHeaders();
         // A watch (or `logs -f`) that sat idle, or that a draining gateway ends, ends the way the API
         // server ends one at its own timeout: cleanly, so kubectl stops and informers re-watch
         // (through another gateway). Anything else cut short is an error.

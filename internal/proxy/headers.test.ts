@@ -68,6 +68,21 @@ test("response hop-by-hop headers are dropped except on a 101", () => {
   assert.deepEqual(responseHeaders(["Upgrade", "websocket", "Connection", "Upgrade"], 101), ["Upgrade", "websocket", "Connection", "Upgrade"]);
 });
 
+test("response headers carry no connection-specific header, which HTTP/2 forbids, and keep repeated ones", () => {
+  const raw = [
+    "Connection", "close", "KEEP-ALIVE", "timeout=5", "transfer-encoding", "chunked", "Upgrade", "h2c", "Proxy-Connection", "keep-alive",
+    "TE", "trailers", "HTTP2-Settings", "AAA", "Warning", "299 - \"one\"", "Set-Cookie", "a=1", "warning", "299 - \"two\"", "Set-Cookie", "b=2",
+  ];
+  assert.deepEqual(responseHeaders(raw, 200), ["Warning", "299 - \"one\"", "Set-Cookie", "a=1", "warning", "299 - \"two\"", "Set-Cookie", "b=2"]);
+});
+
+test("an HTTP/2 request's pseudo-headers never go through the tunnel", () => {
+  const h2 = [":method", "GET", ":path", "/api/v1/pods", ":authority", "ward.example:8443", ":scheme", "https", "accept", "application/json", "user-agent", "kubectl"];
+  const through = gatewayRequestHeaders(h2, alice, "r1");
+  assert.deepEqual(names(through), ["accept", "user-agent", "x-request-id", IDENTITY_HEADER]);
+  assert.deepEqual(values(upstreamRequestHeaders(through, "api:6443").headers, "host"), ["api:6443"]);
+});
+
 test("stream kinds", () => {
   assert.equal(streamKind("GET", "/api/v1/pods", "?watch=true", false), "watch");
   assert.equal(streamKind("GET", "/api/v1/namespaces/d/pods/p/log", "?follow=true", false), "watch");

@@ -94,7 +94,9 @@ export function requestId(raw: RawHeaders): string {
 
 /**
  * Gateway: the headers sent through the tunnel. With `reqId`, the client's `X-Request-Id` headers
- * are replaced by exactly one carrying it.
+ * are replaced by exactly one carrying it. An HTTP/2 request's pseudo-headers (`:method`, `:path`,
+ * `:authority`, `:scheme`, which Node lists in its rawHeaders) are the request line, not headers:
+ * never sent on (`:authority` plays Host's role, and Host is the agent's to set).
  */
 export function gatewayRequestHeaders(raw: RawHeaders, identity: Identity, reqId?: string): string[] {
   const named = connectionNamed(raw);
@@ -102,7 +104,7 @@ export function gatewayRequestHeaders(raw: RawHeaders, identity: Identity, reqId
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const lower = name.toLowerCase();
-    if (IDENTITY_BEARING.test(lower) || lower === "host" || (named.has(lower) && lower !== "upgrade")) continue;
+    if (name.charCodeAt(0) === 58 /* ":" */ || IDENTITY_BEARING.test(lower) || lower === "host" || (named.has(lower) && lower !== "upgrade")) continue;
     if (reqId !== undefined && lower === REQUEST_ID_HEADER) continue;
     out.push(name, raw[i + 1]!);
   }

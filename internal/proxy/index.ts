@@ -9,4 +9,5 @@ export {
   MissingIdentityError, IDENTITY_HEADER, type Identity,
 } from "./headers.ts";
 export { edgeListeners, requestOwner, upgradeOwner, type EdgeRoutes, type ProxyRoutes, type RequestHandler, type RequestOwner, type UpgradeHandler, type UpgradeOwner } from "./edge.ts";
+export { protocolOf, type EdgeRequest, type EdgeResponse, type Protocol } from "./protocol.ts";
 export { kubeStatus, ProxyError, statusResponseBytes, writeStatus, type KubeStatus } from "./status.ts";

@@ -1,5 +1,5 @@
-import type { ServerResponse } from "node:http";
 import { HttpError } from "../errors/index.ts";
+import type { EdgeResponse } from "./protocol.ts";
 
 /**
  * Every error on the proxy path is a Kubernetes `Status` whose `code` matches the HTTP status,
@@ -55,7 +55,7 @@ export function statusResponseBytes(err: ProxyError, requestId?: string): Buffer
 }
 
 /** Answers `res` with the error as a Status (the one place proxy-path errors are written). */
-export function writeStatus(res: ServerResponse, err: ProxyError, requestId?: string): void {
+export function writeStatus(res: EdgeResponse, err: ProxyError, requestId?: string): void {
   const body = JSON.stringify(kubeStatus(err.status, err.message, err.reason));
   res.writeHead(err.status, {
     "content-type": "application/json",

@@ -45,9 +45,12 @@ export async function smallGetC1(sides: Target[]): Promise<Record<string, { p50:
   return out;
 }
 
-export async function smallGetC64(t: Target, seconds = C64_SECONDS): Promise<{ p50: number; p99: number; rps: number; count: number }> {
+/** Small GETs at concurrency 64 for `seconds`; `get` sends one (default: node:https, HTTP/1.1 over t's keep-alive agent). */
+export async function smallGetC64(
+  t: Target, seconds = C64_SECONDS, get: (path: string) => Promise<{ status: number }> = (path) => req(t, "GET", path),
+): Promise<{ p50: number; p99: number; rps: number; count: number }> {
   const path = "/api/v1/namespaces/default";
-  await Promise.all(Array.from({ length: 64 }, () => req(t, "GET", path))); // open the sockets
+  await Promise.all(Array.from({ length: 64 }, () => get(path))); // open the sockets
   const lat: number[] = [];
   const t0 = performance.now();
   const end = t0 + seconds * 1000;
@@ -55,7 +58,7 @@ export async function smallGetC64(t: Target, seconds = C64_SECONDS): Promise<{ p
   await Promise.all(Array.from({ length: 64 }, async () => {
     while (performance.now() < end) {
       const s = performance.now();
-      const r = await req(t, "GET", path);
+      const r = await get(path);
       lat.push(performance.now() - s);
       if (r.status !== 200) errors++;
     }

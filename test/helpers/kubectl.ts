@@ -22,6 +22,8 @@ export interface KubectlOptions {
   /** Bytes for kubectl's stdin (it is closed after them); stdin is empty otherwise. */
   input?: string | Uint8Array;
   timeoutMs?: number;
+  /** Extra environment (e.g. GODEBUG), over this process's. */
+  env?: NodeJS.ProcessEnv;
 }
 
 function argv(target: KubectlTarget, args: string[]): string[] {
@@ -36,7 +38,7 @@ function describe(target: KubectlTarget, args: string[]): string {
 export function kubectl(target: KubectlTarget, args: string[], opts: KubectlOptions = {}): Promise<KubectlResult> {
   const timeoutMs = opts.timeoutMs ?? 30_000;
   return new Promise((resolve, reject) => {
-    const child = spawn(target.kubectl, argv(target, args), { stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(target.kubectl, argv(target, args), { stdio: ["pipe", "pipe", "pipe"], ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}) });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on("data", (c: Buffer) => out.push(c));

@@ -50,13 +50,15 @@ export interface RawSocket {
 export interface RawOptions {
   port: number;
   /** PEM to trust: connect over TLS. */
-  ca?: string;
+  ca?: string | Buffer;
+  /** TLS: the protocols offered by ALPN (default none). */
+  alpn?: string[];
 }
 
 /** A plain socket to the server (TLS when `ca` is given) recording what it receives. */
 export async function rawSocket(opts: RawOptions): Promise<RawSocket> {
   const socket: Socket = opts.ca
-    ? tlsConnect({ host: "127.0.0.1", port: opts.port, ca: opts.ca, servername: "localhost" })
+    ? tlsConnect({ host: "127.0.0.1", port: opts.port, ca: opts.ca, servername: "localhost", ...(opts.alpn ? { ALPNProtocols: opts.alpn } : {}) })
     : tcpConnect({ host: "127.0.0.1", port: opts.port });
   await new Promise<void>((resolve, reject) => {
     socket.once(opts.ca ? "secureConnect" : "connect", () => resolve());
