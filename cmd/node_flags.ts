@@ -11,10 +11,13 @@
  *   - glibc kept what those collections freed: 60+ MiB of free memory in the main arena.
  * So: a 1 MiB semi-space (a young collection every MiB, each cheap since nearly everything in it is
  * dead), an old-generation limit 25 % above what was live after the last full collection, Buffer
- * bytes counted in that limit; and malloc hands every block of 64 KiB or more (socket read buffers,
- * tunnel frames) straight back to the kernel when it is freed, in one arena. Together these took
- * the gateway's peak RSS under bench-proxy's phases from 335 to about 155 MiB, the agent's from 308
- * to about 150, at a cost in CPU per request the benchmark shows (README: Memory).
+ * bytes counted in that limit; and one malloc arena, trimmed above 128 KiB free, with blocks of
+ * 1 MiB or more mapped and unmapped on their own (glibc's default threshold climbs to 32 MiB after
+ * the first big free, after which big blocks fragment the arena). A threshold of 64 KiB kept a little
+ * more memory back but cost a third of the tunnel's download throughput (an mmap and page faults per
+ * 64 KiB socket read and WebSocket frame; bench-tunnel). Together these took the gateway's peak RSS
+ * under bench-proxy's phases from 335 to about 150 MiB and the agent's from 308 to about 140, at a
+ * cost in CPU per request that the benchmark shows (README: Memory).
  *
  * `ward --node-options="--max-semi-space-size=8" gateway` overrides a flag (later flags win), and a
  * GLIBC_TUNABLES already set wins over MALLOC_TUNABLES for the tunables it names.
@@ -27,7 +30,7 @@
 export const NODE_FLAGS: readonly string[] = ["--max-semi-space-size=1", "--heap-growing-percent=25", "--external-memory-accounted-in-global-limit"];
 
 /** glibc malloc tunables for the relaunched process (read by glibc at exec; ignored by other C libraries). */
-export const MALLOC_TUNABLES = "glibc.malloc.mmap_threshold=65536:glibc.malloc.trim_threshold=131072:glibc.malloc.arena_max=1";
+export const MALLOC_TUNABLES = "glibc.malloc.mmap_threshold=1048576:glibc.malloc.trim_threshold=131072:glibc.malloc.arena_max=1";
 
 /** The relaunched process's GLIBC_TUNABLES: ours first, so that tunables the user set win (glibc keeps the last). */
 export function mallocTunables(user: string | undefined): string {
