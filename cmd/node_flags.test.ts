@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { hasNodeFlags, NODE_FLAGS, relaunchArgs, relaunchWithNodeFlags } from "./node_flags.ts";
+import { hasNodeFlags, MALLOC_TUNABLES, mallocTunables, NODE_FLAGS, relaunchArgs, relaunchWithNodeFlags } from "./node_flags.ts";
 
 const tsx = ["--require", "/app/node_modules/tsx/dist/preflight.cjs", "--import", "file:///app/node_modules/tsx/dist/loader.mjs"];
 
@@ -36,12 +36,12 @@ test("relaunchWithNodeFlags replaces the process once: same pid, the flags set, 
   const script = join(dir, "probe.ts");
   writeFileSync(script, [
     `import { relaunchWithNodeFlags } from ${JSON.stringify(new URL("./node_flags.ts", import.meta.url).pathname)};`,
-    `process.stdout.write(JSON.stringify({ pid: process.pid, execArgv: process.execArgv, args: process.argv.slice(2), keep: process.env.KEEP_ME }) + "\\n");`,
+    `process.stdout.write(JSON.stringify({ pid: process.pid, execArgv: process.execArgv, args: process.argv.slice(2), keep: process.env.KEEP_ME, malloc: process.env.GLIBC_TUNABLES }) + "\\n");`,
     `relaunchWithNodeFlags();`,
   ].join("\n"));
   const r = spawnSync(process.execPath, [script, "a b", "--c"], { encoding: "utf8", env: { ...process.env, KEEP_ME: "yes" } });
   assert.equal(r.status, 0, r.stderr);
-  const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { pid: number; execArgv: string[]; args: string[]; keep: string });
+  const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { pid: number; execArgv: string[]; args: string[]; keep: string; malloc?: string });
   assert.equal(lines.length, 2, `expected one relaunch, got:\n${r.stdout}`);
   const [first, second] = lines as [(typeof lines)[0], (typeof lines)[0]];
   assert.equal(first.pid, second.pid);
@@ -50,6 +50,7 @@ test("relaunchWithNodeFlags replaces the process once: same pid, the flags set, 
   assert.deepEqual(second.execArgv.slice(0, NODE_FLAGS.length), [...NODE_FLAGS]);
   assert.deepEqual(second.args, ["a b", "--c"]);
   assert.equal(second.keep, "yes");
+  assert.equal(second.malloc, mallocTunables(process.env.GLIBC_TUNABLES));
 });
 
 test("an exec that fails leaves the process running without the flags, with a warning", () => {
@@ -62,4 +63,9 @@ test("an exec that fails leaves the process running without the flags, with a wa
   }, (m) => warnings.push(m));
   assert.equal(called, 1);
   assert.match(warnings.join(""), /could not restart with its V8 flags \(ENOENT: no such file\); running without them/);
+});
+
+test("malloc tunables: ours first, so that the ones a user set win", () => {
+  assert.equal(mallocTunables(undefined), MALLOC_TUNABLES);
+  assert.equal(mallocTunables("glibc.malloc.arena_max=4"), `${MALLOC_TUNABLES}:glibc.malloc.arena_max=4`);
 });

@@ -10,14 +10,15 @@
  *   - the old generation's limit grew far above its live size (27 MiB live, collected at 115 MiB);
  *   - glibc kept what those collections freed: 60+ MiB of free memory in the main arena.
  * So: a 1 MiB semi-space (a young collection every MiB, each cheap since nearly everything in it is
- * dead), an old-generation limit 25 % above what was live after the last full collection, Buffer
- * bytes counted in that limit; and one malloc arena, trimmed above 128 KiB free, with blocks of
+ * dead), an old-generation limit twice what was live after the last full collection (25 % saved a
+ * few MiB more but doubled the CPU per MiB of exec and port-forward), Buffer bytes counted in that
+ * limit; and one malloc arena, trimmed when 4 MiB of it is free at the top, with blocks of
  * 1 MiB or more mapped and unmapped on their own (glibc's default threshold climbs to 32 MiB after
  * the first big free, after which big blocks fragment the arena). A threshold of 64 KiB kept a little
  * more memory back but cost a third of the tunnel's download throughput (an mmap and page faults per
  * 64 KiB socket read and WebSocket frame; bench-tunnel). Together these took the gateway's peak RSS
- * under bench-proxy's phases from 335 to about 150 MiB and the agent's from 308 to about 140, at a
- * cost in CPU per request that the benchmark shows (README: Memory).
+ * under bench-proxy's phases from 335 to about 130 MiB and the agent's from 308 to about 135
+ * (README: Memory).
  *
  * `ward --node-options="--max-semi-space-size=8" gateway` overrides a flag (later flags win), and a
  * GLIBC_TUNABLES already set wins over MALLOC_TUNABLES for the tunables it names.
@@ -27,10 +28,10 @@
  * short CLI call (kubectl's credential plugin) 10 ms or more. So the CLI runs without them, and the
  * two roles replace their own process with one that has them (same pid, stdio and environment).
  */
-export const NODE_FLAGS: readonly string[] = ["--max-semi-space-size=1", "--heap-growing-percent=25", "--external-memory-accounted-in-global-limit"];
+export const NODE_FLAGS: readonly string[] = ["--max-semi-space-size=1", "--heap-growing-percent=100", "--external-memory-accounted-in-global-limit"];
 
 /** glibc malloc tunables for the relaunched process (read by glibc at exec; ignored by other C libraries). */
-export const MALLOC_TUNABLES = "glibc.malloc.mmap_threshold=1048576:glibc.malloc.trim_threshold=131072:glibc.malloc.arena_max=1";
+export const MALLOC_TUNABLES = "glibc.malloc.mmap_threshold=1048576:glibc.malloc.trim_threshold=4194304:glibc.malloc.arena_max=1";
 
 /** The relaunched process's GLIBC_TUNABLES: ours first, so that tunables the user set win (glibc keeps the last). */
 export function mallocTunables(user: string | undefined): string {
