@@ -132,6 +132,10 @@ async function main(): Promise<void> {
     console.log(s);
   };
   const benchStart = Date.now();
+  // Idle: connected, one member granted and served, then left alone (V8's memory reducer runs 8 s
+  // after activity stops).
+  await new Promise((r) => setTimeout(r, 10_000));
+  const idle = { gateway: peakRss(pids.gateway), agent: peakRss(pids.agent) };
 
   // Small GET at concurrency 1 and 64. Two direct baselines: the kube-env admin (system:masters, which
   // the API server lets through without an authorization check) and a plain user whose cluster-admin
@@ -143,12 +147,17 @@ async function main(): Promise<void> {
   const c64: Record<string, { p50: number; p99: number; rps: number; count: number }> = {};
   // Peak RSS per phase: each phase's peak since the previous one ended.
   const phasePeaks: Record<string, Record<string, number>> = {};
+  /** RSS (MiB) at the end of each phase. */
+  const phaseEnd: Record<string, Record<string, number>> = {};
   const markPhase = (name: string) => {
     phasePeaks[name] = {};
+    phaseEnd[name] = {};
     for (const n of PROXY_PROCESSES) {
       const pid = pids[n];
       if (!pid) continue;
-      phasePeaks[name]![n] = +(peakRss(pid).hwmKiB / 1024).toFixed(1);
+      const m = peakRss(pid);
+      phasePeaks[name]![n] = +(m.hwmKiB / 1024).toFixed(1);
+      phaseEnd[name]![n] = +(m.rssKiB / 1024).toFixed(1);
       resetPeakRss(pid);
     }
   };
@@ -302,6 +311,7 @@ async function main(): Promise<void> {
   results.peakRssByPhaseMiB = phasePeaks;
   const phaseCol = (p: Record<string, number>) => `gateway ${p.gateway} agent ${p.agent}${peer ? ` (peer ${p.rdServer} / ${p.rdAgent})` : ""} (floor ${p.floorFront} / ${p.floorBack})`;
   row(`peak RSS by phase (MiB)  ${Object.entries(phasePeaks).map(([n, p]) => `${n}: ${phaseCol(p)}`).join("  | ")}`);
+  results.memory = memoryGoals(phasePeaks, phaseEnd, idle, row);
   const auth = `Go httputil.ReverseProxy over rancher/remotedialer ${RD_VERSION}; HTTPS front (HTTP/1.1), tunnel over wss, TLS to the API server with the admin bearer token + Impersonate-User ward:${BENCH_EMAIL} (same identity as Ward's agent)`;
   if (rd) {
     row(`remotedialer peer: ${auth}`);
@@ -337,6 +347,7 @@ async function main(): Promise<void> {
       streaming: Object.fromEntries(Object.entries(streaming).map(([n, x]) => [n, x.wardVsFloor])),
     },
   };
+  results.vsFloor = vsFloorRow(results.floor.wardVsFloor, row);
   const sg = results.smallGet as { addedP50Ms: number; addedP99Ms: number; rpsRatio: number } | undefined;
   results.goals = {
     ...(sg ? {
@@ -366,6 +377,52 @@ async function main(): Promise<void> {
   for (const t of all) t.agent.destroy();
   await cleanup();
   console.log(JSON.stringify(results));
+}
+
+/** The phases whose memory the goals are about (h2's 200 watches hold memory by design). */
+const MEMORY_PHASES = ["small GET", "LIST", "logs -f", "exec", "port-forward"];
+const MEMORY_GOALS = { agentPeakMiB: 128, gatewayPeakMiB: 160, growth: 0.1, idleAgentMiB: 64, idleGatewayMiB: 80 };
+
+/**
+ * The memory goal rows: each process's worst phase peak, the gateway's (and agent's) RSS after the
+ * last phase against after the first (retention shows as growth), and idle RSS with its anonymous
+ * and file-backed parts (the executable's pages: shared, clean, reclaimable by the kernel).
+ */
+function memoryGoals(
+  peaks: Record<string, Record<string, number>>, ends: Record<string, Record<string, number>>,
+  idle: Record<"gateway" | "agent", { rssKiB: number; anonKiB: number; fileKiB: number }>, row: (s: string) => void,
+): Record<string, unknown> {
+  const met = (ok: boolean) => (ok ? "met" : "MISSED");
+  const phases = MEMORY_PHASES.filter((p) => peaks[p]);
+  const out: Record<string, unknown> = { goals: MEMORY_GOALS };
+  if (phases.length) {
+    const worst = (n: string) => phases.reduce((w, p) => (peaks[p]![n]! > w.mib ? { phase: p, mib: peaks[p]![n]! } : w), { phase: "", mib: 0 });
+    const ag = worst("agent");
+    const gw = worst("gateway");
+    row(`memory  peak RSS, worst phase: agent ${ag.mib} MiB in ${ag.phase} (goal ≤ ${MEMORY_GOALS.agentPeakMiB} MiB: ${met(ag.mib <= MEMORY_GOALS.agentPeakMiB)})  | gateway ${gw.mib} MiB in ${gw.phase} (goal ≤ ${MEMORY_GOALS.gatewayPeakMiB} MiB: ${met(gw.mib <= MEMORY_GOALS.gatewayPeakMiB)})`);
+    const first = phases[0]!;
+    const last = phases.at(-1)!;
+    const growth = (n: string) => ends[last]![n]! / ends[first]![n]! - 1;
+    const pct = (g: number) => `${g >= 0 ? "+" : ""}${(g * 100).toFixed(1)} %`;
+    row(`memory  RSS after ${last} vs after ${first}: gateway ${ends[last]!.gateway} vs ${ends[first]!.gateway} MiB ${pct(growth("gateway"))} (goal ≤ +${MEMORY_GOALS.growth * 100} %: ${met(growth("gateway") <= MEMORY_GOALS.growth)})  | agent ${ends[last]!.agent} vs ${ends[first]!.agent} MiB ${pct(growth("agent"))}`);
+    Object.assign(out, { agentPeak: ag, gatewayPeak: gw, gatewayGrowth: growth("gateway"), agentGrowth: growth("agent") });
+  }
+  const mib = (k: number) => +(k / 1024).toFixed(1);
+  const idleCol = (n: "gateway" | "agent", goal: number) =>
+    `${n} ${mib(idle[n].rssKiB)} MiB (anonymous ${mib(idle[n].anonKiB)}, file-backed ${mib(idle[n].fileKiB)}; goal ≤ ${goal} MiB: ${met(mib(idle[n].rssKiB) <= goal)})`;
+  row(`memory  idle RSS: ${idleCol("agent", MEMORY_GOALS.idleAgentMiB)}  | ${idleCol("gateway", MEMORY_GOALS.idleGatewayMiB)}`);
+  out.idle = { agent: { rssMiB: mib(idle.agent.rssKiB), anonMiB: mib(idle.agent.anonKiB), fileMiB: mib(idle.agent.fileKiB) }, gateway: { rssMiB: mib(idle.gateway.rssKiB), anonMiB: mib(idle.gateway.anonKiB), fileMiB: mib(idle.gateway.fileKiB) } };
+  return out;
+}
+
+/** One row of Ward against the Node floor on every throughput figure (goal: 0.9 or better, as before the footprint work). */
+function vsFloorRow(v: { rpsC64?: number; list?: number; streaming: Record<string, number | undefined> }, row: (s: string) => void): Record<string, number> {
+  const figures: Record<string, number> = {};
+  if (v.rpsC64 !== undefined) figures["small GET c=64 req/s"] = v.rpsC64;
+  if (v.list !== undefined) figures.LIST = v.list;
+  for (const [n, x] of Object.entries(v.streaming)) if (x !== undefined) figures[n] = x;
+  if (Object.keys(figures).length) row(`ward/floor  ${Object.entries(figures).map(([n, x]) => `${n} ${x.toFixed(2)} (${x >= 0.9 ? "met" : "MISSED"})`).join("  ")}  (goal ≥ 0.90)`);
+  return figures;
 }
 
 main().then(

@@ -9,14 +9,15 @@ export function cpuMs(pid: number | undefined): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
 }
 
-export function peakRss(pid: number | undefined): { hwmKiB: number; rssKiB: number } {
-  if (!pid) return { hwmKiB: 0, rssKiB: 0 };
+/** Peak and current RSS, and the current RSS's anonymous and file-backed (mapped files: the executable) parts. */
+export function peakRss(pid: number | undefined): { hwmKiB: number; rssKiB: number; anonKiB: number; fileKiB: number } {
+  if (!pid) return { hwmKiB: 0, rssKiB: 0, anonKiB: 0, fileKiB: 0 };
   try {
     const s = readFileSync(`/proc/${pid}/status`, "utf8");
     const get = (k: string) => Number(s.match(new RegExp(`${k}:\\s+(\\d+) kB`))?.[1] ?? 0);
-    return { hwmKiB: get("VmHWM"), rssKiB: get("VmRSS") };
+    return { hwmKiB: get("VmHWM"), rssKiB: get("VmRSS"), anonKiB: get("RssAnon"), fileKiB: get("RssFile") };
   } catch {
-    return { hwmKiB: 0, rssKiB: 0 };
+    return { hwmKiB: 0, rssKiB: 0, anonKiB: 0, fileKiB: 0 };
   }
 }
 
