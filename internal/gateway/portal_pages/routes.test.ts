@@ -118,6 +118,6 @@ test("an email stored before validation was strict is shown without invisible ch
   const p = await pages(t);
   await p.f.store.db.insertInto("members").values({ id: "m_legacy", email: "adm\u202Ein\u200D@example.com", oidc_subject: null, role: "member", robot: 0, status: "active", created_at: new Date(p.f.clock.t).toISOString() }).execute();
   const page = await p.get("/", await p.signIn((await p.f.svc.member("m_legacy"))!));
-  assert.match(page.text, /<span>admin@example\.com · member<\/span>/);
+  assert.match(page.text, /<span>admin@example\.com &middot; member<\/span>/);
   assert.doesNotMatch(page.text, INVISIBLE);
 });
