@@ -66,7 +66,7 @@ test("the Deployment: locked-down containers, probes on the metrics port, the pi
   assert.ok(agent.args.includes("--metrics-listen") && agent.args.includes("--gateway-ca"));
   assert.equal(agent.livenessProbe.httpGet.path, "/healthz");
   assert.equal(agent.readinessProbe.httpGet.path, "/readyz");
-  assert.deepEqual(agent.resources, { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "1", memory: "512Mi" } });
+  assert.deepEqual(agent.resources, { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "1", memory: "256Mi" } });
   assert.ok(agent.volumeMounts.find((m: any) => m.name === "bin").readOnly);
   assert.deepEqual(spec.volumes.find((v: any) => v.name === "bin").emptyDir, { sizeLimit: "256Mi" });
   const env = Object.fromEntries(spec.initContainers[0].env.map((e: any) => [e.name, e.value]));

@@ -75,12 +75,14 @@ const containerSecurity = {
 };
 
 /**
- * Requests and limits from bench-proxy's measured peaks (README, Benchmarks): the agent's peak RSS
- * was 199 MiB in the recorded run and 200–350 MiB across sessions → 256Mi requested, 512Mi limit.
+ * Requests and limits from bench-proxy's and bench-footprint's measurements (README, Memory and pod
+ * limits): the agent idles at about 90 MiB of RSS (two thirds of it the executable's own pages,
+ * which the kernel can drop and read back) and peaked at 130–150 MiB under request, LIST and
+ * streaming load → 128Mi requested, a 256Mi limit (room for many open streams: about 20 KiB each).
  * CPU: 148–755 µs per small request, and CPU-bound streaming (≈ 2–6 ms per MiB) → 100m requested,
  * a limit of one core (a saturating port-forward used about that).
  */
-export const RESOURCES = { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "1", memory: "512Mi" } };
+export const RESOURCES = { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "1", memory: "256Mi" } };
 
 function deployment(o: ManifestOptions, metadata: Obj): Obj {
   const join = "/var/run/ward/join";

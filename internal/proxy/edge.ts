@@ -13,7 +13,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerResponse } from "node:http2";
 import type { Duplex } from "node:stream";
 import { parseProxyPath, type ProxyTarget } from "./path.ts";
-import type { EdgeRequest, EdgeResponse } from "./protocol.ts";
+import { appResponse, type EdgeRequest, type EdgeResponse } from "./protocol.ts";
 import { ProxyError, statusResponseBytes, writeStatus } from "./status.ts";
 
 /** Requests arrive over HTTP/1.1 or HTTP/2; upgrades only over HTTP/1.1. */
@@ -70,7 +70,8 @@ export function edgeListeners(routes: EdgeRoutes): { request: RequestHandler; up
     request(req, res) {
       const o = requestOwner(req.url ?? "/");
       if (o.owner === "proxy") return routes.proxy.handleRequest(req, res, o.target);
-      if (o.owner === "app") return routes.app(req, res);
+      // The app (Hono) may set headers HTTP/1.1 needs and HTTP/2 forbids: they are left out on HTTP/2.
+      if (o.owner === "app") return routes.app(req, appResponse(req, res));
       writeStatus(res, o.error);
     },
     upgrade(req, socket, head) {

@@ -35,3 +35,34 @@ export function protocolOf(req: EdgeRequest): Protocol {
 export function requestHasBody(req: EdgeRequest): boolean {
   return req.httpVersionMajor === 2 ? !(req as Http2ServerRequest).stream.endAfterHeaders : hasBody(req.rawHeaders);
 }
+
+/** Headers HTTP/2 forbids in a response (RFC 9113 §8.2.2): Node throws on them. */
+const CONNECTION_SPECIFIC = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"]);
+
+/**
+ * An app response that may go out over HTTP/2: connection-specific headers are left out of
+ * writeHead and setHeader, as HTTP/2 requires, where Node would throw (Hono's streaming helpers
+ * set `Transfer-Encoding: chunked`, which HTTP/1.1 needs and HTTP/2 forbids). The same response
+ * object, patched; HTTP/1.1 responses are returned untouched.
+ */
+export function appResponse<R extends { writeHead: (...a: any[]) => unknown; setHeader: (n: string, v: any) => unknown }>(req: EdgeRequest, res: R): R {
+  if (protocolOf(req) !== "HTTP/2") return res;
+  const writeHead = res.writeHead.bind(res);
+  const setHeader = res.setHeader.bind(res);
+  res.writeHead = (status: number, ...rest: unknown[]) => {
+    const i = rest.findIndex((x) => typeof x === "object" && x !== null);
+    if (i >= 0) rest[i] = withoutConnectionHeaders(rest[i] as string[] | OutgoingHttpHeaders);
+    return writeHead(status, ...rest);
+  };
+  res.setHeader = (name: string, value: unknown) => (CONNECTION_SPECIFIC.has(name.toLowerCase()) ? res : setHeader(name, value));
+  return res;
+}
+
+function withoutConnectionHeaders(h: string[] | OutgoingHttpHeaders): string[] | OutgoingHttpHeaders {
+  if (Array.isArray(h)) {
+    const out: string[] = [];
+    for (let i = 0; i < h.length; i += 2) if (!CONNECTION_SPECIFIC.has(String(h[i]).toLowerCase())) out.push(h[i]!, h[i + 1]!);
+    return out;
+  }
+  return Object.fromEntries(Object.entries(h).filter(([k]) => !CONNECTION_SPECIFIC.has(k.toLowerCase())));
+}
