@@ -17,7 +17,9 @@
  *   - HTTP/2 vs HTTP/1.1 from one client (scripts/bench-proxy/h2.ts): 200 watches' connections and
  *     gateway RSS, small GET c=64 through Ward and direct;
  *   - peak RSS (VmHWM) of the gateway and agent processes (and the peer's and the floor's), for the
- *     whole run and for each phase (the kernel's peak reset between phases).
+ *     whole run and for each phase (the kernel's peak reset between phases); the memory goal rows:
+ *     each one's worst phase, RSS after the last phase against after the first, and idle RSS (10 s
+ *     after set-up, with its anonymous and file-backed parts); a ward/floor row of every throughput figure.
  * The same rows also run through a Rancher-style peer built from Go modules (scripts/remotedialer,
  * the tunnel benchmark's harness in its `kubeproxy` mode): Go `httputil.ReverseProxy` over
  * `rancher/remotedialer` v0.5.1 — HTTPS front (HTTP/1.1) → WebSocket tunnel over TLS → the agent side
