@@ -57,8 +57,8 @@ function tcpOf(pid: number | "self"): [number, number][] {
  * holds the other end of (matched by port pair: the API server's other clients, such as the agent,
  * are not counted).
  */
-function connections(pid: number, port: number): { client: number; server: number } {
-  const mine = new Set(tcpOf("self").filter(([, remote]) => remote === port).map(([local]) => local));
+function connections(pid: number, port: number, before: ReadonlySet<number> = new Set()): { client: number; server: number } {
+  const mine = new Set(tcpOf("self").filter(([local, remote]) => remote === port && !before.has(local)).map(([local]) => local));
   return { client: mine.size, server: tcpOf(pid).filter(([local, remote]) => local === port && mine.has(remote)).length };
 }
 
@@ -125,9 +125,11 @@ interface WatchRow { connections: number; serverHolds: number; rssKiBPerWatch: n
  */
 async function watchRow(t: Target, pid: number, protocol: Protocol): Promise<WatchRow> {
   const rss = peakRss(pid).rssKiB;
+  // This process's connections to the server already open (the other rows' keep-alive pools) are not the watches'.
+  const before = new Set(tcpOf("self").filter(([, remote]) => remote === t.port).map(([local]) => local));
   const close = await openWatches(t, protocol);
   await new Promise((r) => setTimeout(r, 1000)); // what the server does after the heads (buffers, timers) settles
-  const c = connections(pid, t.port);
+  const c = connections(pid, t.port, before);
   const row = { connections: c.client, serverHolds: c.server, rssKiBPerWatch: +((peakRss(pid).rssKiB - rss) / WATCHES).toFixed(1) };
   close();
   await settle(t);

@@ -88,7 +88,7 @@ describe("dist/ward runtime", () => {
 
   test("client commands run without the daemons' V8 flags, and V8 accepts their code caches", () => {
     for (const args of [["--version"], ["cluster", "list"]]) {
-      // `cluster list` loads the heavy bundle (then fails: nobody is signed in here).
+      // `cluster list` loads the client part (then fails: nobody is signed in here).
       const r = spawnSync(binary, [`--node-options=--require ${report}`, ...args], { env, encoding: "utf8" });
       const seen = reports(r.stderr);
       assert.equal(seen.length, 1, `${args.join(" ")}: one process, not relaunched:\n${r.stderr}`);
