@@ -21,7 +21,7 @@ import { MiB, log } from "./bench-proxy/config.ts";
 import { cpuMs, peakRss, resetPeakRss } from "./bench-proxy/measure.ts";
 import { killChildren } from "./bench-proxy/processes.ts";
 import { startBenchWard, wardSide } from "./bench-proxy/sides.ts";
-import { appendBigLog, createConfigMaps, execThroughput, listConfigMaps, logsFollow, portForwardThroughput, smallGetC64 } from "./bench-proxy/workloads.ts";
+import { appendBigLog, createConfigMaps, execThroughput, kubectlExecRaces, listConfigMaps, logsFollow, portForwardThroughput, smallGetC64 } from "./bench-proxy/workloads.ts";
 
 const arg = (name: string) => {
   const i = process.argv.indexOf(name);
@@ -132,7 +132,8 @@ async function main(): Promise<void> {
     if (loop === 1) for (const n of Object.keys(procs)) firstLoopEnd[n] = end.rss[n]!.rss;
   }
   const last = samples.at(-1)!;
-  const summary: Record<string, unknown> = { loops: loop, seconds: last.t };
+  const summary: Record<string, unknown> = { loops: loop, seconds: last.t, kubectlExecRaces: kubectlExecRaces.count };
+  if (kubectlExecRaces.count) console.log(`kubectl exec lost its first messages to its own stream race ${kubectlExecRaces.count} time(s) (kubectl < 1.33, kubernetes/kubernetes#131189); each was run again`);
   for (const n of Object.keys(procs)) {
     if (loop === 0) break;
     const peaks = samples.filter((s) => s.loop > 0).map((s) => s.rss[n]!.peak);

@@ -9,7 +9,7 @@ import net from "node:net";
 import { performance } from "node:perf_hooks";
 import type { KubeEnv } from "../../test/helpers/kube-env.ts";
 import { getCount, req, type Target } from "./client.ts";
-import { C1_REQUESTS, C64_SECONDS, CM_COUNT, CM_NS, debug, LIST_REPEATS, MiB } from "./config.ts";
+import { C1_REQUESTS, C64_SECONDS, CM_COUNT, CM_NS, debug, LIST_REPEATS, log, MiB } from "./config.ts";
 import { cpuMeter } from "./measure.ts";
 import { spawnKubectl } from "./processes.ts";
 
@@ -139,18 +139,35 @@ export function logsFollow(t: Target, k: KubeEnv, marker: string): Promise<{ ms:
 
 // ------------------------------------------------------------------------------------ kubectl rows
 
+/**
+ * kubectl 1.30–1.32 starts reading a WebSocket exec session before it has registered its stdout
+ * stream, and drops what arrives in between ("Unknown stream id 1, discarding message"; fixed in
+ * 1.33 by kubernetes/kubernetes#131203). On a busy two-core machine that race is lost now and then,
+ * through any proxy and direct alike. A run that shows it is counted here and run again, not
+ * reported as a relay's short read; anything else that comes up short still throws.
+ */
+export const kubectlExecRaces = { count: 0 };
+const KUBECTL_EXEC_RACE = /Unknown stream(?: id 1|, discarding message.*"id"=1)/;
+
 export async function execThroughput(kubectl: string, kubeconfig: string, k: KubeEnv, n: number): Promise<{ ms: number; bytes: number; bytesPerSec: number }> {
-  const t0 = performance.now();
-  const c = spawnKubectl(kubectl, kubeconfig, ["exec", "-n", k.namespace, k.pod, "-c", k.container, "--", "head", "-c", String(n), "/dev/zero"]);
-  c.stdin!.end();
-  let bytes = 0;
-  let err = "";
-  c.stdout!.on("data", (b: Buffer) => (bytes += b.length));
-  c.stderr!.on("data", (b: Buffer) => (err += b.toString()));
-  const code = await new Promise<number | null>((resolve) => c.once("close", (code) => resolve(code)));
-  const ms = performance.now() - t0;
-  if (code !== 0 || bytes !== n) throw new Error(`kubectl exec exited ${code} after ${bytes}/${n} bytes: ${err}`);
-  return { ms, bytes, bytesPerSec: bytes / (ms / 1000) };
+  for (let attempt = 1; ; attempt++) {
+    const t0 = performance.now();
+    const c = spawnKubectl(kubectl, kubeconfig, ["exec", "-n", k.namespace, k.pod, "-c", k.container, "--", "head", "-c", String(n), "/dev/zero"]);
+    c.stdin!.end();
+    let bytes = 0;
+    let err = "";
+    c.stdout!.on("data", (b: Buffer) => (bytes += b.length));
+    c.stderr!.on("data", (b: Buffer) => (err += b.toString()));
+    const code = await new Promise<number | null>((resolve) => c.once("close", (code) => resolve(code)));
+    const ms = performance.now() - t0;
+    if (code === 0 && bytes === n) return { ms, bytes, bytesPerSec: bytes / (ms / 1000) };
+    if (attempt < 3 && bytes < n && KUBECTL_EXEC_RACE.test(err)) {
+      kubectlExecRaces.count++;
+      log(`  kubectl exec lost its first messages (kubectl's own stream race, kubernetes/kubernetes#131189): ${bytes}/${n} bytes; running it again`);
+      continue;
+    }
+    throw new Error(`kubectl exec exited ${code} after ${bytes}/${n} bytes: ${err.slice(0, 500)}`);
+  }
 }
 
 /** No byte moved either way through a port-forward for STALL_MS: the transfer is stuck, not slow. */
