@@ -6,7 +6,9 @@
  * — small GETs at c=64, a LIST of 5,000 ConfigMaps, `logs -f`, exec stdout and port-forward, 32 MiB
  * each — until the time or loop count is up. After each phase it prints each process's RSS, its peak
  * during that phase (VmHWM, reset between phases) and its open file descriptors. The summary compares
- * the RSS after the first loop with the RSS after the last: a relay that retains nothing stays flat.
+ * the RSS after the first loop with the RSS after the last, and the second half of the run alone
+ * (RSS climbs over the first minute or two while glibc's heap and V8's old space settle, then
+ * stays): a relay that retains nothing stays flat.
  * Last line: one JSON object with every sample.
  *
  * WARD_BENCH_NODE_OPTIONS adds Node options to both processes (later ones win over the defaults,
@@ -140,8 +142,16 @@ async function main(): Promise<void> {
     const growth = last.rss[n]!.rss / firstLoopEnd[n]! - 1;
     const fdFirst = samples.find((s) => s.loop === 1 && s.phase === "port-forward")!.rss[n]!.fds;
     const cpuPerLoop = Math.round(samples.filter((s) => s.loop > 0).reduce((a, s) => a + s.rss[n]!.cpuMs, 0) / loop);
-    summary[n] = { cpuMsPerLoop: cpuPerLoop, idleMiB: idle.rss[n]!.rss, afterFirstLoopMiB: firstLoopEnd[n], afterLastLoopMiB: last.rss[n]!.rss, growth: +growth.toFixed(3), peakMiB: Math.max(...peaks), fdsAfterFirstLoop: fdFirst, fdsAfterLastLoop: last.rss[n]!.fds, flat: growth <= 0.1 };
+    // Steady state: glibc's heap and V8's old space settle over the first minute or two (freed
+    // memory stays with the process, fragmented), so beside "last vs loop 1" the summary gives the
+    // drift over the run's second half: the loop-end RSS at the half-way loop against the last.
+    const ends = samples.filter((s) => s.phase === "port-forward");
+    const mid = ends[Math.floor((ends.length - 1) / 2)]!;
+    const drift = last.rss[n]!.rss / mid.rss[n]!.rss - 1;
+    const perMin = last.t > mid.t ? ((last.rss[n]!.rss - mid.rss[n]!.rss) / (last.t - mid.t)) * 60 : 0;
+    summary[n] = { secondHalf: { fromLoop: mid.loop, fromMiB: mid.rss[n]!.rss, growth: +drift.toFixed(3), miBPerMinute: +perMin.toFixed(2), flat: drift <= 0.05 }, cpuMsPerLoop: cpuPerLoop, idleMiB: idle.rss[n]!.rss, afterFirstLoopMiB: firstLoopEnd[n], afterLastLoopMiB: last.rss[n]!.rss, growth: +growth.toFixed(3), peakMiB: Math.max(...peaks), fdsAfterFirstLoop: fdFirst, fdsAfterLastLoop: last.rss[n]!.fds, flat: growth <= 0.1 };
     console.log(`${n.padEnd(8)} idle ${idle.rss[n]!.rss} MiB  after loop 1 ${firstLoopEnd[n]} MiB  after loop ${loop} ${last.rss[n]!.rss} MiB  (${growth >= 0 ? "+" : ""}${(growth * 100).toFixed(1)} %, goal within +10 %: ${growth <= 0.1 ? "met" : "MISSED"})  peak ${Math.max(...peaks)} MiB  fds ${fdFirst} → ${last.rss[n]!.fds}  CPU ${cpuPerLoop} ms/loop`);
+    console.log(`${n.padEnd(8)} second half: after loop ${mid.loop} ${mid.rss[n]!.rss} MiB  after loop ${loop} ${last.rss[n]!.rss} MiB  (${drift >= 0 ? "+" : ""}${(drift * 100).toFixed(1)} %, ${perMin >= 0 ? "+" : ""}${perMin.toFixed(2)} MiB/min; flat within 5 %: ${drift <= 0.05 ? "met" : "MISSED"})`);
   }
   // WARD_BENCH_DEBUG: both processes' output (e.g. with WARD_BENCH_NODE_OPTIONS=--trace-gc) to files.
   if (process.env.WARD_BENCH_DEBUG) {

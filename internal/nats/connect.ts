@@ -53,9 +53,11 @@ export async function connectBus(url: string | string[], opts: ConnectBusOptions
   // per-frame masking in JS was the agent's top cost when streaming). Every frame gets a fresh
   // random mask, as RFC 6455 §5.3 requires of a client: the intermediaries an agent dials out
   // through (egress proxies, TLS-inspecting middleboxes) rely on it. ws draws the keys from
-  // crypto.randomFillSync and masks with ws_masking.ts (word at a time). Deno keeps its native WebSocket.
+  // crypto.randomFillSync and masks with ws_masking.ts (word at a time); the batches nats-core
+  // flushes are masked in place rather than copied (ws_frame.ts). Deno keeps its native WebSocket.
   if (customTls || !("Deno" in globalThis)) {
     const { WebSocket: NodeWebSocket } = await import("ws");
+    const { maskInPlace } = await import("./ws_frame.ts");
     const keepAliveMs = opts.keepAliveMs ?? 30_000;
     (o as WsConnectionOptions).wsFactory = async (u) => {
       const socket = new NodeWebSocket(u, {
@@ -63,7 +65,7 @@ export async function connectBus(url: string | string[], opts: ConnectBusOptions
         ...(customTls ? { ca: tls.ca, rejectUnauthorized: !tls.insecureSkipVerify } : {}),
       });
       if (keepAliveMs > 0) socket.once("upgrade", (res) => res.socket.setKeepAlive(true, keepAliveMs));
-      return { socket: socket as unknown as WebSocket, encrypted: u.startsWith("wss:") };
+      return { socket: maskInPlace(socket) as unknown as WebSocket, encrypted: u.startsWith("wss:") };
     };
   }
   const nc = await wsconnect(o);

@@ -2,10 +2,10 @@
  * The byte pipe under a WebSocket client: NATS protocol bytes as binary messages, batches written
  * as one frame without copying their chunks, and nats-server's close codes.
  */
-import type { Duplex } from "node:stream";
 import type { WebSocket } from "ws";
 import { CLOSED, type ClosedReason } from "./errors.ts";
 import type { Transport } from "./transport.ts";
+import { frameHeader, senderIdle, socketOf } from "./ws_frame.ts";
 
 /** WebSocket close codes per close reason, as nats-server maps them (1006 cannot be sent: 1001). */
 function closeCode(reason: ClosedReason): number {
@@ -32,29 +32,6 @@ function closeCode(reason: ClosedReason): number {
 
 /** A batch larger than this goes out as several messages. */
 const MAX_FRAME = 8 * 1024 * 1024;
-
-/** The header of an unmasked, final, binary WebSocket frame (RFC 6455 §5.2) for `n` payload bytes. */
-function frameHeader(n: number): Uint8Array {
-  if (n < 126) return Uint8Array.of(0x82, n);
-  if (n < 0x10000) return Uint8Array.of(0x82, 126, n >>> 8, n & 0xff);
-  const h = new Uint8Array(10);
-  h[0] = 0x82;
-  h[1] = 127;
-  new DataView(h.buffer).setBigUint64(2, BigInt(n));
-  return h;
-}
-
-/** ws writes frames straight to its socket unless it is busy with a Blob (then it queues them). */
-function senderIdle(ws: WebSocket): boolean {
-  const sender = (ws as unknown as { _sender?: { _queue?: unknown[] } })._sender;
-  return sender?._queue !== undefined && sender._queue.length === 0;
-}
-
-/** The socket under a `ws` WebSocket (`_socket`, set while open), if it can be corked. */
-function socketOf(ws: WebSocket): Duplex | undefined {
-  const s = (ws as unknown as { _socket?: Duplex })._socket;
-  return s && typeof s.cork === "function" ? s : undefined;
-}
 
 /** A NATS connection's byte pipe over one `ws` WebSocket: binary messages both ways. */
 export class WsTransport implements Transport {

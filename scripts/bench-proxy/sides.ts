@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import https from "node:https";
 import { join } from "node:path";
-import type { ChildProcess } from "node:child_process";
+import { spawnSync, type ChildProcess } from "node:child_process";
 import { parse as parseYaml } from "yaml";
 import { eventually } from "../../test/helpers/eventually.ts";
 import type { KubeEnv } from "../../test/helpers/kube-env.ts";
@@ -40,9 +40,25 @@ export async function startBenchWard(k: KubeEnv, workDir: string, gatewayArgs: s
     cluster: CLUSTER, clusterName: "Bench", agentFlags, agentKubeconfig, agentTrust: "env",
     gatewayArgs: [...gatewayArgs, ...(process.env.WARD_BENCH_GATEWAY_ARGS?.split(/\s+/).filter(Boolean) ?? [])],
     ...(process.env.WARD_BENCH_SOURCE === "1" ? { command: [process.execPath, join(root, "cmd", "ward.ts")] } : {}),
+    beforeStart: () => dropPageCache(wardBinary),
     // WARD_BENCH_NODE_OPTIONS: Node options for both processes, after the defaults (so they win).
     ...(process.env.WARD_BENCH_NODE_OPTIONS && process.env.WARD_BENCH_SOURCE !== "1" ? { command: [wardBinary, `--node-options=${process.env.WARD_BENCH_NODE_OPTIONS}`] } : {}),
   });
+}
+
+/**
+ * Each process starts as on a machine that has not run the executable lately: the file's pages are
+ * dropped from the page cache first (GNU dd, `iflag=nocache count=0`; clean pages only, nothing is
+ * written). Why: how much of the executable a process maps depends on how its pages came into the
+ * cache. Right after the build wrote the file (or anything read it whole), the kernel holds it in
+ * large folios and maps whole folios on a fault: ~18 MiB more file-backed RSS in each process, of
+ * code it never runs, than when the pages come in by demand paging. WARD_BENCH_WARM_CACHE=1 keeps
+ * whatever the cache holds.
+ */
+export function dropPageCache(file: string): void {
+  if (process.env.WARD_BENCH_WARM_CACHE === "1") return;
+  const r = spawnSync("dd", [`if=${file}`, "iflag=nocache", "count=0", "status=none"], { stdio: "ignore" });
+  if (r.status !== 0) throw new Error(`dd could not drop ${file} from the page cache (exit ${r.status ?? r.signal}); set WARD_BENCH_WARM_CACHE=1 to measure without`);
 }
 
 /** A member with a cluster-admin grant (applied) and its minted kubeconfig: the Ward side's Target. */
@@ -84,6 +100,7 @@ export async function startPeer(k: KubeEnv, workDir: string): Promise<Peer> {
   const bin = rdBinary(log);
   const frontToken = randomBytes(24).toString("hex");
   const apiHost = new URL(k.apiServer).host;
+  dropPageCache(bin);
   const server = await startHelper(bin, [
     "kubeproxy", "-listen", "127.0.0.1:0", "-target", apiHost, "-ca", k.caFile, "-tls-cert", k.servingCertFile, "-tls-key", k.servingKeyFile,
     "-upstream-token", k.adminToken, "-impersonate", `ward:${BENCH_EMAIL}`, "-front-token", frontToken,
@@ -130,6 +147,7 @@ export async function startFloor(k: KubeEnv, workDir: string): Promise<{ target:
   const tls = ["--tls-cert", k.servingCertFile, "--tls-key", k.servingKeyFile];
   const backToken = randomBytes(24).toString("hex");
   const frontToken = randomBytes(24).toString("hex");
+  dropPageCache(process.execPath); // pages this process maps stay (it runs on the same binary)
   const back = await startHelper(process.execPath, [
     script, ...tls, "--front-token", backToken,
     "--upstream", k.apiServer, "--upstream-ca", k.caFile, "--upstream-token", k.adminToken, "--impersonate", `ward:${BENCH_EMAIL}`,

@@ -42,6 +42,8 @@ export interface StartWardOptions {
   agentTrust?: "flag" | "env";
   /** How to run `ward` (default `dist/ward`; e.g. `[process.execPath, "cmd/ward.ts"]` for readable profiles). */
   command?: readonly string[];
+  /** Called just before the gateway and before the agent start (the benchmarks drop the executable's page cache there). */
+  beforeStart?: (role: "gateway" | "agent") => void;
 }
 
 export interface WardMember {
@@ -90,6 +92,7 @@ export async function startWard(kube: KubeEnv, opts: StartWardOptions): Promise<
   const ward = (args: string[], env?: NodeJS.ProcessEnv) => start(cmd!, [...cmdArgs, ...args], env ? { env } : {});
   const agentFlags = opts.agentFlags ?? TEST_AGENT_FLAGS;
   const dir = mkdtempSync(join(tmpdir(), "ward-e2e-"));
+  opts.beforeStart?.("gateway");
   const gateway = ward(["gateway", "--listen", opts.listen ?? "127.0.0.1:0", "--data-dir", join(dir, "gw"), ...(opts.gatewayArgs ?? [])]);
   let agent: Started | undefined;
   try {
@@ -142,6 +145,7 @@ export async function startWard(kube: KubeEnv, opts: StartWardOptions): Promise<
       },
       async startAgent(tokenFile = joinFile) {
         const byEnv = opts.agentTrust === "env";
+        opts.beforeStart?.("agent");
         const a = ward(["agent", "--gateway", url, "--cluster", cluster, "--token-file", tokenFile, "--kubeconfig", opts.agentKubeconfig ?? kube.kubeconfig, ...(byEnv ? [] : ["--gateway-ca", caFile]), ...agentFlags],
           byEnv ? { ...process.env, NODE_EXTRA_CA_CERTS: caFile } : undefined);
         agent = w.agent = a;
