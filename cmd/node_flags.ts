@@ -18,7 +18,9 @@
  * more memory back but cost a third of the tunnel's download throughput (an mmap and page faults per
  * 64 KiB socket read and WebSocket frame; bench-tunnel). Together these took the gateway's peak RSS
  * under bench-proxy's phases from 335 to about 130 MiB and the agent's from 308 to about 135
- * (README: Memory).
+ * (README: Memory). `--optimize-for-size` (V8 collects and compacts for memory first) then took the
+ * agent's bench-proxy peak from 134 to 111 MiB and the gateway's from 127 to 121, with ward/floor
+ * within this machine's noise (README: Memory).
  *
  * `ward --node-options="--max-semi-space-size=8" gateway` overrides a flag (later flags win), and a
  * GLIBC_TUNABLES already set wins over MALLOC_TUNABLES for the tunables it names.
@@ -28,7 +30,7 @@
  * short CLI call (kubectl's credential plugin) 10 ms or more. So the CLI runs without them, and the
  * two roles replace their own process with one that has them (same pid, stdio and environment).
  */
-export const NODE_FLAGS: readonly string[] = ["--max-semi-space-size=1", "--heap-growing-percent=100", "--external-memory-accounted-in-global-limit"];
+export const NODE_FLAGS: readonly string[] = ["--max-semi-space-size=1", "--heap-growing-percent=100", "--external-memory-accounted-in-global-limit", "--optimize-for-size"];
 
 /** glibc malloc tunables for the relaunched process (read by glibc at exec; ignored by other C libraries). */
 export const MALLOC_TUNABLES = "glibc.malloc.mmap_threshold=1048576:glibc.malloc.trim_threshold=4194304:glibc.malloc.arena_max=1";
