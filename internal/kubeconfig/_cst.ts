@@ -2,7 +2,7 @@
  * Reading the `yaml` CST: parsing with offsets, locating items and their extents, the file's own
  * style. Private to `kubeconfig/`.
  */
-import { isMap, parseAllDocuments, Parser, type CST, type Document } from "yaml";
+import { isMap, parseAllDocuments, Parser, visit, type CST, type Document } from "yaml";
 import { type Style } from "./_render.ts";
 import { KubeconfigError } from "./kubeconfig_error.ts";
 
@@ -26,11 +26,26 @@ export function parse(text: string): Parsed {
       const first = err.message.split("\n")[0];
       throw new KubeconfigError(`Invalid kubeconfig YAML${line ? ` at line ${line}` : ""}: ${first}`, line);
     }
+    checkAliases(d, text);
   }
   if (docs.length > 1) throw new KubeconfigError("Invalid kubeconfig: more than one YAML document");
   let cst: CST.Document | undefined;
   for (const t of new Parser().parse(text)) if (t.type === "document") cst = t;
   return { text, doc: docs[0], cst, eol: detectEol(text) };
+}
+
+/**
+ * An alias without an anchor above it is not an error to the parser, only when the document is
+ * resolved; kubectl refuses such a file, so the editor does too rather than edit around it.
+ */
+function checkAliases(d: Document, text: string): void {
+  visit(d, {
+    Alias(_, node) {
+      if (node.resolve(d) !== undefined) return;
+      const line = node.range ? text.slice(0, node.range[0]).split("\n").length : undefined;
+      throw new KubeconfigError(`Invalid kubeconfig YAML${line ? ` at line ${line}` : ""}: the alias *${node.source} has no anchor &${node.source} above it`, line);
+    },
+  });
 }
 
 export function docOf(p: Parsed): Document {
@@ -182,7 +197,18 @@ export function nameOf(node: unknown): string | undefined {
 export function topBlockMap(p: Parsed): CST.BlockMap | undefined {
   const v = p.cst?.value;
   if (!v) return undefined;
-  if (v.type === "block-map") return v;
+  if (v.type === "block-map") {
+    // `users: []: x` or a line `: x`: a `:` with no key, which the parser lets through but kubectl
+    // refuses (and an edit next to it would leave `users::`).
+    for (const item of v.items) {
+      const colon = item.sep?.find((t) => t.type === "map-value-ind");
+      if (item.key === null && colon && !item.start.some((t) => t.type === "explicit-key-ind")) {
+        const line = p.text.slice(0, colon.offset).split("\n").length;
+        throw new KubeconfigError(`Invalid kubeconfig YAML at line ${line}: a ':' with no key before it`, line);
+      }
+    }
+    return v;
+  }
   if (isNullScalar(v)) return undefined;
   if (v.type === "flow-collection" && v.start.source === "{" && v.items.length === 0) return undefined;
   if (v.type === "flow-collection") throw new KubeconfigError("Unsupported kubeconfig: flow-style top-level mapping");

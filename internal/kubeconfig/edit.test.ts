@@ -127,6 +127,18 @@ test("invalid input: clear errors naming the line", () => {
   assert.throws(() => listWardEntries("- a\n- b\n"), /mapping/);
   assert.throws(() => addWardEntry("clusters: 3\n", execDev), /'clusters' must be a list/);
   assert.throws(() => addWardEntry("a: 1\n---\nb: 2\n", execDev), /more than one/);
+  // An alias without its anchor parses, but kubectl refuses the file (found by the kubeconfig-editor fuzz target).
+  for (const text of ["<<: *a\nclusters: []\n", "users:\n- name: u\n  user:\n    exec: {command: *cmd}\n"]) {
+    assert.throws(() => addWardEntry(text, execDev), (e: unknown) => e instanceof KubeconfigError && /alias \*\w+ has no anchor/.test(e.message) && e.line !== undefined);
+    assert.throws(() => removeWardEntry(text, "dev"), KubeconfigError);
+    assert.throws(() => listWardEntries(text), KubeconfigError);
+  }
+  assert.doesNotThrow(() => addWardEntry("base: &a {x: 1}\nother: *a\nclusters: []\n", execDev));
+  // A ':' with no key, which the parser lets through (found by the fuzz target: the edit left `users::`).
+  for (const text of ["users: []:\nclusters: []\n", "users: [a]: x\n", "a: 1\n: x\n"]) {
+    assert.throws(() => addWardEntry(text, execDev), (e: unknown) => e instanceof KubeconfigError && /a ':' with no key/.test(e.message) && e.line !== undefined);
+  }
+  assert.doesNotThrow(() => addWardEntry("? a\n: x\nclusters: []\n", execDev));
   for (const id of ["", "UPPER", "a_b", "a.b", "x".repeat(64), "ward/x"]) {
     assert.throws(() => addWardEntry("", { ...execDev, cluster: id }), /Invalid cluster id/);
     assert.throws(() => removeWardEntry("", id), /Invalid cluster id/);
@@ -143,6 +155,9 @@ test("current-context: empty, quoted or missing values; list ignores non-Ward na
   assert.match(addWardEntry(base + "current-context: '' # none\n", opts).text, /\ncurrent-context: ward-c # none\n$/);
   assert.match(addWardEntry(base + "current-context: other\n", opts).text, /\ncurrent-context: ward-c\n$/);
   assert.match(addWardEntry(base, opts).text, /\ncurrent-context: ward-c\n$/);
+  // After an anchor or tag, not before it (found by the fuzz target: the value became `ward-c !!str`).
+  assert.match(addWardEntry(base + "current-context: !!str\n", opts).text, /\ncurrent-context: !!str ward-c\n$/);
+  assert.match(addWardEntry(base + "current-context: &cc\n", opts).text, /\ncurrent-context: &cc ward-c\n$/);
   assert.match(addWardEntry("clusters: []\ncontexts: []\nusers: []", opts).text, /^clusters:\n- name: ward-c\n[^]*\ncurrent-context: ward-c\n$/);
   const listed = listWardEntries("clusters:\n- name: ward-Upper\n  cluster: {server: x}\n- name: wardx\n  cluster: {server: y}\n- name: ward-ok\n  cluster: {server: z}\ncurrent-context: ward-ok\n");
   assert.deepEqual(listed.map((e) => [e.cluster, e.current, e.hasCluster, e.hasUser]), [["ok", true, true, false]]);
@@ -231,4 +246,56 @@ test("mergeWardEntries: per part the first file wins, as does the first non-empt
     () => mergeWardEntries([{ path: "/a", text: a }, { path: "/bad", text: "clusters: [\n" }]),
     (e: unknown) => e instanceof KubeconfigError && e.message.startsWith("/bad: Invalid kubeconfig YAML"),
   );
+});
+
+test("adding to an empty list keeps its anchor and tag (an alias elsewhere may name it)", () => {
+  // Found by the kubeconfig-editor fuzz target: `users: &u []` lost `&u`, leaving `*u` unresolved.
+  const opts: AddOptions = { cluster: "a", server: "https://gw/k8s/a", user: { kind: "token", token: "t" } };
+  for (const [input, users] of [["users: &u []\nother: *u\n", "users: &u\n- name: ward-a\n"], ["users: !!seq []\n", "users: !!seq\n- name: ward-a\n"]]) {
+    const out = addWardEntry(input!, opts).text;
+    assert.ok(out.startsWith(users!), out);
+    checkAdd(input!, out, opts);
+    assert.equal(removeWardEntry(out, "a").text.split("\n")[0], input!.split("\n")[0]);
+  }
+});
+
+test("a missing section or current-context is indented as the top-level keys, whatever precedes the first one", () => {
+  // Found by the kubeconfig-editor fuzz target: after `!!map a: 1` the new keys were indented 6.
+  const opts: AddOptions = { cluster: "a", server: "https://gw/k8s/a", user: { kind: "token", token: "t" }, use: true };
+  for (const input of ["!!map apiVersion: v1\n", "&k apiVersion: v1\nother: *k\n", "  apiVersion: v1\n  kind: Config\n"]) {
+    const out = addWardEntry(input, opts).text;
+    checkAdd(input, out, opts);
+    listWardEntries(out);
+  }
+});
+
+test("a missing section goes after what the last section gains at the end of the file", () => {
+  // Found by the kubeconfig-editor fuzz target: the new context landed in the new `clusters:` list.
+  const opts: AddOptions = { cluster: "a", server: "https://gw/k8s/a", user: { kind: "token", token: "t" } };
+  for (const input of ["contexts: []\n", "users: []\ncontexts:\n- name: c\n  context: {cluster: x, user: y}\n", "users: []\n", "clusters: []\nusers:\n  - name: u\n"]) {
+    const out = addWardEntry(input, opts).text;
+    checkAdd(input, out, opts);
+    assert.equal(removeWardEntry(out, "a").text.replace(/^(clusters|contexts|users): \[\]\n/gm, ""), input.replace(/^(clusters|contexts|users): \[\]\n/gm, ""));
+  }
+});
+
+test("flow items written as pairs (`name: ward-z`, `? k : v`, a bare `?` or `:`) are edited whole", () => {
+  // Found by the kubeconfig-editor fuzz target: `? k` made the editor throw a bug error, and an
+  // item `name: ward-z` was replaced by `name: {…}`, which lost the entry.
+  const opts: AddOptions = { cluster: "z", server: "https://z2", user: { kind: "token", token: "y2" } };
+  const cases: Array<[string, string]> = [
+    ["contexts: [ {name: b}, name: ward-z, {name: c} ]\n", "contexts: [ {name: b}, {name: ward-z, context: {cluster: ward-z, user: ward-z}}, {name: c} ]\n"],
+    ["contexts: [ ? name : ward-z ]\n", "contexts: [ {name: ward-z, context: {cluster: ward-z, user: ward-z}} ]\n"],
+    ["contexts: [ {name: b}, ? {x: 1} ]\n", "contexts: [ {name: b}, ? {x: 1}, {name: ward-z, context: {cluster: ward-z, user: ward-z}} ]\n"],
+    ["contexts: [ {name: b}, ? ]\n", "contexts: [ {name: b}, ?, {name: ward-z, context: {cluster: ward-z, user: ward-z}} ]\n"],
+    ["contexts: [: ]\n", "contexts: [:, {name: ward-z, context: {cluster: ward-z, user: ward-z}} ]\n"],
+    ["contexts: [ {name: b}, : x ]\n", "contexts: [ {name: b}, : x, {name: ward-z, context: {cluster: ward-z, user: ward-z}} ]\n"],
+  ];
+  for (const [input, contexts] of cases) {
+    const out = addWardEntry(input, opts).text;
+    assert.ok(out.startsWith(contexts), out);
+    checkAdd(input, out, opts);
+    checkRemove(out, removeWardEntry(out, "z").text, "z");
+  }
+  assert.equal(removeWardEntry("contexts: [ {name: b}, name: ward-z, {name: c} ]\n", "z").text, "contexts: [ {name: b}, {name: c} ]\n");
 });

@@ -18,7 +18,18 @@ interface Ctx {
   p: Parsed;
   style: Style;
   edits: Edit[];
+  /**
+   * Missing sections, added at the end of the top-level map. Applied after `edits`: when the last
+   * section present gains items there too, they must come first, or they would join the new list.
+   */
+  newSections: Edit[];
   topMap: CST.BlockMap;
+}
+
+/** Where a key's value may change: after its anchor or tag (`&a []`, not `[] &a`), which stay; else `colon`. */
+function afterProps(item: CST.BlockMap["items"][number], colon: number): number {
+  const props = (item.sep ?? []).filter((t) => t.type === "anchor" || t.type === "tag").at(-1);
+  return props ? props.offset + props.source.length : colon;
 }
 
 /** Plans the edits for one section; returns whether anything matching `name` existed. */
@@ -33,9 +44,9 @@ function editSection(ctx: Ctx, section: Section, plan: SectionPlan): boolean {
     if (!plan.replacement) return false;
     const mapEnd = contentEnd(topMap);
     const at = lineEnd(text, Math.max(mapEnd - 1, 0));
-    const keyCol = column(text, topMap.offset);
+    const keyCol = topMap.indent; // not the first key's column: `&a apiVersion: v1` starts at 3
     const lines = " ".repeat(keyCol) + section + ":" + style.eol + renderItem(plan.replacement, keyCol + (style.indentSeq ? style.seqIndent : 0), style);
-    edits.push(insertLines(text, at, lines, p.eol));
+    ctx.newSections.push(insertLines(text, at, lines, p.eol));
     return false;
   }
 
@@ -44,13 +55,14 @@ function editSection(ctx: Ctx, section: Section, plan: SectionPlan): boolean {
   const keyOffset = (item.key as SourceToken).offset;
   const colon = colonEnd(item);
   if (colon === undefined) throw new KubeconfigError(`Invalid kubeconfig: '${section}' has no value`);
+  const valueStart = afterProps(item, colon);
 
   // Null or empty flow sequence: replace by a block sequence (only when adding).
   const emptyFlow = value?.type === "flow-collection" && value.start.source === "[" && value.items.length === 0;
   if (isNullScalar(value ?? undefined) || emptyFlow) {
     if (!plan.replacement) return false;
     const valueEnd = value ? contentEnd(value) : colon;
-    if (valueEnd > colon) edits.push({ start: colon, end: valueEnd, text: "" });
+    if (valueEnd > valueStart) edits.push({ start: valueStart, end: valueEnd, text: "" });
     const at = lineEnd(text, Math.max(valueEnd - 1, colon - 1));
     edits.push(insertLines(text, at, renderItem(plan.replacement, seqIndentFor(keyOffset), style), p.eol));
     return false;
@@ -91,19 +103,19 @@ function editSection(ctx: Ctx, section: Section, plan: SectionPlan): boolean {
     }
     // Everything goes: leave an explicit empty list behind (kubectl reads `[]`, `null` and a
     // missing key alike; `[]` keeps the key, its comment and its place).
-    if (allRemoved) {
-      const props = (item.sep ?? []).filter((t) => t.type === "anchor" || t.type === "tag").at(-1); // `&a []`, not `[] &a`
-      const at = props ? props.offset + props.source.length : colon;
-      edits.push({ start: at, end: at, text: " []" });
-    }
+    if (allRemoved) edits.push({ start: valueStart, end: valueStart, text: " []" });
     return matches.length > 0;
   }
 
   if (value?.type === "flow-collection" && value.start.source === "[") {
-    const items = value.items.filter((it) => it.value);
+    // An item is a value, or a pair: implicit (`name: x`, even `: x`) or explicit (`? x : y`, even a
+    // bare `?`). Its text starts at its first token of these.
+    const first = (it: (typeof value.items)[number]) =>
+      it.start.find((t) => t.type === "explicit-key-ind") ?? it.key ?? it.sep?.find((t) => t.type === "map-value-ind") ?? it.value;
+    const items = value.items.filter((it) => first(it));
     if (items.length !== names.length) throw new Error(`kubeconfig: CST/document mismatch in '${section}' (bug)`);
-    const starts = items.map((it) => (it.value as SourceToken).offset);
-    const ends = items.map((it) => contentEnd(it.value));
+    const starts = items.map((it) => first(it)!.offset);
+    const ends = items.map((it) => contentEnd([first(it), it.key, it.sep, it.value]));
     if (replaceAt !== undefined && plan.replacement) {
       edits.push({ start: starts[replaceAt]!, end: ends[replaceAt]!, text: renderFlowItem(plan.replacement) });
     }
@@ -150,9 +162,10 @@ export function addWardEntry(text: string, opts: AddOptions): AddResult {
     }
     return { text: out, replaced: false, changed: out !== text };
   }
-  const ctx: Ctx = { p, style, edits: [], topMap };
+  const ctx: Ctx = { p, style, edits: [], newSections: [], topMap };
   let replaced = false;
   for (const s of SECTIONS) if (editSection(ctx, s, { name, replacement: objs[s] })) replaced = true;
+  ctx.edits.push(...ctx.newSections);
   if (opts.use && docOf(p).get("current-context") !== name) setCurrentContext(ctx, name);
   const out = applyEdits(text, ctx.edits);
   return { text: out, replaced, changed: out !== text };
@@ -165,7 +178,7 @@ function setCurrentContext(ctx: Ctx, name: string): void {
   const rendered = renderScalar(name);
   if (!top) {
     const at = lineEnd(p.text, Math.max(contentEnd(topMap) - 1, 0));
-    edits.push(insertLines(p.text, at, " ".repeat(column(p.text, topMap.offset)) + "current-context: " + rendered + p.eol, p.eol));
+    edits.push(insertLines(p.text, at, " ".repeat(topMap.indent) + "current-context: " + rendered + p.eol, p.eol));
     return;
   }
   const v = top.item.value;
@@ -174,7 +187,8 @@ function setCurrentContext(ctx: Ctx, name: string): void {
   if (v && (v.type === "scalar" || v.type === "single-quoted-scalar" || v.type === "double-quoted-scalar") && v.source !== "") {
     edits.push({ start: v.offset, end: v.offset + v.source.length, text: rendered });
   } else if (!v || (v.type === "scalar" && v.source === "")) {
-    edits.push({ start: colon, end: colon, text: " " + rendered });
+    const at = afterProps(top.item, colon);
+    edits.push({ start: at, end: at, text: " " + rendered });
   } else {
     throw new KubeconfigError("Invalid kubeconfig: 'current-context' must be a string");
   }
@@ -189,7 +203,7 @@ export function removeWardEntry(text: string, cluster: string): RemoveResult {
   const p = parse(text);
   const topMap = topBlockMap(p);
   if (!topMap) return { text, removed: false, changed: false, currentContextCleared: false };
-  const ctx: Ctx = { p, style: styleFor(p, topMap), edits: [], topMap };
+  const ctx: Ctx = { p, style: styleFor(p, topMap), edits: [], newSections: [], topMap };
   let removed = false;
   for (const s of SECTIONS) if (editSection(ctx, s, { name, replacement: undefined })) removed = true;
   // A current-context naming a context that no longer exists makes every kubectl command fail

@@ -10,7 +10,7 @@ type Kubeconfig = Record<string, unknown> & { clusters?: Entry[]; contexts?: Ent
 
 /** Parses strictly (any YAML error fails) as a kubeconfig. */
 export function parseKubeconfig(text: string): Kubeconfig {
-  const doc = parseDocument(text);
+  const doc = parseDocument(text, { logLevel: "error" }); // no warnings for odd keys (the fuzz target writes some)
   assert.deepEqual(doc.errors.map((e) => e.message), [], "output parses");
   return (doc.toJS() ?? {}) as Kubeconfig;
 }
@@ -24,39 +24,45 @@ export function stripWard(text: string): string {
 
 /**
  * Every line of `sub` (but those `skip` accepts) appears in `full`, unchanged and in order; a line
- * ending in a flow item may gain a comma and the items added after it.
+ * ending in a flow item may gain a comma and the item added after it; a last line without its
+ * line break may gain the CR of a CRLF added after it.
  */
 export function assertLinesSubsequence(sub: string, full: string, skip: (line: string) => boolean = () => false): void {
   const lines = full.split("\n");
-  const same = (line: string, other: string) => {
+  const subLines = sub.split("\n");
+  const same = (line: string, other: string, last: boolean) => {
     const bare = line.replace(/\r$/, "");
-    return other === line || (bare.endsWith("}") && other.startsWith(bare) && /^,( \{.*)?\r?$/.test(other.slice(bare.length)));
+    return other === line || (last && other === line + "\r") || (other.startsWith(bare) && /^,( \{.*)?\r?$/.test(other.slice(bare.length)));
   };
   let j = 0;
-  for (const line of sub.split("\n")) {
+  for (const [i, line] of subLines.entries()) {
     if (skip(line)) continue;
-    while (j < lines.length && !same(line, lines[j]!)) j++;
+    while (j < lines.length && !same(line, lines[j]!, i === subLines.length - 1)) j++;
     assert.ok(j < lines.length, `line ${JSON.stringify(line)} missing or out of order`);
     j++;
   }
 }
 
 const isCurrentContext = (l: string) => /^\s*current-context:/.test(l);
-const emptySectionLine = /^(\s*)(clusters|contexts|users):\s*(\[\]|null|~)?(\s*#.*)?\r?$/;
+const emptySectionLine = /^(\s*)(clusters|contexts|users):[ \t]*([&!]\S*[ \t]+)*(\[[ \t]*\]|null|~|[&!]\S*)?[ \t]*(#.*)?\r?$/;
+/** An empty section's value on a line of its own (`users:` then ` []`), or an empty `[` … `]` over lines. */
+const emptyValueLine = /^[ \t]*(\[[ \t]*\]|null|~|\])[ \t]*(#.*)?\r?$/;
+const emptyFlowStart = /^\s*(clusters|contexts|users):[ \t]*([&!]\S*[ \t]+)*\[[ \t]*\r?$/;
 /** A flow sequence's last line gains or loses items before its `]`. */
 const flowEndLine = /\]\s*(#.*)?\r?$/;
 
 /** Lines an add or remove may rewrite: current-context, an emptied or filled section key, a flow end. */
 function mayChange(line: string): boolean {
-  return isCurrentContext(line) || emptySectionLine.test(line) || flowEndLine.test(line);
+  return isCurrentContext(line) || emptySectionLine.test(line) || emptyFlowStart.test(line) || flowEndLine.test(line);
 }
 
-/** Without current-context and empty sections (`[]`, null, nothing and a missing key look alike). */
+/** Without current-context, empty sections (`[]`, null, nothing and a missing key look alike) and a final line break. */
 function normalise(text: string): string {
   return text
     .split("\n")
-    .filter((l) => !isCurrentContext(l) && !emptySectionLine.test(l))
-    .join("\n");
+    .filter((l) => !isCurrentContext(l) && !emptySectionLine.test(l) && !emptyValueLine.test(l) && !emptyFlowStart.test(l))
+    .join("\n")
+    .replace(/\r?\n?$/, ""); // a final line break the input lacked comes with an edit after it
 }
 
 /**
@@ -73,7 +79,7 @@ export function checkAdd(input: string, output: string, opts: AddOptions): void 
   if (!fresh) assert.equal(normalise(stripWard(output)), normalise(stripWard(input)));
   const cfg = parseKubeconfig(output);
   const only = (section: "clusters" | "contexts" | "users") => {
-    const found = (cfg[section] ?? []).filter((e) => e.name === name);
+    const found = (cfg[section] ?? []).filter((e) => e?.name === name);
     assert.equal(found.length, 1, `one ${section} entry ${name}`);
     return found[0]!;
   };

@@ -1,55 +1,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import fc from "fast-check";
-import { ClientParser, type ClientOpSink, type ParserOptions } from "./parser.ts";
-import { ERR, type NatsProtocolError } from "./errors.ts";
-
-type Ev =
-  | ["connect", string]
-  | ["pub", string, string | undefined, number, string]
-  | ["sub", string, string | undefined, string]
-  | ["unsub", string, number | undefined]
-  | ["ping"]
-  | ["pong"]
-  | ["error", string];
-
-function recorder(): { sink: ClientOpSink; events: Ev[]; payloads: Uint8Array[] } {
-  const events: Ev[] = [];
-  const payloads: Uint8Array[] = [];
-  const sink: ClientOpSink = {
-    connect: (json) => events.push(["connect", json]),
-    pub: (subject, reply, hdrLen, data) => {
-      payloads.push(data);
-      events.push(["pub", subject, reply, hdrLen, Buffer.from(data).toString("latin1")]);
-    },
-    sub: (subject, queue, sid) => events.push(["sub", subject, queue, sid]),
-    unsub: (sid, max) => events.push(["unsub", sid, max]),
-    ping: () => events.push(["ping"]),
-    pong: () => events.push(["pong"]),
-    error: (err: NatsProtocolError) => events.push(["error", err.wireText]),
-  };
-  return { sink, events, payloads };
-}
+import { ClientParser, type ParserOptions } from "./parser.ts";
+import { ERR } from "./errors.ts";
+// Shared with the nats-parser fuzz target, which (run briefly by internal/fuzz.test.ts) also covers
+// random splits of valid traffic under random caps and hostile bytes.
+import { parseChunks, recorder, type Ev } from "../../test/helpers/fuzz/nats_parser.ts";
+import { splitAt } from "../../test/helpers/fuzz/bytes.ts";
 
 const bytes = (s: string) => new Uint8Array(Buffer.from(s, "latin1"));
-
-function parseChunks(chunks: Uint8Array[], opts?: ParserOptions): Ev[] {
-  const r = recorder();
-  const p = new ClientParser(r.sink, opts);
-  for (const c of chunks) p.push(c);
-  return r.events;
-}
-
-function splitAt(b: Uint8Array, cuts: number[]): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  let prev = 0;
-  for (const c of [...cuts].sort((x, y) => x - y)) {
-    out.push(b.slice(prev, c));
-    prev = c;
-  }
-  out.push(b.slice(prev));
-  return out;
-}
 
 const TRAFFIC =
   'CONNECT {"verbose":false,"pedantic":false,"name":"t"}\r\n' +
@@ -183,78 +141,4 @@ test("limitPayload: a lowered cap applies to the next announced payload, and can
   p.limitPayload(10);
   p.push(bytes("PUB a 11\r\n"));
   assert.deepEqual(r.events, [["pub", "a", undefined, -1, "0123456789"], ["pub", "a", undefined, -1, "x".repeat(11)], ["error", ERR.maxPayload]]);
-});
-
-// ---- properties ----
-
-const token = fc.stringMatching(/^[A-Za-z0-9_$-]{1,8}$/);
-const subject = fc.array(token, { minLength: 1, maxLength: 4 }).map((t) => t.join("."));
-const payload = fc.uint8Array({ maxLength: 300 });
-
-const op: fc.Arbitrary<{ wire: Uint8Array; ev: Ev }> = fc.oneof(
-  fc.tuple(subject, fc.option(subject, { nil: undefined }), payload).map(([s, r, p]) => ({
-    wire: Buffer.concat([Buffer.from(`PUB ${s}${r ? " " + r : ""} ${p.length}\r\n`), p, Buffer.from("\r\n")]),
-    ev: ["pub", s, r, -1, Buffer.from(p).toString("latin1")] as Ev,
-  })),
-  fc.tuple(subject, fc.option(subject, { nil: undefined }), payload, payload).map(([s, r, h, p]) => ({
-    wire: Buffer.concat([Buffer.from(`HPUB ${s}${r ? " " + r : ""} ${h.length} ${h.length + p.length}\r\n`), h, p, Buffer.from("\r\n")]),
-    ev: ["pub", s, r, h.length, Buffer.from(h).toString("latin1") + Buffer.from(p).toString("latin1")] as Ev,
-  })),
-  fc.tuple(subject, fc.option(token, { nil: undefined }), fc.nat(9999)).map(([s, q, sid]) => ({
-    wire: Buffer.from(`SUB ${s}${q ? " " + q : ""} ${sid}\r\n`),
-    ev: ["sub", s, q, String(sid)] as Ev,
-  })),
-  fc.tuple(fc.nat(9999), fc.option(fc.nat(1000), { nil: undefined })).map(([sid, max]) => ({
-    wire: Buffer.from(`UNSUB ${sid}${max === undefined ? "" : " " + max}\r\n`),
-    ev: ["unsub", String(sid), max] as Ev,
-  })),
-  fc.constant({ wire: Buffer.from("PING\r\n"), ev: ["ping"] as Ev }),
-  fc.constant({ wire: Buffer.from("PONG\r\n"), ev: ["pong"] as Ev }),
-  fc.json({ maxDepth: 2 }).map((j) => ({ wire: Buffer.from(`CONNECT ${j}\r\n`), ev: ["connect", j] as Ev })),
-);
-
-test("property: valid traffic parses to the same events however it is split", () => {
-  fc.assert(
-    fc.property(fc.array(op, { maxLength: 20 }), fc.array(fc.nat(), { maxLength: 12 }), (ops, rawCuts) => {
-      const wire = new Uint8Array(Buffer.concat(ops.map((o) => o.wire)));
-      const cuts = rawCuts.map((c) => (wire.length === 0 ? 0 : c % (wire.length + 1)));
-      const expected = ops.map((o) => o.ev);
-      assert.deepEqual(parseChunks([wire]), expected);
-      assert.deepEqual(parseChunks(splitAt(wire, cuts)), expected);
-    }),
-    { numRuns: 300 },
-  );
-});
-
-test("property: random bytes never throw and never allocate past the caps", () => {
-  const caps = { maxControlLine: 64, maxConnectLine: 128, maxPayload: 256 };
-  const biggest = Math.max(caps.maxControlLine, caps.maxConnectLine, caps.maxPayload) + 1;
-  // Bytes biased towards protocol text so the parser gets deep into its states.
-  const piece = fc.oneof(
-    fc.uint8Array({ maxLength: 200 }),
-    fc.constantFrom("PUB ", "HPUB ", "SUB ", "UNSUB ", "CONNECT ", "PING", "PONG", "\r\n", " ", "12", "300", "a.b", "\r").map((s) => bytes(s)),
-  );
-  fc.assert(
-    fc.property(fc.array(piece, { maxLength: 40 }), fc.array(fc.nat(), { maxLength: 8 }), (pieces, rawCuts) => {
-      const wire = new Uint8Array(Buffer.concat(pieces));
-      const cuts = rawCuts.map((c) => c % (wire.length + 1));
-      let errors = 0;
-      const sink: ClientOpSink = {
-        connect() {}, pub() {}, sub() {}, unsub() {}, ping() {}, pong() {},
-        error() {
-          errors++;
-        },
-      };
-      const p = new ClientParser(sink, {
-        ...caps,
-        alloc: (n) => {
-          assert.ok(n <= biggest, `allocated ${n} bytes`);
-          return new Uint8Array(n);
-        },
-      });
-      for (const c of splitAt(wire, cuts)) p.push(c);
-      assert.ok(errors <= 1);
-    }),
-    { numRuns: 500 },
-  );
 });

@@ -24,11 +24,16 @@ test("classifies subjects like nats-server", () => {
     ["foo\tbar", 0],
     ["foo\r", 0],
     ["foo\n", 0],
+    // Form feed is whitespace to nats-server too (found by the nats-parser fuzz target).
+    ["foo\fbar", 0],
+    ["\f", 0],
+    ["foo.\f", 0],
   ];
   for (const [s, want] of cases) assert.equal(classifySubject(s), want, JSON.stringify(s));
   assert.equal(isValidQueueName("q"), true);
   assert.equal(isValidQueueName(""), false);
   assert.equal(isValidQueueName("a b"), false);
+  assert.equal(isValidQueueName("a\fb"), false);
 });
 
 test("matches wildcards", () => {

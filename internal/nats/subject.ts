@@ -8,8 +8,9 @@ const DOT = 0x2e;
 const STAR = 0x2a;
 const GT = 0x3e;
 
+/** The whitespace nats-server refuses in subjects: space, tab, CR, LF and form feed. */
 function isSpace(c: number): boolean {
-  return c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a;
+  return c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a || c === 0x0c;
 }
 
 /**

@@ -89,6 +89,23 @@ test("requestNamespace() reads the namespace of namespaced paths only", () => {
     ["/api/v1/pods", null],
     ["/apis/rbac.authorization.k8s.io/v1/clusterroles", null],
     ["/api", null],
+    // As the API server reads them (found by the proxy-path fuzz target): a legacy watch, an encoded name.
+    ["/api/v1/watch/namespaces/a/pods", "a"],
+    ["/apis/apps/v1/watch/namespaces/shop/deployments/d", "shop"],
+    ["/api/v1/proxy/namespaces/a/services/s", "a"],
+    ["/api/v1/namespaces/te%73t/pods", "test"],
+    ["/api/v1/namespaces/%74%65%73%74/pods", "test"],
+    ["/api/v1/watch/namespaces/a", null],
   ];
   for (const [path, ns] of cases) assert.equal(requestNamespace(path), ns, path);
+});
+
+test("revoking a namespace grant closes its streams however the path named the namespace", async () => {
+  const live = new LiveStreams();
+  const paths = ["/api/v1/watch/namespaces/test/pods", "/api/v1/namespaces/te%73t/pods", "/apis/apps/v1/watch/namespaces/%74est/deployments"];
+  const streams = paths.map(() => new PassThrough());
+  paths.forEach((p, i) => live.add("c", "m", streams[i]!, { grants: [grant("g", "view", "test")], namespace: requestNamespace(p) }));
+  assert.equal(live.revoke({ cluster: "c", member: "m", grantId: "g" }, "gone"), paths.length);
+  await new Promise((r) => setImmediate(r));
+  assert.ok(streams.every((s) => s.destroyed));
 });

@@ -102,10 +102,17 @@ export class LiveStreams {
 
 /**
  * The namespace a Kubernetes API path acts in (`/api/v1/namespaces/NS/...`,
- * `/apis/GROUP/VERSION/namespaces/NS/...`), or null for a cluster-level path — the Namespace
- * object itself (`/api/v1/namespaces/NS`) included, which a RoleBinding in NS does not cover.
+ * `/apis/GROUP/VERSION/namespaces/NS/...`, also after the legacy `watch/` or `proxy/` verb), or
+ * null for a cluster-level path — the Namespace object itself (`/api/v1/namespaces/NS`) included,
+ * which a RoleBinding in NS does not cover. `path` is raw: NS is percent-decoded, as the API server
+ * reads it.
  */
 export function requestNamespace(path: string): string | null {
-  const m = /^\/(?:api\/[^/]+|apis\/[^/]+\/[^/]+)\/namespaces\/([^/]+)\/[^/]/.exec(path);
-  return m ? m[1]! : null;
+  const m = /^\/(?:api\/[^/]+|apis\/[^/]+\/[^/]+)\/(?:watch\/|proxy\/)?namespaces\/([^/]+)\/[^/]/.exec(path);
+  if (!m) return null;
+  try {
+    return decodeURIComponent(m[1]!);
+  } catch {
+    return m[1]!; // a malformed escape: the API server refuses the request anyway
+  }
 }

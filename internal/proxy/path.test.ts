@@ -39,6 +39,14 @@ const bad = [
   "/api/v1/clusters/prod/k8s/api%5cv1",
   "/api/v1/clusters/prod/k8s/api%00",
   "/api/v1/clusters/prod/k8s/api v1",
+  // Found by the proxy-path fuzz target: `..#` is `..` to anything that cuts the fragment first.
+  "/api/v1/clusters/prod/k8s/..#",
+  "/api/v1/clusters/prod/k8s/api/..#x/v1",
+  // Found by the fuzz target: double encoding without `%25`, `.` to a decoder that skips bad escapes.
+  "/api/v1/clusters/prod/k8s/%2%45%2%45/x",
+  "/api/v1/clusters/prod/k8s/%%32%65",
+  "/api/v1/clusters/prod/k8s/api%",
+  "/api/v1/clusters/prod/k8s/api%4",
 ];
 for (const p of bad) {
   test(`refuses ${p}`, () => {

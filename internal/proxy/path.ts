@@ -2,7 +2,7 @@
  * The proxy path `/api/v1/clusters/{cluster_id}/k8s/...`, parsed once from the RAW request target.
  * The cluster id has a strict charset; anything that could change the cluster or escape `/k8s`
  * after a decoding or normalising step (dot segments, encoded separators or dots, double
- * encoding, `//`, `;`, `\`) is refused. Pure.
+ * encoding, `//`, `;`, `#`, `\`) is refused. Pure.
  */
 import { isValidClusterId } from "../validate/index.ts";
 import { ProxyError } from "./status.ts";
@@ -23,9 +23,12 @@ const FORBIDDEN_IN_PATH: [RegExp, string][] = [
   [/%2f/i, "an encoded '/'"],
   [/%5c/i, "an encoded '\\'"],
   [/%25/i, "a double-encoded character"],
+  // `%2%45` decodes to `%2E`; Go refuses it anyway (invalid URL escape), a lenient decoder would not.
+  [/%(?![0-9a-f]{2})/i, "a '%' not followed by two hex digits"],
   [/%00/i, "an encoded NUL"],
   [/\/\//, "an empty segment ('//')"],
   [/;/, "a ';'"],
+  [/#/, "a '#'"], // no fragment in a request target; a normaliser would cut it and resolve `..#` to `..`
   [/\\/, "a '\\'"],
   [/(^|\/)\.\.?(\/|$)/, "a '.' or '..' segment"],
   [/[\x00-\x20\x7f]/, "a control character or space"],
