@@ -183,6 +183,9 @@ test("kill -9 of gateway A: kubectl pointed at B works at once; a draining gatew
   const watch = kubectlStream({ kubectl: kube.kubectl.newest, kubeconfig: file }, ["get", "configmaps", "-n", kube.namespace, "-w", "-o", "name"]);
   t.after(() => watch.stop());
   await watch.waitFor(/configmap\/via-a/);
+  // The LIST's output comes before kubectl opens its watch: an event proves the watch is open on A.
+  await kubectlOk(viaB(), ["create", "configmap", "drain-probe", "-n", kube.namespace]);
+  await watch.waitFor(/configmap\/drain-probe/);
   const stopped = s.gateways[0]!.proc.stop("SIGTERM");
   const exit = await Promise.race([watch.exited, new Promise<"open">((res) => setTimeout(() => res("open"), 5000))]);
   assert.notEqual(exit, "open", "the watch ended when its gateway drained");
