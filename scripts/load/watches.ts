@@ -97,9 +97,9 @@ export class WatchLoad {
     while (!until()) {
       const timeoutS = this.#timeoutS + Math.floor(Math.random() * (this.#timeoutS + 1));
       const path = `/api/v1/namespaces/${ns}/configmaps?watch=1&allowWatchBookmarks=true&timeoutSeconds=${timeoutS}${rv ? `&resourceVersion=${rv}` : ""}`;
-      const end = await this.#watchOnce(index, pool, token, ns, path, timeoutS, (v) => (rv = v));
       this.#stats.add(first ? "watchOpens" : "watchReopens");
       first = false;
+      const end = await this.#watchOnce(index, pool, token, ns, path, timeoutS, (v) => (rv = v));
       if (end === "expired") rv = undefined;
       if (end === "failed") await sleep(1000); // an error was recorded; no hot loop against a refusing server
     }
