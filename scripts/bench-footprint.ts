@@ -14,13 +14,13 @@
  * WARD_BENCH_NODE_OPTIONS adds Node options to both processes (later ones win over the defaults,
  * e.g. "--initial-old-space-size=32"), to measure an alternative against the defaults.
  */
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startKubeEnv, type KubeEnv } from "../test/helpers/kube-env.ts";
 import type { Ward } from "../test/helpers/ward.ts";
 import { MiB, log } from "./bench-proxy/config.ts";
-import { cpuMs, peakRss, resetPeakRss } from "./bench-proxy/measure.ts";
+import { cpuMs, openFds, peakRss, resetPeakRss } from "./bench-proxy/measure.ts";
 import { killChildren } from "./bench-proxy/processes.ts";
 import { startBenchWard, wardSide } from "./bench-proxy/sides.ts";
 import { appendBigLog, createConfigMaps, execThroughput, kubectlExecRaces, listConfigMaps, logsFollow, portForwardThroughput, smallGetC64 } from "./bench-proxy/workloads.ts";
@@ -45,18 +45,10 @@ export interface Sample {
   rss: Record<string, { rss: number; peak: number; anon: number; file: number; fds: number; cpuMs: number; heap?: string }>;
 }
 
-function fds(pid: number): number {
-  try {
-    return readdirSync(`/proc/${pid}/fd`).length;
-  } catch {
-    return 0;
-  }
-}
-
 function memory(pid: number): { rss: number; peak: number; anon: number; file: number; fds: number; cpuMs: number } {
   const m = peakRss(pid);
   const mib = (kib: number) => +(kib / 1024).toFixed(1);
-  return { rss: mib(m.rssKiB), peak: mib(m.hwmKiB), anon: mib(m.anonKiB), file: mib(m.fileKiB), fds: fds(pid), cpuMs: cpuMs(pid) };
+  return { rss: mib(m.rssKiB), peak: mib(m.hwmKiB), anon: mib(m.anonKiB), file: mib(m.fileKiB), fds: openFds(pid), cpuMs: cpuMs(pid) };
 }
 
 /** V8's heap (used / total) and external memory, in MiB, from a process's /metrics. */

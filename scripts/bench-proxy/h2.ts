@@ -66,7 +66,7 @@ async function settle(t: Target): Promise<void> {
   for (let i = 0; i < 100 && tcpOf("self").some(([, remote]) => remote === t.port); i++) await new Promise((r) => setTimeout(r, 100));
 }
 
-function connectH2(t: Target): http2.ClientHttp2Session {
+export function connectH2(t: Target): http2.ClientHttp2Session {
   const s = http2.connect(`https://${t.host}:${t.port}`, { ca: t.ca });
   s.on("error", () => {});
   return s;

@@ -1,5 +1,5 @@
-/** CPU and memory of the processes on each side, from /proc: per-process CPU time, the machine's busy time, peak RSS (and its reset between phases). */
-import { readFileSync, writeFileSync } from "node:fs";
+/** CPU and memory of the processes on each side, from /proc: per-process CPU time, the machine's busy time, peak RSS (and its reset between phases), open descriptors. */
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 
 /** CPU time (user + system) a process used so far, in ms. */
 export function cpuMs(pid: number | undefined): number {
@@ -18,6 +18,16 @@ export function peakRss(pid: number | undefined): { hwmKiB: number; rssKiB: numb
     return { hwmKiB: get("VmHWM"), rssKiB: get("VmRSS"), anonKiB: get("RssAnon"), fileKiB: get("RssFile") };
   } catch {
     return { hwmKiB: 0, rssKiB: 0, anonKiB: 0, fileKiB: 0 };
+  }
+}
+
+/** How many file descriptors a process has open (/proc/PID/fd); 0 once it is gone. */
+export function openFds(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    return readdirSync(`/proc/${pid}/fd`).length;
+  } catch {
+    return 0;
   }
 }
 
