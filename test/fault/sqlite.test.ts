@@ -187,3 +187,52 @@ test("a full disk: grant writes and token mints answer 507 StoreFull, reads and 
     return created.every((id) => audited.has(id)) && minted.every((id) => auditedTokens.has(id));
   }), { timeoutMs: 10_000, intervalMs: 250 });
 });
+
+test("another process holds SQLite's write lock: a grant write waits and succeeds when it is released, or answers 503 naming the lock; kubectl and a live watch carry on meanwhile", { timeout: 120_000 }, async (t) => {
+  const m = await w.member("busy@example.com");
+  const target = { kubectl: kube.kubectl.newest, kubeconfig: dev.kubeconfig };
+  const watch = kubectlStream(target, ["get", "pods", "-w", "-n", kube.namespace]);
+  t.after(() => watch.stop());
+  await watch.waitFor(kube.pod);
+  const grant = (ns: string) => w.api(w.adminToken, "POST", grantsPath, { member_id: m.id, role: "view", scope: "namespace", namespace: ns });
+  const locker = new Database(dbFile(), { fileMustExist: true });
+  try {
+    // Released within the gateway's busy timeout (5 s): the write waits for it and lands.
+    locker.exec("BEGIN IMMEDIATE");
+    const t0 = Date.now();
+    const waiting = grant("busy-waits");
+    const k0 = Date.now();
+    assert.match(await kubectlOk(target, ["get", "pods", "-n", kube.namespace]), new RegExp(kube.pod));
+    const kubectlMs = Date.now() - k0;
+    await new Promise((r) => setTimeout(r, 1500 - (Date.now() - t0)));
+    locker.exec("COMMIT");
+    const ok = await waiting;
+    assert.equal(ok.status, 201, JSON.stringify(ok.json));
+    assert.ok(Date.now() - t0 >= 1400, "the write waited for the lock");
+    assert.ok(kubectlMs < 3000, `kubectl took ${kubectlMs} ms while a write waited for the lock`);
+
+    // Held past it: a clear 503, nothing written; the gateway keeps serving kubectl.
+    locker.exec("BEGIN IMMEDIATE");
+    const t1 = Date.now();
+    const refused = await grant("busy-refused");
+    const waitedMs = Date.now() - t1;
+    assert.equal(refused.status, 503, JSON.stringify(refused.json));
+    assert.equal(refused.json.reason, "StoreUnavailable");
+    assert.match(refused.json.error, /locked by another process, so nothing was changed; try again shortly/);
+    assert.equal(refused.headers["retry-after"], "5");
+    assert.ok(waitedMs >= 4000 && waitedMs < 12_000, `answered after ${waitedMs} ms (the busy timeout is 5 s)`);
+    const k1 = Date.now();
+    assert.match(await kubectlOk(target, ["get", "pods", "-n", kube.namespace]), new RegExp(kube.pod));
+    assert.ok(Date.now() - k1 < 3000, `kubectl took ${Date.now() - k1} ms while the lock was held`);
+  } finally {
+    if (locker.inTransaction) locker.exec("COMMIT");
+    locker.close();
+  }
+  const next = await grant("busy-after");
+  assert.equal(next.status, 201, JSON.stringify(next.json));
+  // The watch lived through it, and exactly the acknowledged grants exist.
+  assert.equal(await Promise.race([watch.exited.then(() => "exited"), new Promise((r) => setTimeout(() => r("open"), 100))]), "open", `the watch ended: ${watch.stderr()}`);
+  const names = ((await w.api(w.adminToken, "GET", grantsPath)).json.grants as { member_id: string; namespace: string }[]).filter((g) => g.member_id === m.id).map((g) => g.namespace).sort();
+  assert.deepEqual(names, ["busy-after", "busy-waits"]);
+  readDb((db) => assert.deepEqual((db.prepare("select namespace from grants where member_id = ? order by namespace").all(m.id) as { namespace: string }[]).map((r) => r.namespace), ["busy-after", "busy-waits"]));
+});
