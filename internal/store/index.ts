@@ -83,7 +83,13 @@ async function openSqlite(path: string, logger: Logger): Promise<Store> {
   sqlite.pragma("foreign_keys = ON");
   // Waiting for another process's write lock happens asynchronously (sqlite_busy.ts), not in SQLite.
   sqlite.pragma(`busy_timeout = ${BUSY_SPIN_MS}`);
-  const db = new Kysely<Database>({ dialect: new BusyRetrySqliteDialect({ database: sqlite }) });
+  // Reads outside transactions use a second connection, so they never wait behind a waiting write.
+  let reader;
+  if (path !== ":memory:") {
+    reader = new BetterSqlite3(path, { readonly: true, fileMustExist: true, ...(nativeBinding ? { nativeBinding: nativeBinding as unknown as string } : {}) });
+    reader.pragma(`busy_timeout = ${BUSY_SPIN_MS}`);
+  }
+  const db = new Kysely<Database>({ dialect: new BusyRetrySqliteDialect({ database: sqlite, ...(reader && { readDatabase: reader }) }) });
   return {
     db,
     dialect: "sqlite",

@@ -38,10 +38,18 @@ test("a lock held past the timeout fails the write with SQLITE_BUSY, and a trans
   sqlite.pragma("journal_mode = WAL");
   sqlite.pragma(`busy_timeout = ${BUSY_SPIN_MS}`);
   sqlite.exec("create table t (x integer)");
-  const db = new Kysely<{ t: { x: number } }>({ dialect: new BusyRetrySqliteDialect({ database: sqlite }, 300) });
+  const reader = new BetterSqlite3(path, { readonly: true });
+  const db = new Kysely<{ t: { x: number } }>({ dialect: new BusyRetrySqliteDialect({ database: sqlite, readDatabase: reader, timeoutMs: 300 }) });
   const other = new BetterSqlite3(path);
   try {
     other.exec("BEGIN IMMEDIATE");
+    other.exec("insert into t values (9)");
+    // Reads answer at once, from the last commit, while a write waits for the lock.
+    const waiting = assert.rejects(db.insertInto("t").values({ x: 0 }).execute(), (e: { code?: string }) => e.code === "SQLITE_BUSY");
+    const r0 = Date.now();
+    assert.deepEqual(await db.selectFrom("t").select("x").execute(), []);
+    assert.ok(Date.now() - r0 < 100, `a read waited ${Date.now() - r0} ms behind the waiting write`);
+    await waiting;
     const t0 = Date.now();
     await assert.rejects(db.insertInto("t").values({ x: 1 }).execute(), (e: { code?: string }) => e.code === "SQLITE_BUSY");
     assert.ok(Date.now() - t0 >= 250, "it waited about the timeout");
@@ -49,9 +57,15 @@ test("a lock held past the timeout fails the write with SQLITE_BUSY, and a trans
       await tx.selectFrom("t").selectAll().execute();
       await tx.insertInto("t").values({ x: 2 }).execute();
     }), (e: { code?: string }) => e.code === "SQLITE_BUSY");
-    other.exec("COMMIT");
+    other.exec("ROLLBACK");
     await db.insertInto("t").values({ x: 3 }).execute();
+    // A write is seen by the next read (on the other connection) at once.
     assert.deepEqual(await db.selectFrom("t").select("x").execute(), [{ x: 3 }]);
+    await db.transaction().execute(async (tx) => {
+      await tx.insertInto("t").values({ x: 4 }).execute();
+      assert.deepEqual(await tx.selectFrom("t").select("x").orderBy("x").execute(), [{ x: 3 }, { x: 4 }], "a transaction reads its own writes");
+      assert.deepEqual(await db.selectFrom("t").select("x").execute(), [{ x: 3 }], "others read the last commit meanwhile");
+    });
   } finally {
     other.close();
     await db.destroy();

@@ -1,12 +1,20 @@
 /**
  * SQLite's write lock held by another process (a backup, the sqlite3 shell, `ward gateway
- * bootstrap`): better-sqlite3 is synchronous, so SQLite's own busy timeout would stall the gateway's
+ * bootstrap`). better-sqlite3 is synchronous, so SQLite's own busy timeout would stall the gateway's
  * whole event loop — every kubectl stream, every agent heartbeat — for as long as it waits. Here
  * SQLite waits only `BUSY_SPIN_MS` itself; a statement it still finds locked is retried after an
- * asynchronous pause until `timeoutMs` has passed, then fails with SQLite's SQLITE_BUSY (the API
- * answers 503 and names the lock). A busy statement changed nothing, so retrying it is safe.
+ * asynchronous pause until `timeoutMs` has passed, then fails with SQLITE_BUSY (the API answers 503
+ * and names the lock). A busy statement changed nothing, so retrying it is safe.
+ *
+ * Waiting writes must not hold up reads (WAL's point: readers never wait for the writer): with a
+ * second, read-only connection (`readDatabase`, for a file database), a statement that only reads
+ * and runs outside a transaction goes there; writes and transactions take the one write connection,
+ * one caller at a time (a mutex, as kysely keeps for SQLite's single connection).
  */
-import { SqliteDialect, type CompiledQuery, type DatabaseConnection, type Driver, type QueryResult, type SqliteDialectConfig } from "kysely";
+import {
+  CompiledQuery, SelectQueryNode, SqliteAdapter, SqliteDialect, SqliteDriver, type DatabaseConnection, type DialectAdapter, type Driver, type QueryResult,
+  type SqliteDatabase,
+} from "kysely";
 import { isStoreBusy } from "./errors.ts";
 
 /** How long a statement waits for another process's write lock, in all. */
@@ -14,16 +22,35 @@ export const BUSY_TIMEOUT_MS = 5000;
 /** SQLite's own (blocking) wait per attempt: short enough not to be felt. */
 export const BUSY_SPIN_MS = 20;
 
-export class BusyRetrySqliteDialect extends SqliteDialect {
-  #timeoutMs: number;
+export interface BusyRetrySqliteOptions {
+  /** The write connection (every write, every transaction). */
+  database: SqliteDatabase;
+  /** A second connection to the same file for reads outside transactions (absent: all on `database`). */
+  readDatabase?: SqliteDatabase;
+  timeoutMs?: number;
+}
 
-  constructor(config: SqliteDialectConfig, timeoutMs = BUSY_TIMEOUT_MS) {
-    super(config);
-    this.#timeoutMs = timeoutMs;
+export class BusyRetrySqliteDialect extends SqliteDialect {
+  #o: BusyRetrySqliteOptions;
+
+  constructor(o: BusyRetrySqliteOptions) {
+    super({ database: o.database });
+    this.#o = o;
   }
 
   override createDriver(): Driver {
-    return busyRetryDriver(super.createDriver(), this.#timeoutMs);
+    return new BusyRetryDriver(this.#o);
+  }
+
+  override createAdapter(): DialectAdapter {
+    // The driver serializes its write connection itself: kysely's own mutex would make reads wait too.
+    return new ConcurrentSqliteAdapter();
+  }
+}
+
+class ConcurrentSqliteAdapter extends SqliteAdapter {
+  override get supportsMultipleConnections(): boolean {
+    return true;
   }
 }
 
@@ -40,32 +67,107 @@ export async function retryBusy<T>(f: () => Promise<T>, timeoutMs: number): Prom
   }
 }
 
-function busyRetryDriver(inner: Driver, timeoutMs: number): Driver {
-  // kysely's driver holds one connection (and a mutex around it): the retry keeps it, so a
-  // transaction's statements never interleave with another caller's.
-  const wrapped = new WeakMap<DatabaseConnection, DatabaseConnection>();
-  const wrap = (c: DatabaseConnection): DatabaseConnection => {
-    let w = wrapped.get(c);
-    if (!w) {
-      w = {
-        executeQuery: <R>(q: CompiledQuery): Promise<QueryResult<R>> => retryBusy(() => c.executeQuery<R>(q), timeoutMs),
-        streamQuery: <R>(q: CompiledQuery, chunkSize: number) => c.streamQuery<R>(q, chunkSize),
-      };
-      wrapped.set(c, w);
+/** One caller at a time, in order. */
+class Mutex {
+  #tail: Promise<void> = Promise.resolve();
+
+  lock(): Promise<() => void> {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const ready = this.#tail.then(() => release);
+    this.#tail = this.#tail.then(() => held);
+    return ready;
+  }
+}
+
+class BusyRetryDriver implements Driver {
+  #writer: SqliteDriver;
+  #reader: SqliteDriver | undefined;
+  #writeConn!: DatabaseConnection;
+  #readConn: DatabaseConnection | undefined;
+  #mutex = new Mutex();
+  #timeoutMs: number;
+
+  constructor(o: BusyRetrySqliteOptions) {
+    this.#writer = new SqliteDriver({ database: o.database });
+    this.#reader = o.readDatabase ? new SqliteDriver({ database: o.readDatabase }) : undefined;
+    this.#timeoutMs = o.timeoutMs ?? BUSY_TIMEOUT_MS;
+  }
+
+  async init(): Promise<void> {
+    await this.#writer.init();
+    this.#writeConn = await this.#writer.acquireConnection();
+    if (this.#reader) {
+      await this.#reader.init();
+      this.#readConn = await this.#reader.acquireConnection();
     }
-    return w;
-  };
-  return {
-    init: (o) => inner.init(o),
-    acquireConnection: async (o) => wrap(await inner.acquireConnection(o)),
-    // Transactions run their BEGIN/COMMIT through the wrapped connection, so these retry too.
-    beginTransaction: (c, s) => inner.beginTransaction(c, s),
-    commitTransaction: (c) => inner.commitTransaction(c),
-    rollbackTransaction: (c) => inner.rollbackTransaction(c),
-    ...(inner.savepoint && { savepoint: (c, n, q) => inner.savepoint!(c, n, q) }),
-    ...(inner.rollbackToSavepoint && { rollbackToSavepoint: (c, n, q) => inner.rollbackToSavepoint!(c, n, q) }),
-    ...(inner.releaseSavepoint && { releaseSavepoint: (c, n, q) => inner.releaseSavepoint!(c, n, q) }),
-    releaseConnection: (c, o) => inner.releaseConnection(c, o),
-    destroy: (o) => inner.destroy(o),
-  };
+  }
+
+  async acquireConnection(): Promise<DatabaseConnection> {
+    return new Session(this);
+  }
+
+  /** The write connection, held by `session` until it is released. */
+  async writeConnection(session: Session): Promise<DatabaseConnection> {
+    session.release ??= await this.#mutex.lock();
+    return this.#writeConn;
+  }
+
+  readConnection(): DatabaseConnection | undefined {
+    return this.#readConn;
+  }
+
+  retry<T>(f: () => Promise<T>): Promise<T> {
+    return retryBusy(f, this.#timeoutMs);
+  }
+
+  async beginTransaction(c: DatabaseConnection): Promise<void> {
+    await (c as Session).write("begin");
+  }
+
+  async commitTransaction(c: DatabaseConnection): Promise<void> {
+    await (c as Session).write("commit");
+  }
+
+  async rollbackTransaction(c: DatabaseConnection): Promise<void> {
+    await (c as Session).write("rollback");
+  }
+
+  async releaseConnection(c: DatabaseConnection): Promise<void> {
+    const s = c as Session;
+    const release = s.release;
+    s.release = undefined;
+    release?.();
+  }
+
+  async destroy(): Promise<void> {
+    await this.#reader?.destroy();
+    await this.#writer.destroy();
+  }
+}
+
+/** What kysely holds between acquire and release: reads go to the read connection until it writes or begins. */
+class Session implements DatabaseConnection {
+  release: (() => void) | undefined;
+  #d: BusyRetryDriver;
+
+  constructor(d: BusyRetryDriver) {
+    this.#d = d;
+  }
+
+  async write(sql: "begin" | "commit" | "rollback"): Promise<void> {
+    const conn = await this.#d.writeConnection(this);
+    await this.#d.retry(() => conn.executeQuery(CompiledQuery.raw(sql)));
+  }
+
+  async executeQuery<R>(q: CompiledQuery): Promise<QueryResult<R>> {
+    const reader = this.release === undefined && SelectQueryNode.is(q.query) ? this.#d.readConnection() : undefined;
+    const conn = reader ?? (await this.#d.writeConnection(this));
+    return this.#d.retry(() => conn.executeQuery<R>(q));
+  }
+
+  async *streamQuery<R>(q: CompiledQuery, chunkSize: number): AsyncIterableIterator<QueryResult<R>> {
+    const reader = this.release === undefined ? this.#d.readConnection() : undefined;
+    yield* (reader ?? (await this.#d.writeConnection(this))).streamQuery<R>(q, chunkSize);
+  }
 }

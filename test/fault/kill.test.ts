@@ -74,20 +74,165 @@ async function openStreams(which: Which): Promise<Live[]> {
   return live;
 }
 
-test("kill -9 of the agent: exec, get -w, logs -f and port-forward end with a clear error within 3 s; 503 while away; all works within 5 s of its return", { timeout: 120_000 }, async () => {
+interface Ended {
+  name: string;
+  ms: number;
+  code: number | null;
+  out: string;
+}
+
+/** Waits for every stream to end (10 s at most), timed from `t0`; a port-forward's TCP connection must close too. */
+async function ends(live: Live[], t0: number): Promise<Ended[]> {
+  return Promise.all(live.map(async (l) => {
+    const r = await Promise.race([l.k.exited, new Promise<"open">((res) => setTimeout(() => res("open"), 10_000))]);
+    const ms = Date.now() - t0;
+    if (l.sockClosed) await Promise.race([l.sockClosed, new Promise((_, rej) => setTimeout(() => rej(new Error(`${l.name}: its TCP connection stayed open`)), 5000))]);
+    return { name: l.name, ms: r === "open" ? Infinity : ms, code: r === "open" ? null : r.code, out: `${l.k.stderr()}\n${l.k.stdout().slice(-400)}` };
+  }));
+}
+
+function assertEnded(e: Ended, expect: { fails: boolean; says: RegExp }): void {
+  const what = `${e.name} after ${e.ms} ms, exit ${e.code}: ${e.out}`;
+  assert.ok(e.ms <= 3000, `${e.name} did not end within 3 s: ${what}`);
+  if (expect.fails) assert.notEqual(e.code, 0, what);
+  assert.match(e.out, expect.says, what);
+  assert.doesNotMatch(e.out, /panic|goroutine \d+ \[/, `no stack trace: ${what}`);
+}
+
+/** exec (stdin open), port-forward (moving bytes), get and a fresh watch all work; resolves with how long that took. */
+async function worksAgain(which: Which, limitMs: number, from: number): Promise<number> {
+  const t = target(which);
+  const ns = ["-n", kube.namespace];
+  const opts = { timeoutMs: Math.max(1000, limitMs - (Date.now() - from)), intervalMs: 100 };
+  await eventually(`kubectl get (${which}) to work again`, async () => (await kubectl(t, ["get", "pods", ...ns], { timeoutMs: 5000 })).code === 0, opts);
+  await eventually(`kubectl exec (${which}) to work again`, async () => {
+    const r = await kubectl(t, ["exec", "-i", kube.pod, "-c", kube.container, ...ns, "--", "cat"], { input: "back\n", timeoutMs: 5000 });
+    return r.code === 0 && r.stdout === "back\n";
+  }, opts);
+  const pf = kubectlStream(t, ["port-forward", `pod/${kube.pod}`, `:${kube.podPort}`, "--address=127.0.0.1", ...ns]);
+  try {
+    const port = Number(/Forwarding from 127\.0\.0\.1:(\d+)/.exec(await pf.waitFor(/Forwarding from 127\.0\.0\.1:(\d+)/, 5000))![1]);
+    await eventually(`port-forward (${which}) to carry bytes again`, () => echo(port, "again\n").then((b) => b === "again\n", () => false), opts);
+  } finally {
+    await pf.stop();
+  }
+  return Date.now() - from;
+}
+
+function echo(port: number, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(port, "127.0.0.1");
+    let got = "";
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error("no echo within 3 s"));
+    }, 3000);
+    sock.on("data", (c: Buffer) => {
+      got += c.toString();
+      if (got.length >= text.length) {
+        clearTimeout(timer);
+        sock.end();
+        resolve(got);
+      }
+    });
+    sock.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    sock.write(text);
+  });
+}
+
+/** What each kubectl prints when its stream is cut. */
+const CUT: Record<string, { fails: boolean; says: RegExp }> = {
+  "exec (newest)": { fails: true, says: /error: .*(websocket: close|unexpected EOF)/ },
+  "get -w (newest)": { fails: false, says: /Failure .*watch stream/ },
+  "logs -f (newest)": { fails: true, says: /error: .*(stream error|unexpected EOF)/ },
+  "port-forward (newest)": { fails: true, says: /lost connection to pod/ },
+  // kubectl 1.20 over SPDY ends an exec whose connection dropped as if it succeeded (exit 0, silent).
+  "exec (spdy)": { fails: false, says: /ping/ },
+  "get -w (spdy)": { fails: false, says: /Failure .*watch stream/ },
+  "logs -f (spdy)": { fails: true, says: /error: .*(stream error|unexpected EOF)/ },
+  "port-forward (spdy)": { fails: false, says: /lost connection to pod/ },
+};
+
+test("kill -9 of the agent: exec, get -w, logs -f and port-forward end within 3 s; new requests get the offline Status; all works within 5 s of its return", { timeout: 120_000 }, async () => {
   const live = [...(await openStreams("newest")), ...(await openStreams("spdy"))];
+  const old = w.agent;
   try {
     const killed = Date.now();
-    w.agent.child.kill("SIGKILL");
-    const ends = await Promise.all(live.map(async (l) => {
-      const r = await Promise.race([l.k.exited, new Promise<"open">((res) => setTimeout(() => res("open"), 10_000))]);
-      return { name: l.name, ms: Date.now() - killed, r, stderr: l.k.stderr(), stdout: l.k.stdout().slice(-300) };
-    }));
-    for (const e of ends) console.log(JSON.stringify(e));
+    old.child.kill("SIGKILL");
+    const ended = await ends(live, killed);
+    for (const e of ended) console.log(`# ${e.name}: ended after ${e.ms} ms`);
+    for (const e of ended) assertEnded(e, CUT[e.name]!);
   } finally {
     for (const l of live) {
       l.sock?.destroy();
       await l.k.stop();
     }
   }
+  // New requests: the offline Status at once, on the wire and as kubectl prints it.
+  const tok = await w.api(dev.token, "POST", `/api/v1/clusters/${CLUSTER}/k8s-token`, {});
+  assert.equal(tok.status, 200, JSON.stringify(tok.json));
+  const t0 = Date.now();
+  const r = await w.api(tok.json.token, "GET", `/api/v1/clusters/${CLUSTER}/k8s/api/v1/namespaces/${kube.namespace}/pods`);
+  assert.ok(Date.now() - t0 < 1000, `the 503 took ${Date.now() - t0} ms`);
+  assert.equal(r.status, 503, JSON.stringify(r.json));
+  assert.equal(r.json.kind, "Status");
+  assert.equal(r.json.code, 503);
+  assert.match(r.json.message, new RegExp(`Cluster ${CLUSTER} is offline: its Ward agent is not connected`));
+  for (const which of ["newest", "spdy"] as const) {
+    for (const args of [["get", "pods", "-n", kube.namespace], ["exec", kube.pod, "-c", kube.container, "-n", kube.namespace, "--", "true"]]) {
+      const k = await kubectl(target(which), args);
+      assert.notEqual(k.code, 0, `${which} ${args[0]}: ${k.stdout}`);
+      assert.match(k.stderr, new RegExp(`Cluster ${CLUSTER} is offline: its Ward agent is not connected`), `${which} ${args[0]}`);
+    }
+  }
+
+  // Back: everything works within 5 s of the agent's return (its process start).
+  const back = Date.now();
+  await w.startAgent();
+  const ms = await worksAgain("newest", 5000, back);
+  console.log(`# after the agent's restart, kubectl worked again within ${ms} ms`);
+  assert.ok(ms <= 5000, `kubectl worked again only ${ms} ms after the agent was restarted`);
+  await worksAgain("spdy", 10_000, Date.now());
+});
+
+test("kill -9 of the gateway: live streams end within 3 s; restarted on its data dir and port, kubectl works within 5 s of it being ready, with tokens issued before, and the agent back by itself", { timeout: 120_000 }, async () => {
+  const live = [...(await openStreams("newest")), ...(await openStreams("spdy"))];
+  const agentPid = w.agent.child.pid;
+  try {
+    const killed = Date.now();
+    w.gateway.child.kill("SIGKILL");
+    const ended = await ends(live, killed);
+    for (const e of ended) console.log(`# ${e.name}: ended after ${e.ms} ms`);
+    for (const e of ended) {
+      assert.ok(e.ms <= 3000, `${e.name} did not end within 3 s: ${e.out}`);
+      assert.doesNotMatch(e.out, /panic|goroutine \d+ \[/, `${e.name}: no stack trace`);
+    }
+  } finally {
+    for (const l of live) {
+      l.sock?.destroy();
+      await l.k.stop();
+    }
+  }
+  await w.gateway.stop();
+  // While it is away, kubectl says it cannot reach the server (its own words).
+  const away = await kubectl(target("newest"), ["get", "pods", "-n", kube.namespace]);
+  assert.notEqual(away.code, 0);
+  assert.match(away.stderr, /connection to the server .* was refused/, away.stderr);
+  // Away long enough for the agent's reconnect backoff to grow (four refused tries): its pauses stay short.
+  const tries = () => (w.agent.output().match(/cannot connect to the gateway; retrying/g) ?? []).length;
+  const tried = tries();
+  await eventually("the agent's fourth refused reconnect", () => tries() >= tried + 4, { timeoutMs: 30_000, intervalMs: 100 });
+
+  await w.restartGateway();
+  const ready = Date.now();
+  // The kubeconfig minted before the crash: its token still works (keys and records are in the store).
+  const ms = await worksAgain("newest", 5000, ready);
+  console.log(`# after the gateway's restart, kubectl worked again within ${ms} ms of it being ready`);
+  assert.ok(ms <= 5000, `kubectl worked again only ${ms} ms after the gateway was ready`);
+  await worksAgain("spdy", 10_000, Date.now());
+  assert.equal(w.agent.child.pid, agentPid, "the same agent process reconnected by itself");
+  assert.equal(w.agent.child.exitCode, null);
 });
