@@ -53,6 +53,10 @@ test("a lock held past the timeout fails the write with SQLITE_BUSY, and a trans
     const t0 = Date.now();
     await assert.rejects(db.insertInto("t").values({ x: 1 }).execute(), (e: { code?: string }) => e.code === "SQLITE_BUSY");
     assert.ok(Date.now() - t0 >= 250, "it waited about the timeout");
+    // Writes queued behind a waiting write share no budget: each gives up within its own timeout.
+    const t1 = Date.now();
+    await Promise.all([1, 2, 3].map((x) => assert.rejects(db.insertInto("t").values({ x }).execute(), (e: { code?: string }) => e.code === "SQLITE_BUSY")));
+    assert.ok(Date.now() - t1 < 600, `three queued writes took ${Date.now() - t1} ms to give up`);
     await assert.rejects(db.transaction().execute(async (tx) => {
       await tx.selectFrom("t").selectAll().execute();
       await tx.insertInto("t").values({ x: 2 }).execute();

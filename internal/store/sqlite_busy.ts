@@ -54,9 +54,8 @@ class ConcurrentSqliteAdapter extends SqliteAdapter {
   }
 }
 
-/** Runs `f`, retrying while SQLite says another connection holds the lock, for up to `timeoutMs`. */
-export async function retryBusy<T>(f: () => Promise<T>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
+/** Runs `f`, retrying while SQLite says another connection holds the lock, until `deadline` (clock ms). */
+export async function retryBusy<T>(f: () => Promise<T>, deadline: number): Promise<T> {
   for (let pause = 5; ; pause = Math.min(pause * 2, 100)) {
     try {
       return await f();
@@ -107,9 +106,22 @@ class BusyRetryDriver implements Driver {
     return new Session(this);
   }
 
-  /** The write connection, held by `session` until it is released. */
+  /**
+   * The write connection, held by `session` until it is released. Waiting for it (behind other
+   * writes, themselves maybe waiting for the lock) counts against the session's deadline.
+   */
   async writeConnection(session: Session): Promise<DatabaseConnection> {
-    session.release ??= await this.#mutex.lock();
+    if (session.release) return this.#writeConn;
+    const locked = this.#mutex.lock();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), Math.max(0, session.deadline - Date.now()))));
+    const release = await Promise.race([locked, timedOut]);
+    clearTimeout(timer);
+    if (!release) {
+      void locked.then((r) => r());
+      throw Object.assign(new Error("database is locked (other writes were waiting for it)"), { code: "SQLITE_BUSY" });
+    }
+    session.release = release;
     return this.#writeConn;
   }
 
@@ -117,8 +129,8 @@ class BusyRetryDriver implements Driver {
     return this.#readConn;
   }
 
-  retry<T>(f: () => Promise<T>): Promise<T> {
-    return retryBusy(f, this.#timeoutMs);
+  get timeoutMs(): number {
+    return this.#timeoutMs;
   }
 
   async beginTransaction(c: DatabaseConnection): Promise<void> {
@@ -149,21 +161,24 @@ class BusyRetryDriver implements Driver {
 /** What kysely holds between acquire and release: reads go to the read connection until it writes or begins. */
 class Session implements DatabaseConnection {
   release: (() => void) | undefined;
+  /** Until when this session's statements may wait for the lock (clock ms): one budget per use. */
+  readonly deadline: number;
   #d: BusyRetryDriver;
 
   constructor(d: BusyRetryDriver) {
     this.#d = d;
+    this.deadline = Date.now() + d.timeoutMs;
   }
 
   async write(sql: "begin" | "commit" | "rollback"): Promise<void> {
     const conn = await this.#d.writeConnection(this);
-    await this.#d.retry(() => conn.executeQuery(CompiledQuery.raw(sql)));
+    await retryBusy(() => conn.executeQuery(CompiledQuery.raw(sql)), sql === "begin" ? this.deadline : Date.now() + this.#d.timeoutMs);
   }
 
   async executeQuery<R>(q: CompiledQuery): Promise<QueryResult<R>> {
     const reader = this.release === undefined && SelectQueryNode.is(q.query) ? this.#d.readConnection() : undefined;
     const conn = reader ?? (await this.#d.writeConnection(this));
-    return this.#d.retry(() => conn.executeQuery<R>(q));
+    return retryBusy(() => conn.executeQuery<R>(q), this.deadline);
   }
 
   async *streamQuery<R>(q: CompiledQuery, chunkSize: number): AsyncIterableIterator<QueryResult<R>> {
