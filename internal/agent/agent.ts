@@ -26,7 +26,11 @@ export interface AgentOptions {
   /** Full reconcile interval (repairs hand edits); default 30 s. */
   resyncMs?: number;
   logger?: Logger;
-  /** First reconnect delay; doubles up to maxBackoffMs, with ±50 % jitter. */
+  /**
+   * First reconnect delay; doubles up to maxBackoffMs (default 2 s), with ±50 % jitter. The cap is
+   * low on purpose: after an outage of any length the agent is back within ~3 s of the gateway
+   * being ready again, and a refused try costs the gateway no more than one TLS handshake.
+   */
   minBackoffMs?: number;
   maxBackoffMs?: number;
   now?: () => number;
@@ -92,7 +96,7 @@ export class Agent {
   constructor(opts: AgentOptions) {
     assertClusterId(opts.cluster);
     this.#o = {
-      userPrefix: "ward:", helloMs: 10_000, resyncMs: 30_000, logger: silentLogger, minBackoffMs: 500, maxBackoffMs: 30_000, now: Date.now, firstReconcileTimeoutMs: 10_000,
+      userPrefix: "ward:", helloMs: 10_000, resyncMs: 30_000, logger: silentLogger, minBackoffMs: 500, maxBackoffMs: 2000, now: Date.now, firstReconcileTimeoutMs: 10_000,
       ...opts,
     };
     this.#log = this.#o.logger;

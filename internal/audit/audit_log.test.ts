@@ -74,3 +74,28 @@ test("a failing store or a bad entry is counted, not thrown, and later batches s
   assert.deepEqual(written, ["3"]);
   assert.deepEqual(log.stats(), { queued: 0, dropped: 0, written: 1, failed: 3 });
 });
+
+test("a batch the store refuses for now (retryable) is written first at the next flush, before newer entries; at close it is counted failed", async () => {
+  let away = true;
+  const written: string[] = [];
+  const log = new AuditLog<number>({
+    write: async (rows) => {
+      if (away) throw Object.assign(new Error("database or disk is full"), { code: "SQLITE_FULL" });
+      written.push(...rows.map((r) => r.id));
+    },
+    retryable: (e) => (e as { code?: string }).code === "SQLITE_FULL",
+    toRow: row, logger: silentLogger, batchSize: 2, flushIntervalMs: 60_000,
+  });
+  for (const n of [1, 2, 3]) log.record(n);
+  await log.flush();
+  await log.flush();
+  assert.deepEqual(log.stats(), { queued: 3, dropped: 0, written: 0, failed: 0 }, "kept, and nothing behind it was tried");
+  away = false;
+  log.record(4);
+  await log.flush();
+  assert.deepEqual(written, ["1", "2", "3", "4"]);
+  away = true;
+  log.record(5);
+  await log.close();
+  assert.deepEqual(log.stats(), { queued: 0, dropped: 0, written: 4, failed: 1 });
+});

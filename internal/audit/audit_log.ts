@@ -8,8 +8,17 @@ import type { Logger } from "../log/index.ts";
 import type { AuditRow } from "./audit_row.ts";
 
 export interface AuditLogOptions<T> {
-  /** Writes one batch (one transaction). A failure counts the batch as failed, not retried. */
+  /**
+   * Writes one batch (one transaction). A failure counts the batch as failed, not retried, unless
+   * `retryable` says the store is only away for now.
+   */
   write: (rows: AuditRow[]) => Promise<void>;
+  /**
+   * True for errors that say the store is away for now (unreachable, locked, out of disk space):
+   * the batch is kept and written first at the next flush (the queue behind it keeps its cap), so
+   * an outage delays audit rows instead of losing them. Default: nothing is retried.
+   */
+  retryable?: (err: unknown) => boolean;
   /** Turns a queued entry into its row (at flush time). */
   toRow: (entry: T) => AuditRow;
   logger: Logger;
@@ -34,8 +43,10 @@ export const DEFAULT_BATCH_SIZE = 500;
 export const DEFAULT_FLUSH_INTERVAL_MS = 250;
 
 export class AuditLog<T> {
-  #o: Required<Omit<AuditLogOptions<T>, "logger">> & { logger: Logger };
+  #o: Required<Omit<AuditLogOptions<T>, "logger" | "retryable">> & Pick<AuditLogOptions<T>, "logger" | "retryable">;
   #queue: T[] = [];
+  /** A batch the store refused for now: written first at the next flush. */
+  #retry: AuditRow[] | undefined;
   #dropped = 0;
   #written = 0;
   #failed = 0;
@@ -75,7 +86,7 @@ export class AuditLog<T> {
   }
 
   stats(): AuditStats {
-    return { queued: this.#queue.length, dropped: this.#dropped, written: this.#written, failed: this.#failed };
+    return { queued: this.#queue.length + (this.#retry?.length ?? 0), dropped: this.#dropped, written: this.#written, failed: this.#failed };
   }
 
   /** Writes everything queued now (batch by batch). Concurrent calls share one run. */
@@ -85,6 +96,10 @@ export class AuditLog<T> {
   }
 
   async #drain(): Promise<void> {
+    const retry = this.#retry;
+    this.#retry = undefined;
+    // The store still away: the rest waits for the next flush too.
+    if (retry && !(await this.#write(retry))) return;
     while (this.#queue.length) {
       const batch = this.#queue.splice(0, this.#o.batchSize);
       const rows: AuditRow[] = [];
@@ -96,18 +111,28 @@ export class AuditLog<T> {
           this.#o.logger.warn("audit entry could not be turned into a row", { err: err as Error });
         }
       }
-      try {
-        await this.#o.write(rows);
-        this.#written += rows.length;
-      } catch (err) {
-        this.#failed += rows.length;
-        // At most one line per 10 s: a store that is away fails every batch until it returns.
-        const now = Date.now();
-        if (now - this.#lastFailLog >= 10_000) {
-          this.#lastFailLog = now;
-          this.#o.logger.error("audit batch write failed; its rows are lost", { rows: rows.length, failed: this.#failed, err: err as Error });
-        }
+      if (!(await this.#write(rows))) return;
+    }
+  }
+
+  /** Writes one batch; false when it is kept for the next flush (the store is away for now). */
+  async #write(rows: AuditRow[]): Promise<boolean> {
+    try {
+      await this.#o.write(rows);
+      this.#written += rows.length;
+      return true;
+    } catch (err) {
+      const keep = !this.#closed && this.#o.retryable?.(err) === true;
+      if (keep) this.#retry = rows;
+      else this.#failed += rows.length;
+      // At most one line per 10 s: a store that is away fails every batch until it returns.
+      const now = Date.now();
+      if (now - this.#lastFailLog >= 10_000) {
+        this.#lastFailLog = now;
+        if (keep) this.#o.logger.warn("audit batch write failed; retrying at the next flush", { rows: rows.length, err: err as Error });
+        else this.#o.logger.error("audit batch write failed; its rows are lost", { rows: rows.length, failed: this.#failed, err: err as Error });
       }
+      return !keep;
     }
   }
 

@@ -42,3 +42,21 @@ test("any other error (an HttpError of another surface too) is logged with the p
     assert.deepEqual(lines.map((l) => [l["level"], l["msg"], l["path"]]), [["error", "unhandled test error", "/x"]]);
   }
 });
+
+test("a full disk under the database (SQLITE_FULL, PostgreSQL 53100) is a 507 StoreFull that says what to free; a locked SQLite file a 503 that says so", async () => {
+  for (const code of ["SQLITE_FULL", "53100"]) {
+    const { a, lines } = app(Object.assign(new Error("database or disk is full"), { code }));
+    const res = await a.request("/x");
+    assert.equal(res.status, 507, code);
+    assert.deepEqual(await res.json(), { reason: "StoreFull" });
+    assert.deepEqual(lines.map((l) => [l["level"], l["msg"], l["cause"]]), [["error", "store full: a write was refused", code]]);
+  }
+  for (const code of ["SQLITE_BUSY", "SQLITE_BUSY_SNAPSHOT"]) {
+    const { a, lines } = app(Object.assign(new Error("database is locked"), { code }));
+    const res = await a.request("/x");
+    assert.equal(res.status, 503, code);
+    assert.equal(res.headers.get("retry-after"), "5");
+    assert.deepEqual(await res.json(), { reason: "StoreUnavailable" });
+    assert.deepEqual(lines.map((l) => [l["level"], l["msg"]]), [["warn", "store busy"]]);
+  }
+});

@@ -8,7 +8,7 @@
 import type { Context, Env, ErrorHandler } from "hono";
 import { HttpError } from "../errors/index.ts";
 import type { Logger } from "../log/index.ts";
-import { isStoreUnavailable } from "../store/index.ts";
+import { isStoreBusy, isStoreFull, isStoreUnavailable } from "../store/index.ts";
 
 /** Seconds a client is asked to wait when the database cannot be reached. */
 const STORE_RETRY_AFTER = 5;
@@ -26,12 +26,19 @@ export interface HttpErrorHandlerOptions<E extends Env, T extends HttpError> {
 
 export function httpErrorHandler<E extends Env, T extends HttpError>(opts: HttpErrorHandlerOptions<E, T>): ErrorHandler<E> {
   return function onHttpError(err, c) {
-    if (isStoreUnavailable(err)) {
+    if (isStoreFull(err)) {
+      // The disk under the database is full: the write was refused whole (its transaction rolled back).
+      opts.logger.error("store full: a write was refused", { path: c.req.path, cause: (err as { code?: string }).code });
+      err = new HttpError(507, "StoreFull", "The gateway's database is out of disk space, so nothing was changed: free space on the disk that holds it, then retry (reads keep working)");
+    } else if (isStoreUnavailable(err)) {
       // Not a bug here: the database went away (or is busy). Said once per request, without the query.
-      opts.logger.warn("store unavailable", { path: c.req.path, cause: (err as { code?: string }).code ?? err.message });
-      err = new HttpError(503, "StoreUnavailable", "The gateway cannot reach its database right now; try again shortly", { retryAfter: STORE_RETRY_AFTER });
+      const busy = isStoreBusy(err);
+      opts.logger.warn(busy ? "store busy" : "store unavailable", { path: c.req.path, cause: (err as { code?: string }).code ?? err.message });
+      err = busy
+        ? new HttpError(503, "StoreUnavailable", "The gateway's database is locked by another process, so nothing was changed; try again shortly", { retryAfter: STORE_RETRY_AFTER })
+        : new HttpError(503, "StoreUnavailable", "The gateway cannot reach its database right now; try again shortly", { retryAfter: STORE_RETRY_AFTER });
     }
-    if (opts.owns(err) || (err instanceof HttpError && err.reason === "StoreUnavailable")) {
+    if (opts.owns(err) || (err instanceof HttpError && (err.reason === "StoreUnavailable" || err.reason === "StoreFull"))) {
       if (err.retryAfter !== undefined) c.header("Retry-After", String(err.retryAfter));
       return opts.render(err, c);
     }

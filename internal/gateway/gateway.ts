@@ -11,7 +11,7 @@ import { AuditLog, AuditRetention, AuditStore, BODY_CAPTURE_BYTES, DEFAULT_RETEN
 import { agentInstanceOf } from "../bus/index.ts";
 import { isValidClusterId } from "../validate/index.ts";
 import { NATS_PATH, createNatsUpgradeHandler, type NatsServer } from "../nats/index.ts";
-import { ensurePrivateDir, openStore, writePrivateFile, type Store } from "../store/index.ts";
+import { ensurePrivateDir, isStoreFull, isStoreUnavailable, openStore, writePrivateFile, type Store } from "../store/index.ts";
 import type { Logger } from "../log/index.ts";
 import { edgeListeners, KubeProxy, ProxyError, statusResponseBytes, type ExchangeRecord } from "../proxy/index.ts";
 import { TunnelGateway, type StreamKind } from "../tunnel/index.ts";
@@ -149,7 +149,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const auditOn = opts.audit?.enabled !== false;
   const auditStore = new AuditStore(store.db);
   const auditLog = auditOn
-    ? new AuditLog<AuditEntry>({ write: (rows) => auditStore.insert(rows), toRow, logger: log.child({ area: "audit" }), ...(opts.audit?.queueCap ? { queueCap: opts.audit.queueCap } : {}) })
+    ? new AuditLog<AuditEntry>({ write: (rows) => auditStore.insert(rows), retryable: (e) => isStoreUnavailable(e) || isStoreFull(e), toRow, logger: log.child({ area: "audit" }), ...(opts.audit?.queueCap ? { queueCap: opts.audit.queueCap } : {}) })
     : undefined;
   const retention = new AuditRetention({ store: auditStore, retentionMs: opts.audit?.retentionMs ?? DEFAULT_RETENTION_MS, logger: log.child({ area: "audit" }) });
   retention.start();

@@ -15,6 +15,7 @@ import type { StreamKind } from "../tunnel/index.ts";
 import { LiveStreams, requestNamespace, type StreamAuthority } from "./live.ts";
 import { relay, splice } from "./splice.ts";
 import { WebSocketActivity } from "./ws_activity.ts";
+import { execErrorFrames, hasStatusErrorChannel, isExplainable, isJsonWatch, streamEndedMessage, WatchBoundary, watchErrorEvent } from "./stream_end.ts";
 import type { ProxyTarget } from "./path.ts";
 import { protocolOf, requestHasBody, type EdgeRequest, type EdgeResponse, type Protocol } from "./protocol.ts";
 import { ProxyError, statusResponseBytes, writeStatus } from "./status.ts";
@@ -136,12 +137,13 @@ function isWebSocket(headers: readonly string[]): boolean {
  * one every few seconds, which would keep an abandoned shell open for ever). Added after the
  * splice, so these listeners only watch bytes the pipes already move.
  */
-function countWebSocketActivity(socket: Duplex, stream: TunnelStream): void {
+function countWebSocketActivity(socket: Duplex, stream: TunnelStream): WebSocketActivity {
   stream.countActivityByCaller();
   const up = new WebSocketActivity();
   const down = new WebSocketActivity();
   socket.on("data", (c: Uint8Array) => up.push(c) && stream.touch());
   stream.on("data", (c: Uint8Array) => down.push(c) && stream.touch());
+  return down;
 }
 
 export class KubeProxy {
@@ -252,7 +254,17 @@ export class KubeProxy {
         // A watch (or `logs -f`) that sat idle, or that a draining gateway ends, ends the way the API
         // server ends one at its own timeout: cleanly, so kubectl stops and informers re-watch
         // (through another gateway). Anything else cut short is an error.
-        relay(stream, res, kind === "watch" ? { endOn: endsWatchCleanly } : {});
+        // Cut otherwise (its agent gone, access revoked), a JSON watch ends with an ERROR event that
+        // says why, when the cut falls between two events.
+        if (kind !== "watch") return relay(stream, res);
+        const json = isJsonWatch(firstHeader(head.headers, "content-type"));
+        const boundary = new WatchBoundary();
+        relay(stream, res, {
+          endOn: endsWatchCleanly,
+          lastWords: (err) => (json && boundary.atBoundary && isExplainable(err) ? watchErrorEvent(streamEndedMessage(target.cluster, err)) : undefined),
+        });
+        // Beside the relay's own pipe (same turn: the stream starts flowing once, for both).
+        if (json) stream.on("data", (c: Uint8Array) => boundary.push(c));
       },
       sendError,
     );
@@ -301,8 +313,14 @@ export class KubeProxy {
       }
       socket.off("close", early);
       socket.write(lines.join("\r\n") + "\r\n\r\n");
-      splice(socket, stream);
-      if (isWebSocket(headers)) countWebSocketActivity(socket, stream);
+      // An exec or attach cut between two WebSocket messages hears why on its error channel.
+      const ws = isWebSocket(headers);
+      const statusChannel = ws && kind === "exec" && hasStatusErrorChannel(firstHeader(headers, "sec-websocket-protocol")?.trim());
+      let down: WebSocketActivity | undefined;
+      splice(socket, stream, {
+        lastWords: (err) => (statusChannel && down?.atMessageBoundary && isExplainable(err) ? execErrorFrames(streamEndedMessage(target.cluster, err)) : undefined),
+      });
+      if (ws) down = countWebSocketActivity(socket, stream);
     }, refuse);
   }
 }

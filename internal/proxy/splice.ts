@@ -6,7 +6,12 @@
  */
 import type { Duplex, Readable, Writable } from "node:stream";
 
-export function splice(socket: Duplex, stream: Duplex): void {
+export interface SpliceOptions {
+  /** Bytes that end the socket cleanly when the stream fails (a Status on exec's error channel); undefined: destroy it. */
+  lastWords?: (err: Error) => Uint8Array | undefined;
+}
+
+export function splice(socket: Duplex, stream: Duplex, opts: SpliceOptions = {}): void {
   socket.pipe(stream);
   const stop = corkedPipe(stream, socket);
   socket.on("error", () => socket.destroy());
@@ -15,7 +20,11 @@ export function splice(socket: Duplex, stream: Duplex): void {
     if (!stream.writableEnded) stream.end();
     stream.resume(); // drain what the peer still sends, so the stream can finish cleanly
   });
-  stream.once("error", () => socket.destroy());
+  stream.once("error", (err) => {
+    const last = socket.destroyed || socket.writableEnded ? undefined : opts.lastWords?.(err);
+    if (last) socket.end(last);
+    else socket.destroy();
+  });
   stream.once("close", () => {
     if (!socket.destroyed && !socket.writableEnded) socket.end();
   });
@@ -63,6 +72,8 @@ export function corkedPipe(src: Readable, dst: Writable): () => void {
 export interface RelayOptions {
   /** Errors of `src` that end `dst` cleanly rather than destroying it (a watch's idle timeout). */
   endOn?: (err: Error) => boolean;
+  /** Bytes that end `dst` cleanly after an error of `src` (a watch's final ERROR event); undefined: destroy it. */
+  lastWords?: (err: Error) => Uint8Array | undefined;
 }
 
 /**
@@ -82,6 +93,12 @@ export function relay(src: Readable, dst: Writable, opts: RelayOptions = {}): vo
       // What `src` already delivered is written, then `dst` ends as if `src` had.
       src.unpipe(dst);
       dst.end();
+      return;
+    }
+    const last = dst.writableEnded ? undefined : opts.lastWords?.(err);
+    if (last) {
+      src.unpipe(dst);
+      dst.end(last);
     } else dst.destroy(err);
   };
   // Listeners stay attached after settling, so late errors of either side are never unhandled.

@@ -21,6 +21,13 @@ export class WebSocketActivity {
   #skip = 0;
   /** Whether the current frame is a data (or close) frame. */
   #data = false;
+  /** Inside a fragmented message (a data frame without FIN, until its final continuation). */
+  #fragmented = false;
+
+  /** Whether the bytes so far end between two whole messages (another frame may be inserted). */
+  get atMessageBoundary(): boolean {
+    return this.#headerLen === 0 && this.#skip === 0 && !this.#fragmented;
+  }
 
   /** Feeds the next chunk; returns whether it carried activity (any byte of a non-keepalive frame). */
   push(chunk: Uint8Array): boolean {
@@ -43,6 +50,8 @@ export class WebSocketActivity {
       if (this.#data) active = true;
       if (this.#headerLen < frameHeaderLength(this.#header, this.#headerLen)) continue;
       this.#skip = framePayloadLength(this.#header);
+      const opcode = this.#header[0]! & 0x0f;
+      if (opcode <= 0x2) this.#fragmented = (this.#header[0]! & 0x80) === 0; // data frames: FIN ends the message
       this.#headerLen = 0;
     }
     return active;

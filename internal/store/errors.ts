@@ -17,10 +17,25 @@ export function isStoreUnavailable(e: unknown): boolean {
   const err = e as { code?: unknown; message?: unknown } | null;
   if (!err || typeof err !== "object") return false;
   const code = typeof err.code === "string" ? err.code : "";
-  if (UNAVAILABLE_CODES.has(code) || code.startsWith("08")) return true;
+  if (UNAVAILABLE_CODES.has(code) || code.startsWith("08") || isStoreBusy(e)) return true;
   // pg's own client errors carry no code.
   const msg = typeof err.message === "string" ? err.message : "";
   return /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/.test(msg);
+}
+
+/**
+ * True when `e` says the disk holding the database is full (SQLite's SQLITE_FULL, PostgreSQL's
+ * 53100 disk_full): nothing was written; reads still work, and writes do again once space is freed.
+ */
+export function isStoreFull(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === "SQLITE_FULL" || code === "53100";
+}
+
+/** True when `e` is SQLite's "another connection holds the write lock" (past the busy timeout). */
+export function isStoreBusy(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === "string" && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"));
 }
 
 /**

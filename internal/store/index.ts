@@ -3,7 +3,7 @@
  * Migrations run at open. Everything above uses `Store.db` with dialect-neutral queries.
  */
 import { dirname } from "node:path";
-import { Kysely, SqliteDialect } from "kysely";
+import { Kysely } from "kysely";
 import { Migrator } from "kysely/migration";
 import { createLogger, type Logger } from "../log/index.ts";
 import type { Database } from "./schema.ts";
@@ -11,9 +11,10 @@ import { StoreError } from "./errors.ts";
 import { migrations } from "./migrations/index.ts";
 import { ensurePrivateDir, ensurePrivateFile, tightenPrivateFile } from "./private_files.ts";
 import { sqliteNativeBinding } from "./sqlite.ts";
+import { BUSY_SPIN_MS, BusyRetrySqliteDialect } from "./sqlite_busy.ts";
 
 export type { AuditEventsTable, Database } from "./schema.ts";
-export { StoreError, StoreUnavailableError, isStoreUnavailable, isUniqueViolation } from "./errors.ts";
+export { StoreError, StoreUnavailableError, isStoreBusy, isStoreFull, isStoreUnavailable, isUniqueViolation } from "./errors.ts";
 export { redactedUrl } from "./postgres.ts";
 export { copyStore, storeReport, STORE_TABLES, type TableReport } from "./copy_store.ts";
 export { ensurePrivateDir, tightenPrivateFile, writePrivateFile } from "./private_files.ts";
@@ -80,8 +81,15 @@ async function openSqlite(path: string, logger: Logger): Promise<Store> {
   sqlite.pragma("journal_mode = WAL");
   sqlite.pragma("synchronous = NORMAL");
   sqlite.pragma("foreign_keys = ON");
-  sqlite.pragma("busy_timeout = 5000");
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  // Waiting for another process's write lock happens asynchronously (sqlite_busy.ts), not in SQLite.
+  sqlite.pragma(`busy_timeout = ${BUSY_SPIN_MS}`);
+  // Reads outside transactions use a second connection, so they never wait behind a waiting write.
+  let reader;
+  if (path !== ":memory:") {
+    reader = new BetterSqlite3(path, { readonly: true, fileMustExist: true, ...(nativeBinding ? { nativeBinding: nativeBinding as unknown as string } : {}) });
+    reader.pragma(`busy_timeout = ${BUSY_SPIN_MS}`);
+  }
+  const db = new Kysely<Database>({ dialect: new BusyRetrySqliteDialect({ database: sqlite, ...(reader && { readDatabase: reader }) }) });
   return {
     db,
     dialect: "sqlite",

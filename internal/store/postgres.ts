@@ -93,6 +93,11 @@ export async function openPostgres(url: string, logger: Logger): Promise<Postgre
   // An idle client's connection dropping (the database restarted) is reported here; the pool
   // replaces it on the next checkout. Without a listener it would crash the process.
   pool.on("error", (e) => logger.warn("PostgreSQL connection lost; the pool reconnects on demand", { err: e.message }));
+  // A checked-out client's connection dropping when no query of it is in flight (between checkout
+  // and its first query, between a transaction's statements) is emitted on the client itself, where
+  // the pool's listener is not: unheard, it crashed the gateway when the database restarted. Its
+  // next query fails instead (503), and the pool discards it on release.
+  pool.on("connect", (client) => client.on("error", (e) => logger.warn("PostgreSQL connection lost while in use; the pool replaces it", { err: e.message })));
   try {
     const c = await pool.connect();
     c.release();

@@ -44,6 +44,8 @@ export interface StartWardOptions {
   command?: readonly string[];
   /** Called just before the gateway and before the agent start (the benchmarks drop the executable's page cache there). */
   beforeStart?: (role: "gateway" | "agent") => void;
+  /** The gateway's `--data-dir` (default `<temp dir>/gw`), e.g. on a small tmpfs; it must not hold another gateway's data. */
+  dataDir?: string;
 }
 
 export interface WardMember {
@@ -68,8 +70,11 @@ export interface Ward {
   cluster: string;
   dir: string;
   adminToken: string;
+  /** The running gateway process (replaced by `restartGateway`). */
   gateway: Started;
   agent: Started;
+  /** The gateway's `--data-dir`. */
+  dataDir: string;
   /** The agent's http://127.0.0.1:PORT for /metrics, /healthz, /readyz ("" without `--metrics-listen`). */
   agentMetrics: string;
   /** A request with raw header lines (name, value …) sent exactly as written. */
@@ -81,6 +86,11 @@ export interface Ward {
   mintKubeconfig(m: WardMember, file?: string): Promise<string>;
   /** (Re)starts the agent with a join credential file (default: the one from cluster creation). */
   startAgent(tokenFile?: string): Promise<Started>;
+  /**
+   * Starts the gateway again on the same address and data dir (after the test stopped or killed it):
+   * resolves once it listens. The agent is left alone (it reconnects by itself).
+   */
+  restartGateway(): Promise<Started>;
   /** One unlabelled series of the agent's /metrics. */
   agentMetric(name: string): Promise<number>;
   stop(): Promise<void>;
@@ -92,8 +102,10 @@ export async function startWard(kube: KubeEnv, opts: StartWardOptions): Promise<
   const ward = (args: string[], env?: NodeJS.ProcessEnv) => start(cmd!, [...cmdArgs, ...args], env ? { env } : {});
   const agentFlags = opts.agentFlags ?? TEST_AGENT_FLAGS;
   const dir = mkdtempSync(join(tmpdir(), "ward-e2e-"));
+  const dataDir = opts.dataDir ?? join(dir, "gw");
   opts.beforeStart?.("gateway");
-  const gateway = ward(["gateway", "--listen", opts.listen ?? "127.0.0.1:0", "--data-dir", join(dir, "gw"), ...(opts.gatewayArgs ?? [])]);
+  const gatewayArgs = (listen: string) => ["gateway", "--listen", listen, "--data-dir", dataDir, ...(opts.gatewayArgs ?? [])];
+  let gateway = ward(gatewayArgs(opts.listen ?? "127.0.0.1:0"));
   let agent: Started | undefined;
   try {
     return await setUp();
@@ -107,9 +119,9 @@ export async function startWard(kube: KubeEnv, opts: StartWardOptions): Promise<
 
   async function setUp(): Promise<Ward> {
     const url = (await gateway.waitFor(/"gateway listening".*?"url":"(https:[^"]+)"/, 30_000))[1]!;
-    const caFile = join(dir, "gw", "tls", "ca.crt");
+    const caFile = join(dataDir, "tls", "ca.crt");
     const ca = readFileSync(caFile);
-    const adminToken = readFileSync(join(dir, "gw", "admin-token"), "utf8").trim();
+    const adminToken = readFileSync(join(dataDir, "admin-token"), "utf8").trim();
     const cluster = opts.cluster;
 
     const api = apiClient(url, ca);
@@ -120,7 +132,7 @@ export async function startWard(kube: KubeEnv, opts: StartWardOptions): Promise<
     writeFileSync(joinFile, created.json.join_token, { mode: 0o600 });
 
     const w: Ward = {
-      url, ca, caFile, cluster, dir, adminToken, gateway, agent: undefined as unknown as Started, agentMetrics: "",
+      url, ca, caFile, cluster, dir, dataDir, adminToken, gateway, agent: undefined as unknown as Started, agentMetrics: "",
       api,
       async member(email) {
         const m = await api(adminToken, "POST", "/api/v1/members", { email });
@@ -152,6 +164,12 @@ export async function startWard(kube: KubeEnv, opts: StartWardOptions): Promise<
         if (agentFlags.includes("--metrics-listen")) w.agentMetrics = (await a.waitFor(/"metrics listening".*?"url":"(http:[^"]+)"/, 30_000))[1]!;
         await a.waitFor(/connected to the gateway/, 30_000);
         return a;
+      },
+      async restartGateway() {
+        assert.ok(gateway.child.exitCode !== null || gateway.child.signalCode !== null, "restartGateway: stop the running gateway first");
+        gateway = w.gateway = ward(gatewayArgs(new URL(url).host));
+        await gateway.waitFor(/"gateway listening"/, 30_000);
+        return gateway;
       },
       async agentMetric(name) {
         const text = await (await fetch(`${w.agentMetrics}/metrics`)).text();

@@ -241,3 +241,21 @@ test("two dist/ward gateways started at once on one empty database both come up;
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("a checked-out connection terminated between a transaction's statements fails that transaction (unavailable), not the process", async () => {
+  const db = await pg.createDatabase();
+  const store = await openStore(pg.url(db));
+  try {
+    await assert.rejects(store.db.transaction().execute(async (tx) => {
+      const pid = (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(tx)).rows[0]!.pid;
+      pg.psql(`select pg_terminate_backend(${pid})`);
+      // The client's 'error' event fires now, with no query of it in flight.
+      await new Promise((r) => setTimeout(r, 200));
+      await sql`select 1`.execute(tx);
+    }), (e: unknown) => isStoreUnavailable(e) || /terminat|not queryable/i.test((e as Error).message));
+    // The pool replaced it: the store works on.
+    await eventually("the store answers again", async () => (await sql<{ one: number }>`select 1 as one`.execute(store.db)).rows[0]?.one === 1, { timeoutMs: 5000, intervalMs: 100, retryErrors: true });
+  } finally {
+    await store.close();
+  }
+});
