@@ -57,7 +57,7 @@ export async function rawConn(w: Ward, alpn: string[] = ["http/1.1"]): Promise<R
  * Writes `data` on a new HTTP/1.1 connection and collects what comes back: until the server closes,
  * or nothing more arrived for `quietMs` after at least one complete response, or `ms` passed.
  */
-export async function rawExchange(w: Ward, data: string | Uint8Array, ms = 10_000, quietMs = 300): Promise<{ text: string; closed: boolean }> {
+export async function rawExchange(w: Ward, data: string | Uint8Array, ms = 10_000, quietMs = 100): Promise<{ text: string; closed: boolean }> {
   const c = await rawConn(w);
   c.write(data);
   let last = Date.now();

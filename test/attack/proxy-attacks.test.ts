@@ -155,7 +155,7 @@ describe("header smuggling", () => {
     // A Content-Length that covers only the review: what follows is the next request on the connection, to the gateway (no token: 401).
     const shortCl = http1("POST", `${P}${WHOAMI}`, [`Authorization: Bearer ${rootToken}`, "Content-Type: application/json", `Content-Length: ${Buffer.byteLength(REVIEW)}`], REVIEW)
       + markerRequest("", NS, m2, "not-a-token");
-    const two = responses((await rawExchange(w, shortCl)).text);
+    const two = responses((await rawExchange(w, shortCl, 10_000, 1000)).text);
     assert.equal(two.length, 2, JSON.stringify(two.map((r) => r.body.slice(0, 200))));
     assert.equal(two[0]!.status, 201);
     assert.match(String(two[1]!.status), /^4\d\d$/, "the request after the body is the gateway's, unauthenticated");
