@@ -165,11 +165,12 @@ export class KubeProxy {
     const settling = this.#d.tunnel.settlePresence(target.cluster);
     if (settling) await settling;
     const headers = gatewayRequestHeaders(req.rawHeaders, identity, rec.requestId);
-    // The agent learns that a body follows from the framing headers (hasBody). An HTTP/2 request
-    // may carry one with neither: "Transfer-Encoding: chunked" says so through the tunnel (the agent
-    // never sends it on; undici frames the body itself). Without it the body was dropped, and a
-    // DELETE's options (dryRun, preconditions) with it.
-    if (!upgrade && body && !hasBody(req.rawHeaders)) headers.push("Transfer-Encoding", "chunked");
+    // The agent learns that a body follows from the framing headers it gets (hasBody). An HTTP/2
+    // request may carry one with neither, and an HTTP/1.1 client may name them in Connection (which
+    // drops them): "Transfer-Encoding: chunked" says so through the tunnel (the agent never sends it
+    // on; undici frames the body itself). Without it the body was dropped, and a DELETE's options
+    // (dryRun, preconditions) with it.
+    if (!upgrade && body && !hasBody(headers)) headers.push("Transfer-Encoding", "chunked");
     let stream: TunnelStream;
     try {
       stream = this.#d.tunnel.openStream(target.cluster, {

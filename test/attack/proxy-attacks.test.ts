@@ -178,6 +178,15 @@ describe("header smuggling", () => {
       JSON.stringify({ kind: "DeleteOptions", apiVersion: "v1", dryRun: ["All"] }));
     assert.equal(del.status, 200, del.body);
     assert.ok(await configMapExists(kube, NS, "atk-keep"), "a dry-run DELETE over HTTP/2 deleted the object: its body was lost");
+    // Framing headers named in Connection (hop-by-hop, dropped) do not lose the body either.
+    await kubectlOk({ kubectl: kube.kubectl.newest, kubeconfig: kube.kubeconfig }, ["create", "configmap", "atk-keep-2", "-n", NS]);
+    const dryRun = JSON.stringify({ kind: "DeleteOptions", apiVersion: "v1", dryRun: ["All"] });
+    for (const [framing, body] of [[`Content-Length: ${dryRun.length}`, dryRun], ["Transfer-Encoding: chunked", `${dryRun.length.toString(16)}\r\n${dryRun}\r\n0\r\n\r\n`]] as const) {
+      const name = framing.split(":")[0]!;
+      const r = responses((await rawExchange(w, http1("DELETE", `${P}/api/v1/namespaces/${NS}/configmaps/atk-keep-2`, [`Authorization: Bearer ${rootToken}`, "Content-Type: application/json", `Connection: ${name}`, framing], body))).text);
+      assert.equal(r[0]!.status, 200, `Connection: ${name}: ${r[0]?.body}`);
+      assert.ok(await configMapExists(kube, NS, "atk-keep-2"), `a dry-run DELETE with 'Connection: ${name}' deleted the object`);
+    }
     await noMarkers();
     // The identity is still one's own afterwards, on a fresh request.
     assertOwnIdentity(await whoami(rootToken), "root@example.com", "after the framing attacks");
@@ -336,6 +345,21 @@ describe("header smuggling", () => {
       assert.match(h2Body(h2, 1), /"username":"ward:root@example\.com","groups":\["system:authenticated"\]/, what);
       h2.socket.destroy();
     }
+  });
+
+  test("the audit agrees: every exchange that succeeded ran as its own member, refused ones are recorded as refused", async () => {
+    type Row = { action: string; member_email: string | null; impersonated: string | null; status: number | null; resource: string | null };
+    const rows = await eventually("the audit rows", async () => {
+      const r = await w.api(w.adminToken, "GET", `/api/v1/audit?cluster=${CLUSTER}&limit=1000`);
+      assert.equal(r.status, 200, JSON.stringify(r.json));
+      const events = (r.json.events as Row[]).filter((e) => e.action === "k8s.request");
+      return events.some((e) => e.resource === "selfsubjectreviews" && e.status === 201) && events;
+    }, { timeoutMs: 10_000, intervalMs: 200 });
+    const own = (e: Row) => e.impersonated === null || e.impersonated === e.member_email || e.impersonated === `ward:${e.member_email}`;
+    assert.deepEqual(rows.filter((e) => (e.status ?? 0) < 400 && !own(e)), [], "an exchange with someone else's identity succeeded");
+    assert.ok(rows.some((e) => e.status === 403 && e.resource === "selfsubjectreviews"), "the refused --as-group is recorded");
+    assert.ok(rows.some((e) => e.status === 401), "refused tokens are recorded");
+    assert.ok(rows.every((e) => e.member_email === null || ["root@example.com", "viewer@example.com"].includes(e.member_email)), "an exchange was recorded for a member nobody authenticated as");
   });
 });
 
