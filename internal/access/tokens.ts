@@ -49,7 +49,8 @@ export async function verifyTokenSignature(
     if (e instanceof TokenRejectedError) throw e;
     if (e instanceof errors.JWTExpired) throw new TokenRejectedError("token expired", e);
     if (e instanceof errors.JWTClaimValidationFailed) throw new TokenRejectedError(`claim ${e.claim} invalid: ${e.reason}`, e);
-    throw new TokenRejectedError(`bad token: ${(e as Error).name}`, e);
+    // jose's stable code (ERR_JWS_SIGNATURE_VERIFICATION_FAILED…): class names are minified in the executable.
+    throw new TokenRejectedError(`bad token: ${(e as { code?: string }).code ?? (e as Error).name}`, e);
   }
   const gen = payload.gen;
   if (typeof gen !== "number" || !Number.isInteger(gen)) throw new TokenRejectedError("missing generation");

@@ -11,8 +11,8 @@
  *
  * Bounds, HTTP/1.1 and HTTP/2 alike: a request head of at most 16 KiB (Node's HTTP/1.1 limit; an
  * HTTP/2 header list past it resets the stream once the client acknowledged the server's SETTINGS,
- * and Node's 64 KiB default bounds it before), 20 s to send the first request head on a new
- * connection. Per HTTP/2 session: 100 concurrent streams (kube-apiserver's default since the
+ * and Node's 64 KiB default bounds it before), 20 s for the TLS handshake (Node's default is 120 s)
+ * and 20 s more to send the first request head on a new connection. Per HTTP/2 session: 100 concurrent streams (kube-apiserver's default since the
  * rapid-reset fix, k8s.io/apiserver secure_serving.go; client-go opens another connection past
  * it), 10 MiB of nghttp2 memory (Node's default, written down), and Node's rapid-reset and
  * invalid-frame limits left at their defaults. A session with no open stream for 90 s (kube-apiserver's
@@ -26,6 +26,11 @@ import type { RequestHandler, UpgradeHandler } from "../proxy/index.ts";
 export type GatewayServer = Server | (Http2SecureServer & { closeIdleConnections(): void });
 
 const HEADERS_TIMEOUT_MS = 20_000;
+/**
+ * How often Node checks HTTP/1.1 connections against the head timeout. Its default (30 s) let a
+ * connection dribbling its head (slowloris) or sending nothing stay up to 50 s; with this, 25 s.
+ */
+const CONNECTIONS_CHECK_MS = 5_000;
 const MAX_HEADER_BYTES = 16 * 1024;
 export const H2_MAX_CONCURRENT_STREAMS = 100;
 const H2_IDLE_SESSION_MS = 90_000;
@@ -51,13 +56,14 @@ export function createListener({ tls, request, upgrade }: ListenerOptions): Gate
       cert: tls.cert, key: tls.key, allowHTTP1: true,
       settings: { maxConcurrentStreams: H2_MAX_CONCURRENT_STREAMS, maxHeaderListSize: MAX_HEADER_BYTES, initialWindowSize: H2_STREAM_WINDOW, enablePush: false },
       maxSessionMemory: 10,
+      handshakeTimeout: HEADERS_TIMEOUT_MS,
       // Read by the HTTP/1.1 side (Node passes the options on to it); not in the HTTP/2 types.
-      ...{ headersTimeout: HEADERS_TIMEOUT_MS },
+      ...{ headersTimeout: HEADERS_TIMEOUT_MS, connectionsCheckingInterval: CONNECTIONS_CHECK_MS },
     }, request);
     h2.on("session", (s: ServerHttp2Session) => boundSession(s, { firstStreamMs: HEADERS_TIMEOUT_MS, idleMs: H2_IDLE_SESSION_MS }));
     server = h2 as Http2SecureServer & { closeIdleConnections(): void };
   } else {
-    const h1 = createHttpServer(request);
+    const h1 = createHttpServer({ connectionsCheckingInterval: CONNECTIONS_CHECK_MS }, request);
     h1.headersTimeout = HEADERS_TIMEOUT_MS;
     server = h1;
   }

@@ -10,13 +10,13 @@ import { pipeline } from "node:stream";
 import type { Logger } from "../log/index.ts";
 import { ClusterOfflineError, ResetCode, StreamLimitError, StreamResetError, TunnelClosedError, type TunnelGateway, type TunnelStream } from "../tunnel/index.ts";
 import { captureBody, type BodyCapture } from "./body_capture.ts";
-import { gatewayRequestHeaders, isOwnUser, isUpgradeRequest, requestedImpersonation, requestId, responseHeaders, streamKind, type Identity } from "./headers.ts";
+import { gatewayRequestHeaders, hasBody, isOwnUser, isUpgradeRequest, requestedImpersonation, requestId, responseHeaders, streamKind, type Identity } from "./headers.ts";
 import type { StreamKind } from "../tunnel/index.ts";
 import { LiveStreams, requestNamespace, type StreamAuthority } from "./live.ts";
 import { relay, splice } from "./splice.ts";
 import { WebSocketActivity } from "./ws_activity.ts";
 import { execErrorFrames, hasStatusErrorChannel, isExplainable, isJsonWatch, streamEndedMessage, WatchBoundary, watchErrorEvent } from "./stream_end.ts";
-import type { ProxyTarget } from "./path.ts";
+import { isUpgradablePath, type ProxyTarget } from "./path.ts";
 import { protocolOf, requestHasBody, type EdgeRequest, type EdgeResponse, type Protocol } from "./protocol.ts";
 import { ProxyError, statusResponseBytes, writeStatus } from "./status.ts";
 
@@ -166,12 +166,19 @@ export class KubeProxy {
     const kind = streamKind(method, target.upstreamPath, target.query, upgrade);
     const settling = this.#d.tunnel.settlePresence(target.cluster);
     if (settling) await settling;
+    const headers = gatewayRequestHeaders(req.rawHeaders, identity, rec.requestId);
+    // The agent learns that a body follows from the framing headers it gets (hasBody). An HTTP/2
+    // request may carry one with neither, and an HTTP/1.1 client may name them in Connection (which
+    // drops them): "Transfer-Encoding: chunked" says so through the tunnel (the agent never sends it
+    // on; undici frames the body itself). Without it the body was dropped, and a DELETE's options
+    // (dryRun, preconditions) with it.
+    if (!upgrade && body && !hasBody(headers)) headers.push("Transfer-Encoding", "chunked");
     let stream: TunnelStream;
     try {
       stream = this.#d.tunnel.openStream(target.cluster, {
         method,
         path: target.upstream,
-        headers: gatewayRequestHeaders(req.rawHeaders, identity, rec.requestId),
+        headers,
         member: identity.member,
         kind,
         body,
@@ -285,6 +292,12 @@ export class KubeProxy {
     };
     if (!isUpgradeRequest(req.rawHeaders)) {
       return refuse(new ProxyError(400, "Bad upgrade request: only WebSocket and SPDY/3.1 upgrades (exec, attach, port-forward) are relayed"));
+    }
+    // Whatever follows an upgrade request's head is the upgraded protocol's: a declared body would
+    // be taken for it. No client sends one.
+    if (hasBody(req.rawHeaders)) return refuse(new ProxyError(400, "Bad upgrade request: an upgrade request carries no body"));
+    if (!isUpgradablePath(target.upstreamPath, target.query)) {
+      return refuse(new ProxyError(400, "Bad upgrade request: only exec, attach, port-forward, proxy and watch requests are upgraded"));
     }
     this.#open(req, target, rec, true).then(async ({ stream, kind }) => {
       rec.kind = kind;

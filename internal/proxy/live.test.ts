@@ -84,7 +84,10 @@ test("requestNamespace() reads the namespace of namespaced paths only", () => {
     ["/api/v1/namespaces/a/pods", "a"],
     ["/api/v1/namespaces/a/pods/p/exec", "a"],
     ["/apis/apps/v1/namespaces/shop/deployments", "shop"],
-    ["/api/v1/namespaces/a", null],
+    // The Namespace object acts in its own namespace (RequestInfo; a RoleBinding there allows get and watch).
+    ["/api/v1/namespaces/a", "a"],
+    ["/api/v1/namespaces/a/", "a"],
+    ["/api/v1/namespaces/a/status", "a"],
     ["/api/v1/namespaces", null],
     ["/api/v1/pods", null],
     ["/apis/rbac.authorization.k8s.io/v1/clusterroles", null],
@@ -95,7 +98,8 @@ test("requestNamespace() reads the namespace of namespaced paths only", () => {
     ["/api/v1/proxy/namespaces/a/services/s", "a"],
     ["/api/v1/namespaces/te%73t/pods", "test"],
     ["/api/v1/namespaces/%74%65%73%74/pods", "test"],
-    ["/api/v1/watch/namespaces/a", null],
+    ["/api/v1/watch/namespaces/a", "a"],
+    ["/api/v1/watch/namespaces", null],
   ];
   for (const [path, ns] of cases) assert.equal(requestNamespace(path), ns, path);
 });

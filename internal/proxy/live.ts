@@ -103,12 +103,13 @@ export class LiveStreams {
 /**
  * The namespace a Kubernetes API path acts in (`/api/v1/namespaces/NS/...`,
  * `/apis/GROUP/VERSION/namespaces/NS/...`, also after the legacy `watch/` or `proxy/` verb), or
- * null for a cluster-level path — the Namespace object itself (`/api/v1/namespaces/NS`) included,
- * which a RoleBinding in NS does not cover. `path` is raw: NS is percent-decoded, as the API server
- * reads it.
+ * null for a cluster-level path. The Namespace object itself (`/api/v1/namespaces/NS`, its
+ * `status`, a watch on it) acts in NS too, as kube-apiserver's RequestInfo reads it: a RoleBinding
+ * in NS lets its subject get and watch the Namespace NS, so deleting that grant must end such a
+ * watch. `path` is raw: NS is percent-decoded, as the API server reads it.
  */
 export function requestNamespace(path: string): string | null {
-  const m = /^\/(?:api\/[^/]+|apis\/[^/]+\/[^/]+)\/(?:watch\/|proxy\/)?namespaces\/([^/]+)\/[^/]/.exec(path);
+  const m = /^\/(?:api\/[^/]+|apis\/[^/]+\/[^/]+)\/(?:watch\/|proxy\/)?namespaces\/([^/]+)(?:\/|$)/.exec(path);
   if (!m) return null;
   try {
     return decodeURIComponent(m[1]!);

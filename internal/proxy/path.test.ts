@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { parseProxyPath } from "./path.ts";
+import { isUpgradablePath, parseProxyPath } from "./path.ts";
 import { ProxyError } from "./status.ts";
 
 test("parses the cluster and the upstream path and query", () => {
@@ -53,3 +53,38 @@ for (const p of bad) {
     assert.throws(() => parseProxyPath(p), (e: unknown) => e instanceof ProxyError && e.status === 400);
   });
 }
+
+test("isUpgradablePath: subresources and watches stream; lists, creates and objects do not", () => {
+  const yes: [string, string][] = [
+    ["/api/v1/namespaces/ns/pods/p/exec", "?command=sh"],
+    ["/api/v1/namespaces/ns/pods/p/attach", ""],
+    ["/api/v1/namespaces/ns/pods/p/portforward", ""],
+    ["/api/v1/namespaces/ns/pods/p/proxy", ""],
+    ["/api/v1/namespaces/ns/services/s:80/proxy/ws", ""],
+    ["/api/v1/nodes/n/proxy/logs/", ""],
+    ["/apis/subresources.kubevirt.io/v1/namespaces/ns/virtualmachineinstances/vm/console", ""],
+    ["/api/v1/namespaces/ns/configmaps", "?watch=true"],
+    ["/api/v1/namespaces/ns/configmaps", "?labelSelector=a&watch=1"],
+    ["/api/v1/pods", "?watch=True"],
+    ["/api/v1/watch/namespaces/ns/pods", ""],
+    ["/apis/apps/v1/watch/deployments", ""],
+  ];
+  const no: [string, string][] = [
+    ["/api/v1/namespaces/ns/configmaps", ""],
+    ["/api/v1/namespaces/ns/configmaps/c", ""],
+    ["/api/v1/namespaces/ns", ""],
+    ["/api/v1/namespaces/ns/status", ""],
+    ["/api/v1/namespaces", ""],
+    ["/api/v1/nodes/n", ""],
+    ["/apis/authentication.k8s.io/v1/selfsubjectreviews", ""],
+    ["/api/v1/namespaces/ns/configmaps", "?watch=false"],
+    ["/api/v1/namespaces/ns/configmaps", "?xwatch=true"],
+    ["/api/v1/watch", ""],
+    ["/api", ""],
+    ["/version", ""],
+    ["/", ""],
+    ["/healthz/exec/x/y", ""],
+  ];
+  for (const [p, q] of yes) assert.equal(isUpgradablePath(p, q), true, p + q);
+  for (const [p, q] of no) assert.equal(isUpgradablePath(p, q), false, p + q);
+});

@@ -54,3 +54,21 @@ export function parseProxyPath(rawUrl: string): ProxyTarget | null {
   const upstreamPath = after.length > 4 ? after.slice(4) : "/";
   return { cluster, upstream: upstreamPath + query, upstreamPath, query };
 }
+
+/**
+ * Whether the API server may upgrade a request for this path, so the proxy relays an upgrade: an
+ * object's subresource (`…/pods/P/exec`, `attach`, `portforward`, `…/proxy/…` of pods, services
+ * and nodes, and the like of aggregated APIs, such as a virtual machine's console) or a watch
+ * (`?watch=true`, or the legacy `/watch/` paths). A list, a create or an object itself never
+ * streams: an upgrade there is refused before it reaches the agent. `upstreamPath` is as parsed
+ * (no dot segments, no empty segments). Pure.
+ */
+export function isUpgradablePath(upstreamPath: string, query: string): boolean {
+  const m = /^\/(?:api\/[^/]+|apis\/[^/]+\/[^/]+)(\/.*)?$/.exec(upstreamPath);
+  if (!m) return false;
+  let parts = (m[1] ?? "").split("/").slice(1);
+  if (parts[0] === "watch") return parts.length > 1;
+  if (/[?&]watch=(true|1)(&|$)/i.test(query)) return true;
+  if (parts[0] === "namespaces" && parts.length > 2) parts = parts.slice(2);
+  return parts.length >= 3; // RESOURCE/NAME/SUBRESOURCE[/...]
+}

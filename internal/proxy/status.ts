@@ -54,14 +54,32 @@ export function statusResponseBytes(err: ProxyError, requestId?: string): Buffer
   return Buffer.from(head.join("\r\n") + "\r\n\r\n" + body);
 }
 
-/** Answers `res` with the error as a Status (the one place proxy-path errors are written). */
+/** What an error answer needs of the request it answers (ServerResponse and Http2ServerResponse both have `req`). */
+interface AnsweredRequest {
+  complete: boolean;
+  httpVersionMajor: number;
+  stream?: { close(code?: number): void; closed: boolean };
+}
+
+/**
+ * Answers `res` with the error as a Status (the one place proxy-path errors are written).
+ *
+ * A request body still arriving is not read after an error (often before authentication): over
+ * HTTP/1.1 the connection closes after the answer (Node would otherwise read and discard the rest
+ * for as long as the client sends it, up to its 5-minute request timeout); over HTTP/2 the stream
+ * is reset with NO_ERROR once the answer is out (RFC 9113 §8.1), instead of staying half-open.
+ */
 export function writeStatus(res: EdgeResponse, err: ProxyError, requestId?: string): void {
   const body = JSON.stringify(kubeStatus(err.status, err.message, err.reason));
+  const req = (res as EdgeResponse & { req?: AnsweredRequest }).req;
+  const unread = req !== undefined && !req.complete;
   res.writeHead(err.status, {
     "content-type": "application/json",
     "content-length": String(Buffer.byteLength(body)),
     ...(err.retryAfter !== undefined ? { "retry-after": String(err.retryAfter) } : {}),
     ...(requestId !== undefined ? { "x-request-id": requestId } : {}),
+    ...(unread && req.httpVersionMajor !== 2 ? { connection: "close" } : {}),
   });
+  if (unread && req.httpVersionMajor === 2) res.once("finish", () => req.stream?.closed === false && req.stream.close(0 /* NO_ERROR */));
   res.end(body);
 }
