@@ -34,6 +34,8 @@ import { assertViolations, enc, endsWithin, rawNats, record, serverErrors, still
 const A = "atk-a";
 const B = "atk-b";
 const PROBE = "atk-probe";
+/** Where the agent "runs" (as the manifest installs it: its join credential in a Secret there). */
+const AGENT_NS = "atk-ward-system";
 let kube: KubeEnv;
 let w: Ward;
 let joinA: string;
@@ -42,12 +44,18 @@ const open: NatsConnection[] = [];
 
 before(async () => {
   kube = await startKubeEnv();
+  // The agent runs outside the cluster here; POD_NAMESPACE tells it which namespace it would run in.
+  process.env.POD_NAMESPACE = AGENT_NS;
   w = await startWard(kube, { cluster: A });
   joinA = readFileSync(join(w.dir, "join-token"), "utf8").trim();
   const b = await w.api(w.adminToken, "POST", "/api/v1/clusters", { id: B });
   assert.equal(b.status, 201, JSON.stringify(b.json));
   joinB = b.json.join_token;
-  await kubectlOk({ kubectl: kube.kubectl.newest, kubeconfig: kube.kubeconfig }, ["create", "configmap", PROBE, "-n", kube.namespace]);
+  const admin = { kubectl: kube.kubectl.newest, kubeconfig: kube.kubeconfig };
+  await kubectlOk(admin, ["create", "configmap", PROBE, "-n", kube.namespace]);
+  await kubectlOk(admin, ["create", "namespace", AGENT_NS]);
+  await kubectlOk(admin, ["create", "serviceaccount", "ward-agent", "-n", AGENT_NS]);
+  await kubectlOk(admin, ["create", "secret", "generic", "ward-agent-join", "-n", AGENT_NS, `--from-literal=token=${joinA}`]);
 }, { timeout: 240_000 });
 
 after(async () => {
@@ -351,6 +359,31 @@ describe("grant escalation", () => {
     await kubectlOk(t, ["label", "rolebinding", "esc-forged", "-n", ns, "app.kubernetes.io/managed-by=ward", "ward.io/grant=g_forged"]);
     await eventually("the forged binding removed", async () => (await kubectl(admin, ["get", "rolebinding", "esc-forged", "-n", ns])).code !== 0, { timeoutMs: 10_000, intervalMs: 200 });
     assert.match(await kubectlOk(target(dev.kubeconfig), ["get", "configmap", PROBE, "-n", ns, "-o", "name"]), /atk-probe/, "dev's access works again");
+  });
+
+  test("a namespace grant on the agent's own namespace is refused beyond view: it would hand over the agent's credential and service account", async () => {
+    const m = await w.member("esc-agentns@example.com");
+    const edit = await w.api(w.adminToken, "POST", `/api/v1/clusters/${A}/access/grants`, { member_id: m.id, role: "edit", scope: "namespace", namespace: AGENT_NS });
+    const view = await w.grant(m.id, { role: "view", scope: "namespace", namespace: AGENT_NS });
+    assert.equal(edit.status, 201, JSON.stringify(edit.json));
+    const g = await eventually("the edit grant reported", async () => {
+      const x = await grantOf(A, edit.json.grant.id);
+      return x.status === "failed" || x.status === "applied" ? x : undefined;
+    }, { timeoutMs: 15_000, intervalMs: 100 });
+    assert.equal(g.status, "failed", "an edit grant on the agent's namespace was applied");
+    assert.match(g.error!, new RegExp(`${AGENT_NS} is the agent's own namespace`));
+    await w.mintKubeconfig(m);
+    const t = target(m.kubeconfig);
+    // The view grant works there (it cannot read Secrets); the join credential stays out of reach.
+    assert.match(await kubectlOk(t, ["get", "serviceaccounts", "-n", AGENT_NS, "-o", "name"]), /ward-agent/);
+    const steal = await kubectl(t, ["get", "secret", "ward-agent-join", "-n", AGENT_NS, "-o", "jsonpath={.data.token}"]);
+    assert.notEqual(steal.code, 0, "the agent's join credential was read through Ward");
+    assert.match(steal.stderr, /forbidden/i);
+    for (const args of [["create", "token", "ward-agent", "-n", AGENT_NS], ["run", "esc-pod", "-n", AGENT_NS, "--image=x", "--overrides", JSON.stringify({ spec: { serviceAccountName: "ward-agent" } })]]) {
+      const r = await kubectl(t, args);
+      assert.notEqual(r.code, 0, `kubectl ${args.join(" ")} succeeded`);
+    }
+    assert.equal((await grantOf(A, view)).status, "applied");
   });
 
   test("grants and tokens of one cluster do nothing on another; a cluster-admin of A is nobody on B", async () => {
