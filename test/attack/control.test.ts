@@ -441,6 +441,13 @@ describe("live-stream revocation and expiry", () => {
       const mint = await w.api(leaver.m.token, "POST", `/api/v1/clusters/${A}/kubeconfig`, {});
       assert.equal(mint.status, 403, JSON.stringify(mint.json));
       assert.equal(mint.json.reason, "MemberDisabled");
+      // Let back in, they start afresh: the kubeconfig issued before (maybe copied, maybe stolen) stays dead.
+      assert.equal((await w.api(w.adminToken, "PATCH", `/api/v1/members/${leaver.m.id}`, { status: "active" })).status, 200);
+      const back = await kubectl(target(leaver.m.kubeconfig), ["get", "configmaps", "-n", kube.namespace]);
+      assert.notEqual(back.code, 0, "re-enabling the member brought a kubeconfig issued before the removal back to life");
+      assert.match(back.stderr, /Unauthorized|must be logged in/i);
+      await w.mintKubeconfig(leaver.m, join(w.dir, "kc-leaver-new"));
+      await kubectlOk(target(join(w.dir, "kc-leaver-new")), ["get", "configmaps", "-n", kube.namespace]);
     } finally {
       await Promise.all([...leaver.streams, ...stayer.streams].map((s) => s.stop()));
     }
