@@ -181,6 +181,12 @@ describe("CSRF and cross-site WebSocket", () => {
     assert.notEqual((await http("POST", "/logout", { ...FORM, cookie: ada.cookie }, "")).status, 200);
     assert.equal((await http("POST", "/logout", { ...FORM, cookie: ada.cookie, origin: EVIL }, form({ _csrf: ada.csrf }))).status, 403);
     assert.equal((await http("GET", "/org/capabilities", { cookie: ada.cookie })).status, 200, "the session still works");
+    // The pages with the buttons cannot be framed by another site (clickjacking the revoke-all).
+    for (const path of ["/", `/clusters/${CLUSTER}/access`, "/device"]) {
+      const page = await http("GET", path, { cookie: ada.cookie });
+      assert.equal(page.status, 200, path);
+      assert.match(String(page.headers["content-security-policy"]), /frame-ancestors 'none'/, path);
+    }
     // The control: the same request as the portal sends it works.
     const ok = await http("GET", `${org}/grants`, { cookie: ada.cookie });
     assert.equal(ok.status, 200);
