@@ -306,13 +306,14 @@ describe("device-code guessing and phishing", () => {
 
   test("phishing: the link approves nothing by itself; the page names the device, where and when; a forged or cross-site approve fails; denying ends it", async () => {
     // The attacker starts a login and sends the victim (ada) the link, naming the device after her.
-    const d = await startDevice("Ada's laptop");
+    const d = await startDevice("Ada's laptop <img src=x onerror=alert(1)>");
     const page = await ada.ctx.newPage();
     try {
       const res = await page.goto(d.verification_uri_complete);
       assert.equal(res?.status(), 200);
       const text = (await page.textContent("main"))!;
-      assert.match(text, /Ada's laptop/);
+      assert.match(text, /Ada's laptop <img src=x onerror=alert\(1\)>/, "the name is shown as text");
+      assert.equal(await page.locator("main img").count(), 0, "markup in the device name is not rendered");
       assert.match(text, /asks to sign in to Ward as ada@example\.com/);
       assert.match(text, /Requested from 127\.0\.0\.1 at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/);
       assert.match(text, new RegExp(d.user_code));
