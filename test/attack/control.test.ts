@@ -472,7 +472,7 @@ describe("live-stream revocation and expiry", () => {
   test("an expired token opens nothing new; a stream that outlived it still ends when that token is revoked", { timeout: 90_000 }, async () => {
     const m = await w.member("short-lived@example.com");
     await w.grant(m.id, { role: "view", scope: "namespace", namespace: kube.namespace });
-    const tok = await w.api(m.token, "POST", `/api/v1/clusters/${A}/k8s-token`, { lifetime_seconds: 6 });
+    const tok = await w.api(m.token, "POST", `/api/v1/clusters/${A}/k8s-token`, { lifetime_seconds: 10 });
     assert.equal(tok.status, 200, JSON.stringify(tok.json));
     const exp = Date.parse(tok.json.expires_at);
     const kc = join(w.dir, "kc-short-lived");

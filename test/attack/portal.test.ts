@@ -216,12 +216,17 @@ describe("CSRF and cross-site WebSocket", () => {
             f.appendChild(i);
           }
           document.body.appendChild(f);
+          // Done when the gateway's answer loaded in the frame (a cross-origin frame still fires load).
+          const sink = document.querySelector("iframe[name=sink]")!;
+          const loaded = new Promise<string>((r) => { sink.addEventListener("load", () => r("answered"), { once: true }); setTimeout(() => r("no answer"), 5000); });
           f.submit();
-          return new Promise((r) => setTimeout(r, 500));
+          return loaded;
         };
-        await post(`/org/clusters/${cluster}/access/revoke-all`, { '{"x":"': '"}' }, "text/plain");
-        await post(`/org/clusters/${cluster}/access/grants`, { member_email: "eve@example.com", role: "cluster-admin" });
-        await post("/device", { user_code: userCode, action: "approve" });
+        res.forms = [
+          await post(`/org/clusters/${cluster}/access/revoke-all`, { '{"x":"': '"}' }, "text/plain"),
+          await post(`/org/clusters/${cluster}/access/grants`, { member_email: "eve@example.com", role: "cluster-admin" }),
+          await post("/device", { user_code: userCode, action: "approve" }),
+        ].join(",");
         const f = (url: string, init: RequestInit) => fetch(gw + url, { credentials: "include", ...init }).then((r) => `${r.type}:${r.status}`, (e: Error) => `error:${e.name}`);
         res.noCors = await f(`/org/clusters/${cluster}/access/revoke-all`, { method: "POST", mode: "no-cors", headers: { "Content-Type": "text/plain" }, body: "{}" });
         res.preflighted = await f(`/org/clusters/${cluster}/access/grants`, { method: "POST", headers: { "Content-Type": "application/json", "X-CSRF-Token": "guess" }, body: JSON.stringify({ member_email: "eve@example.com", role: "cluster-admin" }) });
@@ -240,6 +245,7 @@ describe("CSRF and cross-site WebSocket", () => {
         res.nats = await ws(gw.replace("https:", "wss:") + "/nats", 'CONNECT {"verbose":false}\r\nPING\r\n');
         return res;
       }, { gw, cluster: CLUSTER, userCode: d.user_code, execPath });
+      assert.equal(out.forms, "answered,answered,answered", "the cross-site forms reached the gateway");
       // The browser never hands another site a readable answer from the gateway.
       assert.equal(out.noCors, "opaque:0", JSON.stringify(out));
       assert.equal(out.preflighted, "error:TypeError", JSON.stringify(out));
