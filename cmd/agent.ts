@@ -44,6 +44,7 @@ export async function runAgent(inv: Invocation): Promise<number> {
       credential,
       rbac: kc.makeApiClient(RbacAuthorizationV1Api) as unknown as RbacApi,
       userPrefix: cfg.userPrefix,
+      agentNamespace: ownNamespace(),
       resyncMs: cfg.resync,
       helloMs: cfg.helloInterval,
       logger: log,
@@ -71,6 +72,21 @@ export async function runAgent(inv: Invocation): Promise<number> {
   await metrics?.close();
   log.info("agent stopped");
   return 0;
+}
+
+/**
+ * The namespace this agent runs in: `POD_NAMESPACE` (the downward API's convention), else its
+ * service account's (mounted in every pod that uses the in-cluster credentials); undefined outside
+ * a cluster. Grants above view there are refused (see refusedInAgentNamespace).
+ */
+function ownNamespace(): string | undefined {
+  const env = process.env["POD_NAMESPACE"]?.trim();
+  if (env) return env;
+  try {
+    return readFileSync("/var/run/secrets/kubernetes.io/serviceaccount/namespace", "utf8").trim() || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The kubectl proxy path at the agent: tunnel streams forwarded to the API server with impersonation. */

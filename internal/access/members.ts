@@ -137,6 +137,7 @@ export class Members {
     }
     if (Object.keys(set).length) await this.#s.db.updateTable("members").set(set).where("id", "=", id).execute();
     this.#s.invalidate({ kind: "member", id: id });
+    if (set.status === "disabled" && m.status !== "disabled") await this.#revokeIssuedTokens(id);
     if (set.status !== undefined && set.status !== m.status) {
       // Disabled members' bindings are removed by the agents (and restored when re-enabled).
       for (const c of await this.#s.db.selectFrom("grants").select("cluster_id").distinct().where("member_id", "=", id).execute()) {
@@ -145,5 +146,16 @@ export class Members {
       }
     }
     return (await this.#s.member(id))!;
+  }
+
+  /**
+   * A disabled member's k8s tokens are revoked for good: enabled again, they mint new ones, and a
+   * kubeconfig issued before (copied, maybe stolen) does not come back to life.
+   */
+  async #revokeIssuedTokens(memberId: string): Promise<void> {
+    const live = await this.#s.db.selectFrom("issued_tokens").select("cluster_id").distinct().where("member_id", "=", memberId).where("revoked_at", "is", null).execute();
+    if (!live.length) return;
+    await this.#s.db.updateTable("issued_tokens").set({ revoked_at: this.#s.iso() }).where("member_id", "=", memberId).where("revoked_at", "is", null).execute();
+    for (const c of live) this.#s.invalidate({ kind: "tokens", cluster: c.cluster_id, member: memberId });
   }
 }

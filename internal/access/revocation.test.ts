@@ -125,3 +125,21 @@ test("a rotated join credential: the old one is refused at once, the new one wor
     await f.close();
   }
 });
+
+test("disabling a member revokes their k8s tokens for good: enabled again, the old ones stay refused, new ones work", async () => {
+  const f = await fixture();
+  try {
+    const mid = f.member.member.id;
+    await f.svc.createGrant(f.admin, "prod", { member_id: mid, role: "view" });
+    const old = await f.svc.mintToken(f.member, "prod");
+    await f.svc.verifyToken(old.token, "prod");
+    await f.svc.updateMember(f.admin, mid, { status: "disabled" });
+    await assert.rejects(f.svc.verifyToken(old.token, "prod"), (e: Error) => (e as { detail?: string }).detail === "token revoked");
+    await f.svc.updateMember(f.admin, mid, { status: "active" });
+    await assert.rejects(f.svc.verifyToken(old.token, "prod"), (e: Error) => (e as { detail?: string }).detail === "token revoked");
+    const fresh = await f.svc.mintToken(f.member, "prod");
+    assert.equal((await f.svc.verifyToken(fresh.token, "prod")).member.id, mid);
+  } finally {
+    await f.close();
+  }
+});

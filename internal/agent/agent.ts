@@ -8,7 +8,7 @@ import { agentConnectionName, accessSubjects, type AgentHello, type DesiredGrant
 import { assertClusterId } from "../validate/index.ts";
 import { silentLogger, type Logger } from "../log/index.ts";
 import type { BusConnection } from "../nats/index.ts";
-import { nextExpiry, planBindings, reconcileRbac, type RbacApi } from "./rbac.ts";
+import { nextExpiry, planBindings, reconcileRbac, refusedInAgentNamespace, type RbacApi } from "./rbac.ts";
 
 export interface AgentOptions {
   /**
@@ -48,6 +48,11 @@ export interface AgentOptions {
    * this long without one; default 10 s.
    */
   firstReconcileTimeoutMs?: number;
+  /**
+   * The namespace the agent runs in (its join credential and service account live there): grants
+   * above `view` in it are refused (reported failed), never bound.
+   */
+  agentNamespace?: string | undefined;
   /** Injected for tests; defaults to the nats module's connectBus. */
   connect?: (urls: string[], opts: { user: string; pass: string; name: string }) => Promise<BusConnection>;
 }
@@ -79,7 +84,7 @@ export function backoffMs(attempt: number, min: number, max: number, random = Ma
 
 export class Agent {
   readonly id = "a" + randomBytes(6).toString("hex");
-  #o: Required<Omit<AgentOptions, "connect" | "serveStreams" | "gatewayTls">> & Pick<AgentOptions, "connect" | "serveStreams" | "gatewayTls">;
+  #o: Required<Omit<AgentOptions, "connect" | "serveStreams" | "gatewayTls" | "agentNamespace">> & Pick<AgentOptions, "connect" | "serveStreams" | "gatewayTls" | "agentNamespace">;
   #log: Logger;
   #nc: BusConnection | undefined;
   #stopped = false;
@@ -227,8 +232,14 @@ export class Agent {
     const now = this.#o.now();
     let report: StatusReportMsg;
     try {
-      const { results, changes } = await reconcileRbac(this.#o.rbac, planBindings(desired, this.#o.userPrefix, now));
+      const refused = desired.flatMap((g) => {
+        const error = refusedInAgentNamespace(g, this.#o.agentNamespace);
+        return error ? [{ id: g.id, status: "failed" as const, error }] : [];
+      });
+      const allowed = refused.length ? desired.filter((g) => !refused.some((r) => r.id === g.id)) : desired;
+      const { results, changes } = await reconcileRbac(this.#o.rbac, planBindings(allowed, this.#o.userPrefix, now));
       for (const ch of changes) this.#log.info("rbac", { change: ch });
+      results.push(...refused);
       for (const r of results) if (r.status === "failed") this.#log.warn("grant failed", { grant: r.id, error: r.error });
       report = { v: 1, agent: this.id, results };
     } catch (err) {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { DesiredGrant } from "../bus/index.ts";
 import { backoffMs, natsUrl } from "./agent.ts";
-import { matches, nextExpiry, planBindings, reconcileRbac, toKube, type KubeBinding, type RbacApi } from "./rbac.ts";
+import { matches, nextExpiry, planBindings, reconcileRbac, refusedInAgentNamespace, toKube, type KubeBinding, type RbacApi } from "./rbac.ts";
 
 const g = (id: string, over: Partial<DesiredGrant> = {}): DesiredGrant => ({ id, role: "view", scope: "cluster", namespace: null, user: "a@x.io", expires_at: null, ...over });
 
@@ -18,6 +18,17 @@ test("planBindings: cluster → ClusterRoleBinding, namespace → RoleBinding, e
     { kind: "RoleBinding", name: "ward-g2", namespace: "ns", role: "edit", user: "ward:a@x.io", grantId: "g2" },
   ]);
   assert.equal(nextExpiry([g("a", { expires_at: "2030-01-02T00:00:00Z" }), g("b", { expires_at: "2030-01-01T01:00:00Z" })], now), Date.parse("2030-01-01T01:00:00Z"));
+});
+
+test("refusedInAgentNamespace: above view in the agent's own namespace is refused; elsewhere, view, cluster scope or no known namespace pass", () => {
+  const ns = "ward-system";
+  for (const role of ["edit", "admin", "cluster-admin"] as const) {
+    assert.match(refusedInAgentNamespace(g("x", { scope: "namespace", namespace: ns, role }), ns) ?? "", /ward-system is the agent's own namespace: a .* grant there could read the agent's join credential/);
+  }
+  assert.equal(refusedInAgentNamespace(g("x", { scope: "namespace", namespace: ns, role: "view" }), ns), undefined);
+  assert.equal(refusedInAgentNamespace(g("x", { scope: "namespace", namespace: "team-a", role: "admin" }), ns), undefined);
+  assert.equal(refusedInAgentNamespace(g("x", { role: "edit" }), ns), undefined);
+  assert.equal(refusedInAgentNamespace(g("x", { scope: "namespace", namespace: ns, role: "admin" }), undefined), undefined);
 });
 
 test("matches: detects edited subjects, role and labels", () => {

@@ -54,6 +54,18 @@ export function planBindings(grants: DesiredGrant[], userPrefix: string, now: nu
   return out;
 }
 
+/**
+ * Why a grant may not be applied in the agent's own namespace, or undefined when it may. That
+ * namespace holds the agent's join credential (a Secret) and its service account, which may
+ * impersonate every Ward member and bind the four roles: any role above `view` there (Secrets,
+ * pods run as any service account, token requests) is cluster-admin in disguise. `view` reads
+ * neither Secrets nor tokens.
+ */
+export function refusedInAgentNamespace(g: DesiredGrant, agentNamespace: string | undefined): string | undefined {
+  if (!agentNamespace || g.scope !== "namespace" || g.namespace !== agentNamespace || g.role === "view") return undefined;
+  return `Namespace ${agentNamespace} is the agent's own namespace: a ${g.role} grant there could read the agent's join credential and act as its service account, which can impersonate every Ward member. Grant view there, or cluster-admin on purpose`;
+}
+
 /** The next time a grant expires (ms), for scheduling a reconcile. */
 export function nextExpiry(grants: DesiredGrant[], now: number): number | undefined {
   let next: number | undefined;
