@@ -604,7 +604,8 @@ describe("token confusion", () => {
     assert.equal((await w.api(botK8s.json.token, "GET", `${P}/api/v1/namespaces/${NS}/configmaps`)).status, 200);
     await refused(bot.json.api_token, /bad token/, "the robot's API token as a bearer");
     assert.equal((await w.api(w.adminToken, "PATCH", `/api/v1/members/${bot.json.member.id}`, { status: "disabled" })).status, 200);
-    await refused(botK8s.json.token, /member disabled/, "a disabled robot's token");
+    // Disabling a member revokes their k8s tokens (the reason says so; "member disabled" before the revocation lands).
+    await refused(botK8s.json.token, /token revoked|member disabled/, "a disabled robot's token");
 
     // Other credentials of the gateway: a member API token, the admin's, a CLI session's access and
     // refresh tokens and its device code, a portal session cookie.
