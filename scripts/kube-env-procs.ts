@@ -68,18 +68,44 @@ function signalGroup(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
-/** Reserves `n` distinct free loopback ports (bound together, then released). */
+/**
+ * Reserves `n` distinct free loopback ports for servers started later by another process. They are
+ * drawn at random from below the kernel's ephemeral range (ip_local_port_range): a port from
+ * listen(0) lies inside that range, so between our close and the server's bind any outgoing
+ * connection (the API server's to etcd, for one) may take it as its local port — CI saw kwok fail
+ * with "address already in use" that way. Outside the range only another listener can collide,
+ * and each port is checked by binding it.
+ */
 export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: n }, () => new Promise<import("node:net").Server>((resolve, reject) => {
-      const s = createServer();
-      s.once("error", reject);
-      s.listen(0, "127.0.0.1", () => resolve(s));
-    })),
-  );
-  const ports = servers.map((s) => (s.address() as import("node:net").AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  const low = ephemeralLow();
+  const min = Math.min(10_000, low - 1_000);
+  const ports: number[] = [];
+  for (let tries = 0; ports.length < n; tries++) {
+    if (tries > 1_000) throw new Error(`no free loopback port found in ${min}-${low - 1}`);
+    const port = min + Math.floor(Math.random() * (low - min));
+    if (!ports.includes(port) && (await canBind(port))) ports.push(port);
+  }
   return ports;
+}
+
+export async function freePort(): Promise<number> {
+  return (await freePorts(1))[0]!;
+}
+
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
+    if (Number.isInteger(low) && low > 2_024) return low;
+  } catch { /* not Linux: the usual default */ }
+  return 32_768;
+}
+
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once("error", () => resolve(false));
+    s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
+  });
 }
 
 /**

@@ -27,6 +27,7 @@ import { startKubeEnv, type KubeEnv } from "../helpers/kube-env.ts";
 import { signInAtIdp, startIdp, type TestIdp } from "../helpers/oidc.ts";
 import { rawSocket, upgradeRequest } from "../helpers/raw_ws.ts";
 import { startWard, type Ward, type WardMember } from "../helpers/ward.ts";
+import { freePort } from "../../scripts/kube-env-procs.ts";
 
 const CLUSTER = "atk-portal";
 const EVIL = "https://evil.example";
@@ -42,13 +43,6 @@ let eve: { ctx: BrowserContext; page: Page; cookie: string; csrf: string };
 let dev: WardMember;
 let devToken: string;
 
-async function freePort(): Promise<number> {
-  const s = createServer().listen(0, "127.0.0.1");
-  await new Promise((r) => s.once("listening", r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 async function signedIn(login: string) {
   const ctx = await browser.newContext({ ignoreHTTPSErrors: true });

@@ -25,6 +25,7 @@ import { startKubeEnv, type KubeEnv } from "../helpers/kube-env.ts";
 import { kubectl, kubectlOk, kubectlStream, type KubectlStream } from "../helpers/kubectl.ts";
 import { signInAtIdp, startIdp, type TestIdp } from "../helpers/oidc.ts";
 import { startWard, TEST_AGENT_FLAGS, type Ward, type WardMember } from "../helpers/ward.ts";
+import { freePort } from "../../scripts/kube-env-procs.ts";
 
 const CLUSTER = "portal";
 const root = new URL("../..", import.meta.url).pathname;
@@ -40,13 +41,6 @@ let admin: { ctx: BrowserContext; page: Page };
 let member: { ctx: BrowserContext; page: Page };
 const streams: KubectlStream[] = [];
 
-async function freePort(): Promise<number> {
-  const s = createServer().listen(0, "127.0.0.1");
-  await new Promise((r) => s.once("listening", r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** A browser signed in through the provider as `login`, on the Clusters page. */
 async function signedIn(login: string): Promise<{ ctx: BrowserContext; page: Page }> {

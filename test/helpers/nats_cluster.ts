@@ -21,6 +21,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { renderNatsConfig, writeSeedFile } from "../../internal/scaleout/index.ts";
 import { natsServerPath } from "./kube-env.ts";
+import { freePort } from "../../scripts/kube-env-procs.ts";
 
 export interface NatsNode {
   readonly name: string;
@@ -51,16 +52,6 @@ export interface NatsCluster {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

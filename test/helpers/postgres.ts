@@ -10,6 +10,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { start, type Started } from "./process.ts";
+import { freePort } from "../../scripts/kube-env-procs.ts";
 
 export interface Postgres {
   readonly port: number;
@@ -39,16 +40,6 @@ export function postgresBin(): string {
   return join(root, versions[0]!, "bin");
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 let seq = 0;
 
