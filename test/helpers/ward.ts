@@ -20,6 +20,7 @@ import { join } from "node:path";
 import type { KubeEnv } from "./kube-env.ts";
 import { eventually } from "./eventually.ts";
 import { start, type Started } from "./process.ts";
+import { freePort } from "../../scripts/kube-env-procs.ts";
 
 export const wardBinary = join(new URL("../..", import.meta.url).pathname, "dist", "ward");
 
@@ -32,7 +33,7 @@ export interface StartWardOptions {
   /** Its display name (default: the id). */
   clusterName?: string;
   gatewayArgs?: string[];
-  /** The gateway's listen address (default 127.0.0.1:0, a free port). */
+  /** The gateway's listen address (default 127.0.0.1 and a free port below the ephemeral range). */
   listen?: string;
   /** The agent's flags besides its connection (default TEST_AGENT_FLAGS; `[]` runs the agent's defaults, as the benchmarks do). */
   agentFlags?: readonly string[];
@@ -105,7 +106,8 @@ export async function startWard(kube: KubeEnv, opts: StartWardOptions): Promise<
   const dataDir = opts.dataDir ?? join(dir, "gw");
   opts.beforeStart?.("gateway");
   const gatewayArgs = (listen: string) => ["gateway", "--listen", listen, "--data-dir", dataDir, ...(opts.gatewayArgs ?? [])];
-  let gateway = ward(gatewayArgs(opts.listen ?? "127.0.0.1:0"));
+  // A port from below the ephemeral range, so that restartGateway() finds it free again after a kill.
+  let gateway = ward(gatewayArgs(opts.listen ?? `127.0.0.1:${await freePort()}`));
   let agent: Started | undefined;
   try {
     return await setUp();
