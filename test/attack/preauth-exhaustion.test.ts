@@ -8,12 +8,12 @@
 import assert from "node:assert/strict";
 import { connect as h2connect } from "node:http2";
 import { connect as tcpConnect, type Socket } from "node:net";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { eventually } from "../helpers/eventually.ts";
-import { startKubeEnv, type KubeEnv } from "../helpers/kube-env.ts";
+import type { KubeEnv } from "../helpers/kube-env.ts";
 import { kubectl, type KubectlTarget } from "../helpers/kubectl.ts";
 import { clientFrame, upgradeRequest } from "../helpers/raw_ws.ts";
-import { startWard, type Ward } from "../helpers/ward.ts";
+import { useWard, type Ward } from "../helpers/ward.ts";
 import { H2, H2_FLAGS, h2Frame, h2Pseudo, hpackBlock, http1, rawConn, rawExchange, rawH2, responses, rssMiB, type RawConn, type RawH2 } from "./harness.ts";
 
 const CLUSTER = "dos";
@@ -32,25 +32,13 @@ let token: string;
 let target: KubectlTarget;
 let baseRss: number;
 
-before(async () => {
-  kube = await startKubeEnv();
-  w = await startWard(kube, { cluster: CLUSTER });
-  const m = await w.member("dev@example.com");
-  await w.grant(m.id, { role: "cluster-admin" });
-  await w.mintKubeconfig(m);
-  target = { kubectl: kube.kubectl.newest, kubeconfig: m.kubeconfig };
-  const t = await w.api(m.token, "POST", `/api/v1/clusters/${CLUSTER}/k8s-token`, {});
+useWard({ ward: { cluster: CLUSTER } }, async (s) => {
+  ({ kube, w } = s);
+  target = { kubectl: kube.kubectl.newest, kubeconfig: s.dev.kubeconfig };
+  const t = await w.api(s.dev.token, "POST", `/api/v1/clusters/${CLUSTER}/k8s-token`, {});
   token = t.json.token;
   await legit("warm-up");
   baseRss = rssMiB(w);
-}, { timeout: 240_000 });
-
-after(async () => {
-  try {
-    await w?.stop();
-  } finally {
-    await kube?.stop();
-  }
 });
 
 /** A real kubectl request through Ward succeeds (within 20 s). */

@@ -6,12 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { connect as h2connect } from "node:http2";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { eventually } from "../helpers/eventually.ts";
-import { startKubeEnv, type KubeEnv } from "../helpers/kube-env.ts";
+import type { KubeEnv } from "../helpers/kube-env.ts";
 import { kubectl, kubectlOk, type KubectlTarget } from "../helpers/kubectl.ts";
 import { rawSocket } from "../helpers/raw_ws.ts";
-import { startWard, type Ward } from "../helpers/ward.ts";
+import { useWard, type Ward } from "../helpers/ward.ts";
 
 const CLUSTER = "h2";
 let kube: KubeEnv;
@@ -19,24 +19,11 @@ let w: Ward;
 let token: string;
 let kubeconfig: string;
 
-before(async () => {
-  kube = await startKubeEnv();
-  w = await startWard(kube, { cluster: CLUSTER, gatewayArgs: ["--log-level", "debug"] });
-  const dev = await w.member("h2-dev@example.com");
-  await w.grant(dev.id, { role: "cluster-admin" });
-  await w.mintKubeconfig(dev);
-  kubeconfig = dev.kubeconfig;
+useWard({ ward: { cluster: CLUSTER, gatewayArgs: ["--log-level", "debug"] } }, async ({ kube: k, w: ward, dev }) => {
+  [kube, w, kubeconfig] = [k, ward, dev.kubeconfig];
   const minted = await w.api(dev.token, "POST", `/api/v1/clusters/${CLUSTER}/k8s-token`, {});
   assert.equal(minted.status, 200, JSON.stringify(minted.json));
   token = minted.json.token;
-}, { timeout: 240_000 });
-
-after(async () => {
-  try {
-    await w?.stop();
-  } finally {
-    await kube?.stop();
-  }
 });
 
 interface Exchange { requestId: string; protocol: string; status: number; path: string; kind?: string }

@@ -10,32 +10,18 @@
  */
 import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { eventually } from "../helpers/eventually.ts";
-import { startKubeEnv, type KubeEnv } from "../helpers/kube-env.ts";
+import type { KubeEnv } from "../helpers/kube-env.ts";
 import { kubectl, kubectlStream, type KubectlStream, type KubectlTarget } from "../helpers/kubectl.ts";
-import { startWard, type Ward, type WardMember } from "../helpers/ward.ts";
+import { useWard, type Ward, type WardMember } from "../helpers/ward.ts";
 
 const CLUSTER = "fault";
 let kube: KubeEnv;
 let w: Ward;
 let dev: WardMember;
 
-before(async () => {
-  kube = await startKubeEnv();
-  w = await startWard(kube, { cluster: CLUSTER });
-  dev = await w.member("dev@example.com");
-  await w.grant(dev.id, { role: "cluster-admin" });
-  await w.mintKubeconfig(dev);
-}, { timeout: 240_000 });
-
-after(async () => {
-  try {
-    await w?.stop();
-  } finally {
-    await kube?.stop();
-  }
-});
+useWard({ ward: { cluster: CLUSTER } }, (s) => ({ kube, w, dev } = s));
 
 type Which = "newest" | "spdy";
 const target = (which: Which): KubectlTarget => ({ kubectl: kube.kubectl[which], kubeconfig: dev.kubeconfig });

@@ -7,12 +7,12 @@
  * itself within a few seconds of the database's return, with the same gateway process.
  */
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { eventually } from "../helpers/eventually.ts";
-import { startKubeEnv, type KubeEnv } from "../helpers/kube-env.ts";
+import type { KubeEnv } from "../helpers/kube-env.ts";
 import { kubectl } from "../helpers/kubectl.ts";
 import { startPostgres, type Postgres } from "../helpers/postgres.ts";
-import { startWard, type ApiResult, type Ward, type WardMember } from "../helpers/ward.ts";
+import { useWard, type ApiResult, type Ward, type WardMember } from "../helpers/ward.ts";
 
 const CLUSTER = "pgfault";
 let kube: KubeEnv;
@@ -21,23 +21,15 @@ let db: string;
 let w: Ward;
 let dev: WardMember;
 
-before(async () => {
-  [kube, pg] = await Promise.all([startKubeEnv(), startPostgres()]);
-  db = await pg.createDatabase();
-  w = await startWard(kube, { cluster: CLUSTER, gatewayArgs: ["--store", pg.url(db)] });
-  dev = await w.member("dev@example.com");
-  await w.grant(dev.id, { role: "edit", scope: "namespace", namespace: kube.namespace });
-  await w.mintKubeconfig(dev);
-}, { timeout: 240_000 });
-
-after(async () => {
-  try {
-    await w?.stop();
-  } finally {
-    await pg?.destroy();
-    await kube?.stop();
-  }
-});
+useWard({
+  ward: async () => {
+    pg = await startPostgres();
+    db = await pg.createDatabase();
+    return { cluster: CLUSTER, gatewayArgs: ["--store", pg.url(db)] };
+  },
+  devGrant: (kube) => ({ role: "edit", scope: "namespace", namespace: kube.namespace }),
+  finally: () => pg?.destroy(),
+}, (s) => ({ kube, w, dev } = s));
 
 interface Outcome {
   at: number;

@@ -13,13 +13,13 @@ import { execFileSync } from "node:child_process";
 import { closeSync, mkdtempSync, openSync, rmSync, statfsSync, unlinkSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import Database from "better-sqlite3";
 import { eventually } from "../helpers/eventually.ts";
-import { startKubeEnv, type KubeEnv } from "../helpers/kube-env.ts";
+import type { KubeEnv } from "../helpers/kube-env.ts";
 import { kubectl, kubectlOk, kubectlStream } from "../helpers/kubectl.ts";
 import { run } from "../helpers/process.ts";
-import { startWard, wardBinary, type ApiResult, type Ward, type WardMember } from "../helpers/ward.ts";
+import { useWard, wardBinary, type ApiResult, type Ward, type WardMember } from "../helpers/ward.ts";
 
 const CLUSTER = "full";
 let kube: KubeEnv;
@@ -41,28 +41,17 @@ function mountTmpfs(size: string): string {
   return dir;
 }
 
-before(async () => {
-  mnt = mountTmpfs("24m");
-  mounted = true;
-  kube = await startKubeEnv();
-  w = await startWard(kube, { cluster: CLUSTER, dataDir: join(mnt, "gw") });
-  dev = await w.member("dev@example.com");
-  await w.grant(dev.id, { role: "cluster-admin" });
-  await w.mintKubeconfig(dev);
-}, { timeout: 240_000 });
-
-after(async () => {
-  try {
-    await w?.stop();
-  } finally {
-    try {
-      await kube?.stop();
-    } finally {
-      if (mounted) execFileSync("umount", [mnt]);
-      if (mnt) rmSync(mnt, { recursive: true, force: true });
-    }
-  }
-});
+useWard({
+  ward: () => {
+    mnt = mountTmpfs("24m");
+    mounted = true;
+    return { cluster: CLUSTER, dataDir: join(mnt, "gw") };
+  },
+  finally: () => {
+    if (mounted) execFileSync("umount", [mnt]);
+    if (mnt) rmSync(mnt, { recursive: true, force: true });
+  },
+}, (s) => ({ kube, w, dev } = s));
 
 const dbFile = () => join(w.dataDir, "ward.db");
 const grantsPath = `/api/v1/clusters/${CLUSTER}/access/grants`;

@@ -8,6 +8,12 @@
  *   await w.mintKubeconfig(m);          // m.kubeconfig, for kubectl
  *   await w.stop();
  *
+ * A suite that needs one such Ward for all its tests, with a member `dev@example.com` granted
+ * cluster-admin (or `devGrant`) and their kubeconfig minted, registers it with `useWard`:
+ *
+ *   let kube: KubeEnv; let w: Ward; let dev: WardMember;
+ *   useWard({ ward: { cluster: "sec" } }, (s) => ({ kube, w, dev } = s));
+ *
  * The gateway serves HTTPS with its generated certificate; the agent trusts its CA (`--gateway-ca`)
  * and, with the test flags (the default), resyncs every second and serves `--metrics-listen`. A
  * failed start stops what it started.
@@ -17,7 +23,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { KubeEnv } from "./kube-env.ts";
+import { after, before } from "node:test";
+import { startKubeEnv, type KubeEnv } from "./kube-env.ts";
 import { eventually } from "./eventually.ts";
 import { start, type Started } from "./process.ts";
 import { freePort } from "../../scripts/kube-env-procs.ts";
@@ -217,4 +224,50 @@ export function apiClient(url: string, ca: Buffer): Ward["api"] {
       req.on("error", reject);
       req.end(data);
     });
+}
+
+export interface WardSuite {
+  kube: KubeEnv;
+  w: Ward;
+  /** dev@example.com, granted `devGrant`, with a kubeconfig in `dev.kubeconfig`. */
+  dev: WardMember;
+}
+
+export interface UseWardOptions {
+  /** startWard's options, or a function run once the kube-env is up that returns them (and may prepare more, e.g. a database). */
+  ward: StartWardOptions | ((kube: KubeEnv) => StartWardOptions | Promise<StartWardOptions>);
+  /** dev@example.com's grant (default cluster-admin on the cluster); a function for one that names the kube-env's namespace. */
+  devGrant?: Record<string, unknown> | ((kube: KubeEnv) => Record<string, unknown>);
+  /** Stops what `ward` prepared; runs last in `after`, after Ward and the kube-env stopped, even when they failed to. */
+  finally?: () => void | Promise<void>;
+}
+
+/**
+ * Registers the file's before/after hooks: a kube-env, Ward on it, dev@example.com granted and with a
+ * kubeconfig; `ready` receives them (assign them to the file's variables). Everything is stopped in
+ * `after`, in reverse order, whatever failed.
+ */
+export function useWard(opts: UseWardOptions, ready: (s: WardSuite) => unknown): void {
+  let kube: KubeEnv | undefined;
+  let w: Ward | undefined;
+  before(async () => {
+    kube = await startKubeEnv();
+    w = await startWard(kube, typeof opts.ward === "function" ? await opts.ward(kube) : opts.ward);
+    const dev = await w.member("dev@example.com");
+    const grant = typeof opts.devGrant === "function" ? opts.devGrant(kube) : (opts.devGrant ?? { role: "cluster-admin" });
+    await w.grant(dev.id, grant);
+    await w.mintKubeconfig(dev);
+    await ready({ kube, w, dev });
+  }, { timeout: 240_000 });
+  after(async () => {
+    try {
+      await w?.stop();
+    } finally {
+      try {
+        await kube?.stop();
+      } finally {
+        await opts.finally?.();
+      }
+    }
+  });
 }
