@@ -120,6 +120,16 @@ test("flow sequences: add, replace and remove keep the rest of the line", () => 
   assert.ok(rep.startsWith("clusters: [{name: a, cluster: {server: 'https://a'}}, {name: ward-z, cluster: {server: https://z2}}, {name: b,"));
 });
 
+test("a flow sequence whose last item is followed by blanks, its `]` on the next line, CRLF: the entry goes after the item", () => {
+  // Found by `npm run fuzz` (kubeconfig-editor, property 2): the edit was right, the line check too strict.
+  const input = "users: [ {name: a, user: {token: x}} \r\n]\r\n";
+  const opts: AddOptions = { cluster: "z", server: "https://z", user: { kind: "token", token: "y" } };
+  const out = addWardEntry(input, opts).text;
+  checkAdd(input, out, opts);
+  assert.ok(out.includes("users: [ {name: a, user: {token: x}}, {name: ward-z, user: {token: y}} \r\n]\r\n"), out);
+  assert.equal(removeWardEntry(out, "z").text, `${input}clusters: []\r\ncontexts: []\r\n`); // the keys it added stay, empty
+});
+
 test("invalid input: clear errors naming the line", () => {
   const bad = "apiVersion: v1\nclusters:\n- name: a\n  cluster: {server: x\nusers: []\n";
   assert.throws(() => addWardEntry(bad, execDev), (e: unknown) => e instanceof KubeconfigError && e.line !== undefined && /line \d+/.test(e.message));

@@ -31,7 +31,7 @@ export function assertLinesSubsequence(sub: string, full: string, skip: (line: s
   const lines = full.split("\n");
   const subLines = sub.split("\n");
   const same = (line: string, other: string, last: boolean) => {
-    const bare = line.replace(/\r$/, "");
+    const bare = line.replace(/[ \t]*\r?$/, "");
     return other === line || (last && other === line + "\r") || (other.startsWith(bare) && /^,( \{.*)?\r?$/.test(other.slice(bare.length)));
   };
   let j = 0;
