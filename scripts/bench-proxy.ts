@@ -227,7 +227,7 @@ async function main(): Promise<void> {
   }
 
   // LIST of 5,000 ConfigMaps.
-  const list: Record<string, { ms: number; bytes: number; bytesPerSec: number }> = {};
+  const list: Record<string, { ms: number; firstByteMs: number; bytes: number; bytesPerSec: number }> = {};
   if (wanted("small")) markPhase("small GET");
   if (wanted("list")) {
     const tc = Date.now();
@@ -237,6 +237,9 @@ async function main(): Promise<void> {
     const listRatio = ratio(list.ward!.bytesPerSec, list.direct!.bytesPerSec);
     results.list = { count: CM_COUNT, ...list, ratio: listRatio };
     row(`LIST ${CM_COUNT} ConfigMaps (${(list.direct!.bytes / MiB).toFixed(1)} MiB)  direct ${fmtMs(list.direct!.ms)} ${fmtRate(list.direct!.bytesPerSec)}  ward ${fmtMs(list.ward!.ms)} ${fmtRate(list.ward!.bytesPerSec)}  ratio ${listRatio.toFixed(2)}${peerThroughput("remotedialer", "rd", list.rd, list.direct!, list.ward!, fmtMs)}${peerThroughput("Node floor", "floor", list.floor, list.direct!, list.ward!, fmtMs)}`);
+    // Where a LIST's time goes: waiting for its first bytes (the API server's work, plus each hop's
+    // latency) or moving them (each hop's cost per MiB).
+    row(`LIST first body bytes after (median)  ${all.map((t) => `${t.name} ${fmtMs(list[t.name]!.firstByteMs)}`).join("  ")}`);
   }
 
   type Stream = { direct: Rate; ward: Rate; ratio: number; rd?: Rate; rdRatio?: number; wardVsRd?: number | null; floor?: Rate; floorRatio?: number; wardVsFloor?: number };

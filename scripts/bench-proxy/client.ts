@@ -44,12 +44,18 @@ export function req(t: Target, method: string, path: string, body?: unknown): Pr
 }
 
 /** Reads a GET's body as a stream (counting bytes) without keeping it. */
-export function getCount(t: Target, path: string): Promise<{ status: number; bytes: number }> {
+/** A GET whose body is counted, not kept; `firstByteMs`: from the request to the first body bytes. */
+export function getCount(t: Target, path: string): Promise<{ status: number; bytes: number; firstByteMs: number }> {
+  const t0 = performance.now();
   return new Promise((resolve, reject) => {
     const r = https.request({ host: t.host, port: t.port, path: t.prefix + path, method: "GET", agent: t.agent, headers: { authorization: `Bearer ${t.token}`, accept: "application/json" } }, (res) => {
       let bytes = 0;
-      res.on("data", (c: Buffer) => (bytes += c.length));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, bytes }));
+      let firstByteMs = 0;
+      res.on("data", (c: Buffer) => {
+        if (bytes === 0) firstByteMs = performance.now() - t0;
+        bytes += c.length;
+      });
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, bytes, firstByteMs }));
       res.on("error", reject);
     });
     r.on("error", reject);
