@@ -130,6 +130,20 @@ test("a flow sequence whose last item is followed by blanks, its `]` on the next
   assert.equal(removeWardEntry(out, "z").text, `${input}clusters: []\r\ncontexts: []\r\n`); // the keys it added stay, empty
 });
 
+test("flow items with an anchor or tag: a bare `!!map` is an item; a replaced Ward item keeps its anchor; a removal that would orphan an alias is refused", () => {
+  // Found by `npm run fuzz` (kubeconfig-editor, property 2, seed -985044960): `[!!map ]` was a "CST/document mismatch (bug)".
+  const opts: AddOptions = { cluster: "z", server: "https://z", user: { kind: "token", token: "t" } };
+  const bare = "clusters: [!!map ]\ncontexts: []\nusers: []\n";
+  const added = addWardEntry(bare, opts).text;
+  checkAdd(bare, added, opts);
+  assert.ok(added.startsWith("clusters: [!!map, {name: ward-z, cluster: {server: https://z}} ]\n"), added);
+  const tied = "users: [&u {name: ward-z, user: {token: y}}, {name: b}]\nextensions: [*u]\n";
+  assert.equal(addWardEntry(tied, opts).text.split("\n")[0], "users: [&u {name: ward-z, user: {token: t}}, {name: b}]");
+  assert.throws(() => removeWardEntry(tied, "z"), (e: unknown) => e instanceof KubeconfigError && /without breaking it .*alias \*u/.test(e.message));
+  const free = "users: [!!map {name: ward-z, user: {token: y}}, {name: b}]\n";
+  assert.equal(removeWardEntry(free, "z").text, "users: [{name: b}]\n");
+});
+
 test("invalid input: clear errors naming the line", () => {
   const bad = "apiVersion: v1\nclusters:\n- name: a\n  cluster: {server: x\nusers: []\n";
   assert.throws(() => addWardEntry(bad, execDev), (e: unknown) => e instanceof KubeconfigError && e.line !== undefined && /line \d+/.test(e.message));

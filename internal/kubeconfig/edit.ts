@@ -109,15 +109,19 @@ function editSection(ctx: Ctx, section: Section, plan: SectionPlan): boolean {
 
   if (value?.type === "flow-collection" && value.start.source === "[") {
     // An item is a value, or a pair: implicit (`name: x`, even `: x`) or explicit (`? x : y`, even a
-    // bare `?`). Its text starts at its first token of these.
-    const first = (it: (typeof value.items)[number]) =>
-      it.start.find((t) => t.type === "explicit-key-ind") ?? it.key ?? it.sep?.find((t) => t.type === "map-value-ind") ?? it.value;
+    // bare `?`), each possibly after an anchor or tag (`!!map {…}`, even a bare `!!map`). Its text
+    // starts at its first token of these.
+    // A replaced item keeps its anchor and tag (an alias elsewhere may name it); a removed one goes whole.
+    type Item = (typeof value.items)[number];
+    const body = (it: Item) => it.start.find((t) => t.type === "explicit-key-ind") ?? it.key ?? it.sep?.find((t) => t.type === "map-value-ind") ?? it.value;
+    const first = (it: Item) => it.start.find((t) => t.type === "anchor" || t.type === "tag") ?? body(it);
     const items = value.items.filter((it) => first(it));
     if (items.length !== names.length) throw new Error(`kubeconfig: CST/document mismatch in '${section}' (bug)`);
     const starts = items.map((it) => first(it)!.offset);
     const ends = items.map((it) => contentEnd([first(it), it.key, it.sep, it.value]));
     if (replaceAt !== undefined && plan.replacement) {
-      edits.push({ start: starts[replaceAt]!, end: ends[replaceAt]!, text: renderFlowItem(plan.replacement) });
+      const at = body(items[replaceAt]!)?.offset ?? starts[replaceAt]!;
+      edits.push({ start: at, end: ends[replaceAt]!, text: renderFlowItem(plan.replacement) });
     }
     const flow: FlowItems = { text, items, starts, ends };
     const open = value.start.offset + 1;
@@ -167,7 +171,7 @@ export function addWardEntry(text: string, opts: AddOptions): AddResult {
   for (const s of SECTIONS) if (editSection(ctx, s, { name, replacement: objs[s] })) replaced = true;
   ctx.edits.push(...ctx.newSections);
   if (opts.use && docOf(p).get("current-context") !== name) setCurrentContext(ctx, name);
-  const out = applyEdits(text, ctx.edits);
+  const out = stillValid(applyEdits(text, ctx.edits));
   return { text: out, replaced, changed: out !== text };
 }
 
@@ -210,6 +214,21 @@ export function removeWardEntry(text: string, cluster: string): RemoveResult {
   // ("context was not found"); cleared, kubectl just reports that none is set.
   const currentContextCleared = docOf(p).get("current-context") === name;
   if (currentContextCleared) setCurrentContext(ctx, "");
-  const out = applyEdits(text, ctx.edits);
+  const out = stillValid(applyEdits(text, ctx.edits));
   return { text: out, removed, changed: out !== text, currentContextCleared };
+}
+
+/**
+ * The edited text, if it still reads as a kubeconfig. An edit keeps every foreign byte, but a file
+ * may tie a Ward entry to the rest (an anchor on it with an alias elsewhere): rather than write a
+ * file kubectl would refuse, the edit is refused and the file stays as it was.
+ */
+function stillValid(out: string): string {
+  try {
+    parse(out);
+  } catch (e) {
+    if (!(e instanceof KubeconfigError)) throw e;
+    throw new KubeconfigError(`Ward cannot change this kubeconfig without breaking it (${e.message}); edit its ward-* entries by hand`);
+  }
+  return out;
 }
