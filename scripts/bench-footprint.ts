@@ -111,7 +111,7 @@ async function main(): Promise<void> {
     loop++;
     await smallGetC64(target, 3);
     await sample(loop, "small GET");
-    await listConfigMaps(target);
+    await listConfigMaps([target]);
     await sample(loop, "LIST");
     // The pod's log starts empty each loop, so every `logs -f` moves the same bytes.
     writeFileSync(k.logFile, "");

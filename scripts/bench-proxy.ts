@@ -233,7 +233,7 @@ async function main(): Promise<void> {
     const tc = Date.now();
     await createConfigMaps(direct);
     debug(`created ${CM_COUNT} configmaps in ${Date.now() - tc} ms`);
-    for (const t of all) list[t.name] = await listConfigMaps(t);
+    Object.assign(list, await listConfigMaps(all));
     const listRatio = ratio(list.ward!.bytesPerSec, list.direct!.bytesPerSec);
     results.list = { count: CM_COUNT, ...list, ratio: listRatio };
     row(`LIST ${CM_COUNT} ConfigMaps (${(list.direct!.bytes / MiB).toFixed(1)} MiB)  direct ${fmtMs(list.direct!.ms)} ${fmtRate(list.direct!.bytesPerSec)}  ward ${fmtMs(list.ward!.ms)} ${fmtRate(list.ward!.bytesPerSec)}  ratio ${listRatio.toFixed(2)}${peerThroughput("remotedialer", "rd", list.rd, list.direct!, list.ward!, fmtMs)}${peerThroughput("Node floor", "floor", list.floor, list.direct!, list.ward!, fmtMs)}`);

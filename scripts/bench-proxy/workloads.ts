@@ -84,21 +84,32 @@ export async function createConfigMaps(t: Target): Promise<void> {
   }));
 }
 
-export async function listConfigMaps(t: Target): Promise<{ ms: number; firstByteMs: number; bytes: number; bytesPerSec: number }> {
+/**
+ * LIST of the ConfigMaps through every target, in rounds (one LIST per target per round, after a
+ * warm-up LIST each), so that the API server's state and the machine's other load drift alike for
+ * all of them; the median per target.
+ */
+export async function listConfigMaps(targets: Target[]): Promise<Record<string, { ms: number; firstByteMs: number; bytes: number; bytesPerSec: number }>> {
   const path = `/api/v1/namespaces/${CM_NS}/configmaps`;
-  await getCount(t, path);
-  const runs: { ms: number; firstByteMs: number }[] = [];
-  let bytes = 0;
+  for (const t of targets) await getCount(t, path);
+  const runs = new Map<string, { ms: number[]; firstByteMs: number[]; bytes: number }>(targets.map((t) => [t.name, { ms: [], firstByteMs: [], bytes: 0 }]));
   for (let i = 0; i < LIST_REPEATS; i++) {
-    const t0 = performance.now();
-    const r = await getCount(t, path);
-    runs.push({ ms: performance.now() - t0, firstByteMs: r.firstByteMs });
-    if (r.status !== 200) throw new Error(`${t.name} LIST: ${r.status}`);
-    bytes = r.bytes;
+    for (const t of targets) {
+      const t0 = performance.now();
+      const r = await getCount(t, path);
+      const ms = performance.now() - t0;
+      if (r.status !== 200) throw new Error(`${t.name} LIST: ${r.status}`);
+      const m = runs.get(t.name)!;
+      m.ms.push(ms);
+      m.firstByteMs.push(r.firstByteMs);
+      m.bytes = r.bytes;
+    }
   }
   const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  const ms = median(runs.map((r) => r.ms));
-  return { ms, firstByteMs: median(runs.map((r) => r.firstByteMs)), bytes, bytesPerSec: bytes / (ms / 1000) };
+  return Object.fromEntries([...runs].map(([name, m]) => {
+    const ms = median(m.ms);
+    return [name, { ms, firstByteMs: median(m.firstByteMs), bytes: m.bytes, bytesPerSec: m.bytes / (ms / 1000) }];
+  }));
 }
 
 /** Follows the pod log from the start until the end marker, counting bytes. */
