@@ -10,7 +10,7 @@
  *     cluster-admin comes from an RBAC binding — like the member's through Ward, so the API server
  *     authorizes the same way; the goals use this baseline — and as the kube-env admin
  *     (system:masters, never authorized by RBAC), shown beside it;
- *   - LIST of 5,000 ConfigMaps (time, bytes/s);
+ *   - LIST of 5,000 ConfigMaps (time, bytes/s, first body bytes; in rounds across the sides);
  *   - `logs -f` stdout throughput (the pod's CRI log, followed from the start until an end marker);
  *   - exec stdout throughput (`kubectl exec … -- head -c N /dev/zero`, newest kubectl);
  *   - port-forward throughput (`kubectl port-forward` to the pod's echo server, bytes pumped and read back);
