@@ -7,23 +7,12 @@
 import { randomFillSync } from "node:crypto";
 import type { Duplex } from "node:stream";
 import type { WebSocket } from "ws";
+import { encodeFrameHeader, OPCODE } from "../websocket/index.ts";
 import { unmask } from "./ws_masking.ts";
 
-/**
- * The header of a final, binary WebSocket frame (RFC 6455 §5.2) for `n` payload bytes; with
- * `maskKey` (4 bytes), a client frame: the mask bit set and the key after the length.
- */
+/** The header of a final, binary WebSocket frame for `n` payload bytes; with `maskKey`, a client frame. */
 export function frameHeader(n: number, maskKey?: Uint8Array): Uint8Array {
-  const ext = n < 126 ? 0 : n < 0x10000 ? 2 : 8;
-  const h = new Uint8Array(2 + ext + (maskKey ? 4 : 0));
-  h[0] = 0x82;
-  h[1] = (maskKey ? 0x80 : 0) | (ext === 0 ? n : ext === 2 ? 126 : 127);
-  if (ext === 2) {
-    h[2] = n >>> 8;
-    h[3] = n & 0xff;
-  } else if (ext === 8) new DataView(h.buffer).setBigUint64(2, BigInt(n));
-  if (maskKey) h.set(maskKey, 2 + ext);
-  return h;
+  return encodeFrameHeader(n, OPCODE.binary, maskKey);
 }
 
 /** ws writes frames straight to its socket unless it is busy (a Blob, compression): then it queues them. */

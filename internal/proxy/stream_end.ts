@@ -7,6 +7,7 @@
  * Pure: byte builders and a boundary tracker.
  */
 import { StreamResetError } from "../tunnel/index.ts";
+import { encodeFrameHeader, OPCODE } from "../websocket/index.ts";
 import { kubeStatus } from "./status.ts";
 
 /** The Status message for a stream that Ward ended (its agent gone, access revoked, …). */
@@ -49,14 +50,11 @@ export function hasStatusErrorChannel(protocol: string | undefined): boolean {
 
 /** A server-to-client (unmasked) WebSocket frame. */
 function wsFrame(opcode: number, payload: Uint8Array): Buffer {
-  const n = payload.length;
-  const head = n < 126 ? Buffer.from([0x80 | opcode, n]) : n < 65536 ? Buffer.from([0x80 | opcode, 126, n >> 8, n & 0xff]) : null;
-  if (!head) throw new RangeError("frame too large");
-  return Buffer.concat([head, payload]);
+  return Buffer.concat([encodeFrameHeader(payload.length, opcode), payload]);
 }
 
 /** The error-channel message with the Status, then a normal close. */
 export function execErrorFrames(message: string): Uint8Array {
   const status = Buffer.from(JSON.stringify(kubeStatus(503, message)));
-  return Buffer.concat([wsFrame(0x2, Buffer.concat([Buffer.from([ERROR_CHANNEL]), status])), wsFrame(0x8, Buffer.from([0x03, 0xe8]))]);
+  return Buffer.concat([wsFrame(OPCODE.binary, Buffer.concat([Buffer.from([ERROR_CHANNEL]), status])), wsFrame(OPCODE.close, Buffer.from([0x03, 0xe8]))]);
 }
