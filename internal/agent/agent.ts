@@ -4,7 +4,7 @@
  * into RBAC on every change, every resync interval (repairs hand edits) and at each grant's expiry.
  */
 import { randomBytes } from "node:crypto";
-import { agentConnectionName, accessSubjects, type AgentHello, type DesiredGrant, type DesiredStateMsg, type StatusReportMsg } from "../bus/index.ts";
+import { agentConnectionName, accessSubjects, type AgentHello, type DesiredGrant, type DesiredStateMsg, type GrantStatusUpdate, type StatusReportMsg } from "../bus/index.ts";
 import { assertClusterId } from "../validate/index.ts";
 import { silentLogger, type Logger } from "../log/index.ts";
 import type { BusConnection } from "../nats/index.ts";
@@ -232,11 +232,13 @@ export class Agent {
     const now = this.#o.now();
     let report: StatusReportMsg;
     try {
-      const refused = desired.flatMap((g) => {
+      const allowed: DesiredGrant[] = [];
+      const refused: GrantStatusUpdate[] = [];
+      for (const g of desired) {
         const error = refusedInAgentNamespace(g, this.#o.agentNamespace);
-        return error ? [{ id: g.id, status: "failed" as const, error }] : [];
-      });
-      const allowed = refused.length ? desired.filter((g) => !refused.some((r) => r.id === g.id)) : desired;
+        if (error) refused.push({ id: g.id, status: "failed", error });
+        else allowed.push(g);
+      }
       const { results, changes } = await reconcileRbac(this.#o.rbac, planBindings(allowed, this.#o.userPrefix, now));
       for (const ch of changes) this.#log.info("rbac", { change: ch });
       results.push(...refused);

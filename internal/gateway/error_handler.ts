@@ -34,9 +34,10 @@ export function httpErrorHandler<E extends Env, T extends HttpError>(opts: HttpE
       // Not a bug here: the database went away (or is busy). Said once per request, without the query.
       const busy = isStoreBusy(err);
       opts.logger.warn(busy ? "store busy" : "store unavailable", { path: c.req.path, cause: (err as { code?: string }).code ?? err.message });
-      err = busy
-        ? new HttpError(503, "StoreUnavailable", "The gateway's database is locked by another process, so nothing was changed; try again shortly", { retryAfter: STORE_RETRY_AFTER })
-        : new HttpError(503, "StoreUnavailable", "The gateway cannot reach its database right now; try again shortly", { retryAfter: STORE_RETRY_AFTER });
+      const message = busy
+        ? "The gateway's database is locked by another process, so nothing was changed; try again shortly"
+        : "The gateway cannot reach its database right now; try again shortly";
+      err = new HttpError(503, "StoreUnavailable", message, { retryAfter: STORE_RETRY_AFTER });
     }
     if (opts.owns(err) || (err instanceof HttpError && (err.reason === "StoreUnavailable" || err.reason === "StoreFull"))) {
       if (err.retryAfter !== undefined) c.header("Retry-After", String(err.retryAfter));
