@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 // Named imports, so the bundler keeps only these of the Kubernetes client (and what they use).
-import { KubeConfig, RbacAuthorizationV1Api } from "@kubernetes/client-node";
+import { createConfiguration, KubeConfig, RbacAuthorizationV1Api, ServerConfiguration, type RequestContext, type SecurityAuthentication } from "@kubernetes/client-node";
+import { Pool } from "undici";
 import type { Invocation } from "../internal/cli/command.ts";
 import { UsageError } from "../internal/cli/command.ts";
 import { parseListen } from "../internal/config/index.ts";
@@ -42,7 +43,7 @@ export async function runAgent(inv: Invocation): Promise<number> {
       gateway: cfg.gateway,
       cluster: cfg.cluster,
       credential,
-      rbac: kc.makeApiClient(RbacAuthorizationV1Api) as unknown as RbacApi,
+      rbac: rbacClient(kc, cfg.resync) as unknown as RbacApi,
       userPrefix: cfg.userPrefix,
       agentNamespace: ownNamespace(),
       resyncMs: cfg.resync,
@@ -89,6 +90,47 @@ function ownNamespace(): string | undefined {
   }
 }
 
+/**
+ * client-node's RBAC API over one keep-alive connection pool. `kc.makeApiClient` gives every call a
+ * new undici Agent (client-node 2.0), so each resync (every 30 s) opened two TLS connections and
+ * HTTP/2 sessions to the API server and parsed the CA again: a third of an idle agent's allocations
+ * and steady churn for the API server. Credentials still come from the kubeconfig on every call
+ * (token files and exec plugins refresh as before); the TLS settings are read once, as the proxy
+ * path's are. The connection is kept from one resync to the next (kube-apiserver keeps idle HTTP/1.1
+ * connections open; undici's default drops them after 4 s).
+ */
+function rbacClient(kc: KubeConfig, resyncMs: number): RbacAuthorizationV1Api {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error("The Kubernetes credentials name no cluster");
+  const tls = upstreamTls(kc);
+  const pool = new Pool(new URL(cluster.server).origin, {
+    connections: 2,
+    keepAliveTimeout: resyncMs + 10_000,
+    keepAliveMaxTimeout: resyncMs + 10_000,
+    connect: { ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: !cluster.skipTLSVerify, ...(cluster.tlsServerName ? { servername: cluster.tlsServerName } : {}) },
+  });
+  const auth: SecurityAuthentication = {
+    getName: () => "ward agent kubeconfig",
+    async applySecurityAuthentication(ctx: RequestContext) {
+      const opts: import("node:https").RequestOptions = {};
+      await kc.applyToHTTPSOptions(opts);
+      for (const [k, v] of Object.entries(opts.headers ?? {})) if (v !== undefined) ctx.setHeaderParam(k, String(v));
+      if (opts.auth) ctx.setHeaderParam("Authorization", `Basic ${Buffer.from(opts.auth).toString("base64")}`);
+      ctx.setHeaderParam("User-Agent", "ward-agent");
+      ctx.setDispatcher(pool);
+    },
+  };
+  return new RbacAuthorizationV1Api(createConfiguration({ baseServer: new ServerConfiguration(cluster.server, {}), authMethods: { default: auth } }));
+}
+
+/** The API server's CA and the client certificate, from the kubeconfig (inline data or files). */
+function upstreamTls(kc: KubeConfig): { ca?: Buffer; cert?: Buffer; key?: Buffer } {
+  const server = kc.getCurrentCluster();
+  const user = kc.getCurrentUser();
+  const file = (data?: string, path?: string) => (data ? Buffer.from(data, "base64") : path ? readFileSync(path) : undefined);
+  return { ca: file(server?.caData, server?.caFile), cert: file(user?.certData, user?.certFile), key: file(user?.keyData, user?.keyFile) };
+}
+
 /** The kubectl proxy path at the agent: tunnel streams forwarded to the API server with impersonation. */
 async function streamServer(
   kc: KubeConfig,
@@ -98,17 +140,14 @@ async function streamServer(
 ): Promise<(nc: import("../internal/nats/index.ts").BusConnection, instanceId: string) => Promise<() => Promise<void>>> {
   const { createUpstreamHandler } = await import("../internal/proxy/index.ts");
   const { TunnelAgent } = await import("../internal/tunnel/index.ts");
-  const { readFileSync } = await import("node:fs");
   const server = kc.getCurrentCluster();
   const user = kc.getCurrentUser();
   if (!server) throw new Error("The Kubernetes credentials name no cluster");
-  const file = (data?: string, path?: string) => (data ? Buffer.from(data, "base64") : path ? readFileSync(path) : undefined);
+  const tls = upstreamTls(kc);
   const tokenFile = user?.authProvider?.config?.tokenFile as string | undefined;
   const handler = createUpstreamHandler({
     server: server.server,
-    ca: file(server.caData, server.caFile),
-    cert: file(user?.certData, user?.certFile),
-    key: file(user?.keyData, user?.keyFile),
+    ...tls,
     // In-cluster service-account tokens rotate: read the file on each request.
     token: user?.token ? user.token : tokenFile ? () => readFileSync(tokenFile, "utf8").trim() : undefined,
     insecureSkipTLSVerify: server.skipTLSVerify,

@@ -3,7 +3,7 @@
  * (scripts/kube-env), through an in-process gateway with its embedded NATS endpoint.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -168,4 +168,34 @@ test("agent stopped: a new grant is cluster_offline; restarted: it becomes appli
   await agent.waitFor(/connected to the gateway/);
   await eventually("applied after reconnect", async () => (await grantStatus(id))?.status === "applied", settle);
   await rbac.readNamespacedRoleBinding({ name: `ward-${id}`, namespace: kube().namespace });
+});
+
+/** Local ports of this process's TCP connections to `port` on 127.0.0.1 (from /proc: socket inodes of its fds, then /proc/PID/net/tcp). */
+function connectionsTo(pid: number, port: number): string[] {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]!);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  const remote = `0100007F:${port.toString(16).toUpperCase().padStart(4, "0")}`;
+  return readFileSync(`/proc/${pid}/net/tcp`, "utf8").split("\n").slice(1).map((l) => l.trim().split(/\s+/))
+    .filter((f) => f[2] === remote && inodes.has(f[9]!)).map((f) => String(parseInt(f[1]!.split(":")[1]!, 16)));
+}
+
+test("resyncs reuse a kept-alive connection to the API server, not a new one per call", async () => {
+  // Each resync (every second here) lists ClusterRoleBindings and RoleBindings. client-node's own
+  // client opens a connection per call; the agent's keeps one (or two) open across resyncs.
+  const pid = agent!.child.pid!;
+  const port = Number(new URL(kube().apiServer).port);
+  const seen = new Set<string>();
+  for (let i = 0; i < 24; i++) {
+    for (const c of connectionsTo(pid, port)) seen.add(c);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  assert.ok(seen.size >= 1, "the agent holds a connection to the API server between resyncs");
+  assert.ok(seen.size <= 2, `six resyncs used ${seen.size} connections (local ports ${[...seen].join(", ")}); expected the same one or two throughout`);
 });
