@@ -96,8 +96,8 @@ function ownNamespace(): string | undefined {
  * HTTP/2 sessions to the API server and parsed the CA again: a third of an idle agent's allocations
  * and steady churn for the API server. Credentials still come from the kubeconfig on every call
  * (token files and exec plugins refresh as before); the TLS settings are read once, as the proxy
- * path's are. The connection is kept from one resync to the next (kube-apiserver keeps idle HTTP/1.1
- * connections open; undici's default drops them after 4 s).
+ * path's are. The connection is kept from one resync to the next (undici's default drops it after 4 s),
+ * for a minute at most: a longer resync opens one connection per resync, not one per call.
  */
 function rbacClient(kc: KubeConfig, resyncMs: number): RbacAuthorizationV1Api {
   const cluster = kc.getCurrentCluster();
@@ -105,8 +105,8 @@ function rbacClient(kc: KubeConfig, resyncMs: number): RbacAuthorizationV1Api {
   const tls = upstreamTls(kc);
   const pool = new Pool(new URL(cluster.server).origin, {
     connections: 2,
-    keepAliveTimeout: resyncMs + 10_000,
-    keepAliveMaxTimeout: resyncMs + 10_000,
+    keepAliveTimeout: Math.min(resyncMs + 10_000, 60_000),
+    keepAliveMaxTimeout: Math.min(resyncMs + 10_000, 60_000),
     connect: { ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: !cluster.skipTLSVerify, ...(cluster.tlsServerName ? { servername: cluster.tlsServerName } : {}) },
   });
   const auth: SecurityAuthentication = {

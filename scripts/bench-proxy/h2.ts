@@ -11,7 +11,7 @@
  * Direct is the kube-env admin (system:masters), the same client code on both sides.
  */
 import { once } from "node:events";
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { tcpConnections } from "../../test/helpers/proc_net.ts";
 import http2 from "node:http2";
 import https from "node:https";
 import type { Target } from "./client.ts";
@@ -24,46 +24,18 @@ const WATCH_PATH = "/api/v1/namespaces/default/configmaps?watch=1";
 
 type Protocol = "h2" | "http1";
 
-/** The socket inodes a process holds (from its descriptors in /proc/PID/fd). */
-function socketInodes(pid: number | "self"): Set<string> {
-  const out = new Set<string>();
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-      if (m) out.add(m[1]!);
-    } catch {
-      // closed meanwhile
-    }
-  }
-  return out;
-}
-
-/** Established loopback TCP connections (/proc/net/tcp, tcp6) held by `pid`: [local port, remote port]. */
-function tcpOf(pid: number | "self"): [number, number][] {
-  const inodes = socketInodes(pid);
-  const out: [number, number][] = [];
-  const port = (addr: string) => Number.parseInt(addr.slice(addr.lastIndexOf(":") + 1), 16);
-  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-    for (const line of readFileSync(file, "utf8").split("\n").slice(1)) {
-      const f = line.trim().split(/\s+/);
-      if (f[3] === "01" && inodes.has(f[9]!)) out.push([port(f[1]!), port(f[2]!)]);
-    }
-  }
-  return out;
-}
-
 /**
  * This client's connections to the server on `port`, and how many of them the server process `pid`
  * holds the other end of (matched by port pair: the API server's other clients, such as the agent,
  * are not counted).
  */
 function connections(pid: number, port: number, before: ReadonlySet<number> = new Set()): { client: number; server: number } {
-  const mine = new Set(tcpOf("self").filter(([local, remote]) => remote === port && !before.has(local)).map(([local]) => local));
-  return { client: mine.size, server: tcpOf(pid).filter(([local, remote]) => local === port && mine.has(remote)).length };
+  const mine = new Set(tcpConnections("self").filter(([local, remote]) => remote === port && !before.has(local)).map(([local]) => local));
+  return { client: mine.size, server: tcpConnections(pid).filter(([local, remote]) => local === port && mine.has(remote)).length };
 }
 
 async function settle(t: Target): Promise<void> {
-  for (let i = 0; i < 100 && tcpOf("self").some(([, remote]) => remote === t.port); i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 100 && tcpConnections("self").some(([, remote]) => remote === t.port); i++) await new Promise((r) => setTimeout(r, 100));
 }
 
 export function connectH2(t: Target): http2.ClientHttp2Session {
@@ -126,7 +98,7 @@ interface WatchRow { connections: number; serverHolds: number; rssKiBPerWatch: n
 async function watchRow(t: Target, pid: number, protocol: Protocol): Promise<WatchRow> {
   const rss = peakRss(pid).rssKiB;
   // This process's connections to the server already open (the other rows' keep-alive pools) are not the watches'.
-  const before = new Set(tcpOf("self").filter(([, remote]) => remote === t.port).map(([local]) => local));
+  const before = new Set(tcpConnections("self").filter(([, remote]) => remote === t.port).map(([local]) => local));
   const close = await openWatches(t, protocol);
   await new Promise((r) => setTimeout(r, 1000)); // what the server does after the heads (buffers, timers) settles
   const c = connections(pid, t.port, before);

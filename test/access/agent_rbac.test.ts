@@ -3,7 +3,7 @@
  * (scripts/kube-env), through an in-process gateway with its embedded NATS endpoint.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -13,6 +13,7 @@ import { createLogger } from "../../internal/log/index.ts";
 import { startKubeEnv, type KubeEnv } from "../helpers/kube-env.ts";
 import { eventually, type EventuallyOptions } from "../helpers/eventually.ts";
 import { start, type Started } from "../helpers/process.ts";
+import { tcpConnections } from "../helpers/proc_net.ts";
 
 let env: KubeEnv | undefined;
 const kube = (): KubeEnv => env!;
@@ -170,30 +171,14 @@ test("agent stopped: a new grant is cluster_offline; restarted: it becomes appli
   await rbac.readNamespacedRoleBinding({ name: `ward-${id}`, namespace: kube().namespace });
 });
 
-/** Local ports of this process's TCP connections to `port` on 127.0.0.1 (from /proc: socket inodes of its fds, then /proc/PID/net/tcp). */
-function connectionsTo(pid: number, port: number): string[] {
-  const inodes = new Set<string>();
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-      if (m) inodes.add(m[1]!);
-    } catch {
-      // closed meanwhile
-    }
-  }
-  const remote = `0100007F:${port.toString(16).toUpperCase().padStart(4, "0")}`;
-  return readFileSync(`/proc/${pid}/net/tcp`, "utf8").split("\n").slice(1).map((l) => l.trim().split(/\s+/))
-    .filter((f) => f[2] === remote && inodes.has(f[9]!)).map((f) => String(parseInt(f[1]!.split(":")[1]!, 16)));
-}
-
 test("resyncs reuse a kept-alive connection to the API server, not a new one per call", async () => {
   // Each resync (every second here) lists ClusterRoleBindings and RoleBindings. client-node's own
   // client opens a connection per call; the agent's keeps one (or two) open across resyncs.
   const pid = agent!.child.pid!;
   const port = Number(new URL(kube().apiServer).port);
-  const seen = new Set<string>();
+  const seen = new Set<number>();
   for (let i = 0; i < 24; i++) {
-    for (const c of connectionsTo(pid, port)) seen.add(c);
+    for (const [local, remote] of tcpConnections(pid)) if (remote === port) seen.add(local);
     await new Promise((r) => setTimeout(r, 250));
   }
   assert.ok(seen.size >= 1, "the agent holds a connection to the API server between resyncs");
