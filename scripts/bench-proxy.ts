@@ -19,7 +19,8 @@
  *   - peak RSS (VmHWM) of the gateway and agent processes (and the peer's and the floor's), for the
  *     whole run and for each phase (the kernel's peak reset between phases); the memory goal rows:
  *     each one's worst phase, RSS after the last phase against after the first, and idle RSS (10 s
- *     after set-up, with its anonymous and file-backed parts); a ward/floor row of every throughput figure.
+ *     after set-up, with its anonymous and file-backed parts, beside the floor's back hop run as the
+ *     agent is: bundled, the same flags); a ward/floor row of every throughput figure.
  * The same rows also run through a Rancher-style peer built from Go modules (scripts/remotedialer,
  * the tunnel benchmark's harness in its `kubeproxy` mode): Go `httputil.ReverseProxy` over
  * `rancher/remotedialer` v0.5.1 — HTTPS front (HTTP/1.1) → WebSocket tunnel over TLS → the agent side
@@ -60,7 +61,7 @@ import { auditBench, auditRow } from "./bench-proxy/audit.ts";
 import { cpuMeter, peakRss, pids, PROXY_PROCESSES, resetPeakRss } from "./bench-proxy/measure.ts";
 import { killChildren } from "./bench-proxy/processes.ts";
 import { fmtMs, fmtRate, fmtSecs, peerLat, peerRate, peerThroughput, ratio } from "./bench-proxy/report.ts";
-import { directUser, startBenchWard, startFloor, startPeer, wardSide, type Peer } from "./bench-proxy/sides.ts";
+import { directUser, startBenchWard, startFloor, startIdleFloorHop, startPeer, wardSide, type Peer } from "./bench-proxy/sides.ts";
 import { STORE_PG, storeRows } from "./bench-proxy/store_row.ts";
 import { h2Rows } from "./bench-proxy/h2.ts";
 import {
@@ -136,8 +137,12 @@ async function main(): Promise<void> {
   const benchStart = Date.now();
   // Idle: connected, one member granted and served, then left alone (V8's memory reducer runs 8 s
   // after activity stops).
+  // Beside them, the floor's back hop run as the agent is (bundled, the same flags): what the agent's
+  // idle figure sits on.
+  const idleHop = await startIdleFloorHop(k, dir);
   await new Promise((r) => setTimeout(r, 10_000));
-  const idle = { gateway: peakRss(pids.gateway), agent: peakRss(pids.agent) };
+  const idle = { gateway: peakRss(pids.gateway), agent: peakRss(pids.agent), floorHop: peakRss(idleHop.pid) };
+  idleHop.kill("SIGKILL");
 
   // Small GET at concurrency 1 and 64. Two direct baselines: the kube-env admin (system:masters, which
   // the API server lets through without an authorization check) and a plain user whose cluster-admin
@@ -398,7 +403,7 @@ const MEMORY_GOALS = { agentPeakMiB: 128, gatewayPeakMiB: 160, growth: 0.1, idle
  */
 function memoryGoals(
   peaks: Record<string, Record<string, number>>, ends: Record<string, Record<string, number>>,
-  idle: Record<"gateway" | "agent", { rssKiB: number; anonKiB: number; fileKiB: number }>, row: (s: string) => void,
+  idle: Record<"gateway" | "agent" | "floorHop", { rssKiB: number; anonKiB: number; fileKiB: number }>, row: (s: string) => void,
 ): Record<string, unknown> {
   const met = (ok: boolean) => (ok ? "met" : "MISSED");
   const phases = MEMORY_PHASES.filter((p) => peaks[p]);
@@ -419,7 +424,10 @@ function memoryGoals(
   const idleCol = (n: "gateway" | "agent", goal: number) =>
     `${n} ${mib(idle[n].rssKiB)} MiB (anonymous ${mib(idle[n].anonKiB)}, file-backed ${mib(idle[n].fileKiB)}; goal ≤ ${goal} MiB: ${met(mib(idle[n].rssKiB) <= goal)})`;
   row(`memory  idle RSS: ${idleCol("agent", MEMORY_GOALS.idleAgentMiB)}  | ${idleCol("gateway", MEMORY_GOALS.idleGatewayMiB)}`);
-  out.idle = { agent: { rssMiB: mib(idle.agent.rssKiB), anonMiB: mib(idle.agent.anonKiB), fileMiB: mib(idle.agent.fileKiB) }, gateway: { rssMiB: mib(idle.gateway.rssKiB), anonMiB: mib(idle.gateway.anonKiB), fileMiB: mib(idle.gateway.fileKiB) } };
+  const hop = idle.floorHop;
+  row(`memory  idle RSS of the Node floor's back hop, run as the agent is (bundled, the same flags): ${mib(hop.rssKiB)} MiB (anonymous ${mib(hop.anonKiB)}, file-backed ${mib(hop.fileKiB)}); the agent holds ${(mib(idle.agent.rssKiB) - mib(hop.rssKiB)).toFixed(1)} MiB more (anonymous ${(mib(idle.agent.anonKiB) - mib(hop.anonKiB)).toFixed(1)})`);
+  const parts = (n: keyof typeof idle) => ({ rssMiB: mib(idle[n].rssKiB), anonMiB: mib(idle[n].anonKiB), fileMiB: mib(idle[n].fileKiB) });
+  out.idle = { agent: parts("agent"), gateway: parts("gateway"), floorHop: parts("floorHop") };
   return out;
 }
 

@@ -18,8 +18,8 @@ export function spawnKubectl(kubectl: string, kubeconfig: string, args: string[]
 }
 
 /** Starts a helper process (the peer's Go binary, the Node floor) and waits for its ready line on stdout. */
-export async function startHelper(bin: string, args: string[], ready: RegExp): Promise<{ proc: ChildProcess; match: RegExpExecArray }> {
-  const proc = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
+export async function startHelper(bin: string, args: string[], ready: RegExp, env?: NodeJS.ProcessEnv): Promise<{ proc: ChildProcess; match: RegExpExecArray }> {
+  const proc = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"], ...(env ? { env } : {}) });
   children.add(proc);
   proc.once("exit", () => children.delete(proc));
   let err = "";

@@ -8,7 +8,9 @@ import { readFileSync, writeFileSync } from "node:fs";
 import https from "node:https";
 import { join } from "node:path";
 import { spawnSync, type ChildProcess } from "node:child_process";
+import { build } from "esbuild";
 import { parse as parseYaml } from "yaml";
+import { mallocTunables, NODE_FLAGS } from "../../cmd/node_flags.ts";
 import { eventually } from "../../test/helpers/eventually.ts";
 import type { KubeEnv } from "../../test/helpers/kube-env.ts";
 import { startWard, wardBinary, type Ward } from "../../test/helpers/ward.ts";
@@ -165,4 +167,24 @@ export async function startFloor(k: KubeEnv, workDir: string): Promise<{ target:
     contexts: [{ name: "floor", context: { cluster: "floor", user: "floor" } }],
   }), { mode: 0o600 });
   return { target: t, front: front.proc, back: back.proc };
+}
+
+/**
+ * The floor's back hop as the agent runs, for the idle row: bundled and minified as dist/ward's parts
+ * are, started with the daemons' V8 flags and malloc tunables (cmd/node_flags.ts), one request
+ * through it, then left alone. It terminates TLS and keeps an undici pool to the API server, as the
+ * agent's proxy path does, and nothing else: its idle RSS is what the agent's sits on before any of
+ * Ward's own work (the tunnel, the NATS client, the kubeconfig loader, RBAC, metrics).
+ */
+export async function startIdleFloorHop(k: KubeEnv, workDir: string): Promise<ChildProcess> {
+  const file = join(workDir, "floor-hop.cjs");
+  await build({ entryPoints: [join(root, "scripts", "bench-floor.ts")], outfile: file, bundle: true, platform: "node", format: "cjs", target: "node24", minify: true, legalComments: "none", logLevel: "warning" });
+  const token = randomBytes(24).toString("hex");
+  const hop = await startHelper(process.execPath, [
+    ...NODE_FLAGS, file, "--tls-cert", k.servingCertFile, "--tls-key", k.servingKeyFile, "--front-token", token,
+    "--upstream", k.apiServer, "--upstream-ca", k.caFile, "--upstream-token", k.adminToken, "--impersonate", `ward:${BENCH_EMAIL}`,
+  ], /LISTEN (\S+)/, { ...process.env, GLIBC_TUNABLES: mallocTunables(process.env.GLIBC_TUNABLES) });
+  const r = await req(target("floor", `https://${hop.match[1]}`, readFileSync(k.caFile), token), "GET", "/api/v1/namespaces/default");
+  if (r.status !== 200) throw new Error(`the idle floor hop answered ${r.status}: ${r.text.slice(0, 200)}`);
+  return hop.proc;
 }
