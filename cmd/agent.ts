@@ -103,10 +103,11 @@ function rbacClient(kc: KubeConfig, resyncMs: number): RbacAuthorizationV1Api {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error("The Kubernetes credentials name no cluster");
   const tls = upstreamTls(kc);
+  const keepAliveMs = Math.min(resyncMs + 10_000, 60_000);
   const pool = new Pool(new URL(cluster.server).origin, {
     connections: 2,
-    keepAliveTimeout: Math.min(resyncMs + 10_000, 60_000),
-    keepAliveMaxTimeout: Math.min(resyncMs + 10_000, 60_000),
+    keepAliveTimeout: keepAliveMs,
+    keepAliveMaxTimeout: keepAliveMs,
     connect: { ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: !cluster.skipTLSVerify, ...(cluster.tlsServerName ? { servername: cluster.tlsServerName } : {}) },
   });
   const auth: SecurityAuthentication = {

@@ -421,13 +421,15 @@ function memoryGoals(
     Object.assign(out, { agentPeak: ag, gatewayPeak: gw, gatewayGrowth: growth("gateway"), agentGrowth: growth("agent") });
   }
   const mib = (k: number) => +(k / 1024).toFixed(1);
-  const idleCol = (n: "gateway" | "agent", goal: number) =>
-    `${n} ${mib(idle[n].rssKiB)} MiB (anonymous ${mib(idle[n].anonKiB)}, file-backed ${mib(idle[n].fileKiB)}; goal ≤ ${goal} MiB: ${met(mib(idle[n].rssKiB) <= goal)})`;
-  row(`memory  idle RSS: ${idleCol("agent", MEMORY_GOALS.idleAgentMiB)}  | ${idleCol("gateway", MEMORY_GOALS.idleGatewayMiB)}`);
-  const hop = idle.floorHop;
-  row(`memory  idle RSS of the Node floor's back hop, run as the agent is (bundled, the same flags): ${mib(hop.rssKiB)} MiB (anonymous ${mib(hop.anonKiB)}, file-backed ${mib(hop.fileKiB)}); the agent holds ${(mib(idle.agent.rssKiB) - mib(hop.rssKiB)).toFixed(1)} MiB more (anonymous ${(mib(idle.agent.anonKiB) - mib(hop.anonKiB)).toFixed(1)})`);
   const parts = (n: keyof typeof idle) => ({ rssMiB: mib(idle[n].rssKiB), anonMiB: mib(idle[n].anonKiB), fileMiB: mib(idle[n].fileKiB) });
-  out.idle = { agent: parts("agent"), gateway: parts("gateway"), floorHop: parts("floorHop") };
+  const agent = parts("agent");
+  const gateway = parts("gateway");
+  const hop = parts("floorHop");
+  const sizes = (p: typeof agent) => `${p.rssMiB} MiB (anonymous ${p.anonMiB}, file-backed ${p.fileMiB}`;
+  const idleCol = (n: string, p: typeof agent, goal: number) => `${n} ${sizes(p)}; goal ≤ ${goal} MiB: ${met(p.rssMiB <= goal)})`;
+  row(`memory  idle RSS: ${idleCol("agent", agent, MEMORY_GOALS.idleAgentMiB)}  | ${idleCol("gateway", gateway, MEMORY_GOALS.idleGatewayMiB)}`);
+  row(`memory  idle RSS of the Node floor's back hop, run as the agent is (bundled, the same flags): ${sizes(hop)}); the agent holds ${(agent.rssMiB - hop.rssMiB).toFixed(1)} MiB more (anonymous ${(agent.anonMiB - hop.anonMiB).toFixed(1)})`);
+  out.idle = { agent, gateway, floorHop: hop };
   return out;
 }
 

@@ -12,6 +12,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { build } from "esbuild";
 import { NODE_FLAGS } from "../cmd/node_flags.ts";
+import { BUNDLE_OPTIONS } from "./bundle_options.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const dist = join(root, "dist");
@@ -51,14 +52,8 @@ const addon = join(dirname(require.resolve("better-sqlite3/package.json")), "pre
 mkdirSync(dist, { recursive: true });
 
 const common = {
-  bundle: true,
-  platform: "node" as const,
-  format: "cjs" as const,
-  target: "node24",
-  minify: true,
-  legalComments: "none" as const,
+  ...BUNDLE_OPTIONS,
   metafile: true,
-  logLevel: "warning" as const,
   logOverride: { "empty-import-meta": "silent", "require-resolve-not-external": "silent" } as Record<string, "silent">,
 };
 // Each part (gateway, agent, the client commands that need more than built-ins) is its own bundle,

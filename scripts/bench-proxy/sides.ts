@@ -14,6 +14,7 @@ import { mallocTunables, NODE_FLAGS } from "../../cmd/node_flags.ts";
 import { eventually } from "../../test/helpers/eventually.ts";
 import type { KubeEnv } from "../../test/helpers/kube-env.ts";
 import { startWard, wardBinary, type Ward } from "../../test/helpers/ward.ts";
+import { BUNDLE_OPTIONS } from "../bundle_options.ts";
 import { rdBinary } from "../remotedialer-build.ts";
 import { req, target, type Target } from "./client.ts";
 import { BENCH_EMAIL, CLUSTER, log, root } from "./config.ts";
@@ -178,7 +179,7 @@ export async function startFloor(k: KubeEnv, workDir: string): Promise<{ target:
  */
 export async function startIdleFloorHop(k: KubeEnv, workDir: string): Promise<ChildProcess> {
   const file = join(workDir, "floor-hop.cjs");
-  await build({ entryPoints: [join(root, "scripts", "bench-floor.ts")], outfile: file, bundle: true, platform: "node", format: "cjs", target: "node24", minify: true, legalComments: "none", logLevel: "warning" });
+  await build({ ...BUNDLE_OPTIONS, entryPoints: [join(root, "scripts", "bench-floor.ts")], outfile: file });
   const token = randomBytes(24).toString("hex");
   const hop = await startHelper(process.execPath, [
     ...NODE_FLAGS, file, "--tls-cert", k.servingCertFile, "--tls-key", k.servingKeyFile, "--front-token", token,
