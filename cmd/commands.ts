@@ -130,7 +130,7 @@ export const agentCommand: CommandSpec = {
   name: "agent",
   summary: "Run the in-cluster agent that dials out to the gateway",
   flags: [
-    { name: "gateway", type: "string", value: "URLS", description: "Gateway URL, or in scale-out the NATS cluster's wss:// URL(s); comma-separated ones are tried in random order (env WARD_GATEWAY)" },
+    { name: "gateway", type: "string", value: "URLS", description: "Gateway URL, or in scale-out the NATS cluster's wss:// URL(s); comma-separated ones are tried in random order until one answers (env WARD_GATEWAY)" },
     { name: "cluster", type: "string", value: "ID", description: "This cluster's id at the gateway (env WARD_CLUSTER)" },
     { name: "token", type: "string", value: "SECRET", description: "Join credential (env WARD_AGENT_TOKEN; prefer --token-file)" },
     { name: "token-file", type: "string", value: "FILE", description: "File holding the join credential (env WARD_AGENT_TOKEN_FILE)" },

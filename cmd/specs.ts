@@ -141,7 +141,7 @@ export const gatewaySpec = {
 } satisfies Spec;
 
 export const agentSpec = {
-  gateway: { kind: "string", flag: "gateway", env: "WARD_GATEWAY", key: "gateway", default: "", defaultText: "required", description: "Gateway URL (`https://…`; the agent dials `/nats` there); in scale-out the NATS cluster's `wss://` websocket URL(s). Comma-separated URLs: each (re)connect tries them in random order" },
+  gateway: { kind: "string", flag: "gateway", env: "WARD_GATEWAY", key: "gateway", default: "", defaultText: "required", description: "Gateway URL (`https://…`; the agent dials `/nats` there); in scale-out the NATS cluster's `wss://` websocket URL(s). Comma-separated URLs: each (re)connect tries them in random order until one answers" },
   cluster: { kind: "string", flag: "cluster", env: "WARD_CLUSTER", key: "cluster", default: "", defaultText: "required", description: "This cluster's id at the gateway" },
   token: { kind: "string", flag: "token", env: "WARD_AGENT_TOKEN", key: "token", default: "", description: "Join credential (prefer `--token-file`)", secret: true },
   tokenFile: { kind: "string", flag: "token-file", env: "WARD_AGENT_TOKEN_FILE", key: "tokenFile", default: "", description: "File holding the join credential" },

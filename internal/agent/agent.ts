@@ -116,7 +116,7 @@ export class Agent {
   async run(): Promise<void> {
     const urls = natsUrls(this.#o.gateway);
     const url = urls.join(",");
-    const connect = this.#o.connect ?? (async (u, o) => (await import("../nats/index.ts")).connectBus(u, { ...o, maxReconnectAttempts: 0, timeout: 10_000, extra: { reconnect: false }, ...(this.#o.gatewayTls ? { tls: this.#o.gatewayTls } : {}) }));
+    const connect = this.#o.connect ?? (async (u, o) => (await import("../nats/index.ts")).connectBusAny(u, { ...o, timeout: 10_000, ...(this.#o.gatewayTls ? { tls: this.#o.gatewayTls } : {}) }));
     let attempt = 0;
     while (!this.#stopped) {
       let nc: BusConnection;

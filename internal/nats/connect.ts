@@ -2,7 +2,7 @@
  * Connects to a NATS WebSocket endpoint (the embedded one or a real nats-server) with the
  * official client and returns it as a `Bus`. On Node over the `ws` package, on Deno over its own WebSocket.
  */
-import { wsconnect, type ConnectionOptions, type NatsConnection, type WsConnectionOptions } from "@nats-io/nats-core";
+import { errors, wsconnect, type ConnectionOptions, type NatsConnection, type WsConnectionOptions } from "@nats-io/nats-core";
 import type { Bus } from "../bus/index.ts";
 
 export interface ConnectBusOptions {
@@ -71,6 +71,33 @@ export async function connectBus(url: string | string[], opts: ConnectBusOptions
   const nc = await wsconnect(o);
   const bus: Bus = nc;
   return bus as BusConnection;
+}
+
+/**
+ * One connection that never reconnects by itself (the caller redials, e.g. the agent with a fresh
+ * name per session): tries `urls` in random order, each once, and returns the first that connects.
+ * nats-core's own server list cannot do this when `reconnect` is off: a failed first dial closes the
+ * client before the next server is tried, so one dead node of three failed a third of all dials.
+ * An authorization error ends the try at once (the credential is checked the same on every node;
+ * a refused agent costs the servers one check per try, not one per node).
+ */
+export async function connectBusAny(urls: readonly string[], opts: Omit<ConnectBusOptions, "maxReconnectAttempts">, random: () => number = Math.random): Promise<BusConnection> {
+  if (urls.length === 0) throw new Error("No NATS URL to connect to");
+  const order = [...urls];
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  const failures: string[] = [];
+  for (const url of order) {
+    try {
+      return await connectBus(url, { ...opts, maxReconnectAttempts: 0, extra: { ...opts.extra, reconnect: false } });
+    } catch (e) {
+      if (e instanceof errors.AuthorizationError || order.length === 1) throw e;
+      failures.push(`${url}: ${(e as Error).message}`);
+    }
+  }
+  throw new Error(`No NATS server answered (${failures.join("; ")})`);
 }
 
 export interface ConnectTcpOptions {

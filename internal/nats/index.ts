@@ -20,7 +20,7 @@ export {
   type UpgradeEmitter,
 } from "./websocket.ts";
 export { listenNatsTcp, type NatsTcpOptions, type NatsTcpListener } from "./tcp.ts";
-export { connectBus, connectBusTcp, type ConnectBusOptions, type ConnectTcpOptions, type BusConnection } from "./connect.ts";
+export { connectBus, connectBusAny, connectBusTcp, type ConnectBusOptions, type ConnectTcpOptions, type BusConnection } from "./connect.ts";
 export type { InProcessConnection, InProcessOptions } from "./in_process.ts";
 export type { InProcessMsg } from "./in_process_msg.ts";
 export type { NatsServerOptions, Authenticator, AuthResult, ConnectOptions } from "./options.ts";

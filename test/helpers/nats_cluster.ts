@@ -21,7 +21,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { renderNatsConfig, writeSeedFile } from "../../internal/scaleout/index.ts";
 import { natsServerPath } from "./kube-env.ts";
-import { freePort } from "../../scripts/kube-env-procs.ts";
+import { freePorts } from "../../scripts/kube-env-procs.ts";
 
 export interface NatsNode {
   readonly name: string;
@@ -61,8 +61,9 @@ export async function startNatsCluster(opts: { nodes?: number } = {}): Promise<N
   const dir = mkdtempSync(join(tmpdir(), "ward-nats-cluster-"));
   const keys = { gateway: join(dir, "gateway.nk"), system: join(dir, "system.nk"), callout: join(dir, "callout.nk") };
   const pub = { gatewayUser: writeSeedFile(keys.gateway, "user"), systemUser: writeSeedFile(keys.system, "user"), calloutIssuer: writeSeedFile(keys.callout, "account") };
-  const ports: { client: number; ws: number; route: number; http: number }[] = [];
-  for (let i = 0; i < n; i++) ports.push({ client: await freePort(), ws: await freePort(), route: await freePort(), http: await freePort() });
+  // One draw for every port, so no two of them are the same.
+  const all = await freePorts(4 * n);
+  const ports = Array.from({ length: n }, (_, i) => ({ client: all[4 * i]!, ws: all[4 * i + 1]!, route: all[4 * i + 2]!, http: all[4 * i + 3]! }));
   const nodes: NatsNode[] = ports.map((p, i) => {
     const name = `ward-nats-${i + 1}`;
     const conf = join(dir, `${name}.conf`);
@@ -123,9 +124,14 @@ export async function startNatsCluster(opts: { nodes?: number } = {}): Promise<N
     const deadline = Date.now() + 15_000;
     for (const x of nodes) {
       for (;;) {
-        const r = (await (await fetch(`${x.monitorUrl}/routez`)).json()) as { num_routes?: number };
-        if ((r.num_routes ?? 0) >= n - 1) break;
-        if (Date.now() > deadline) throw new Error(`nats-server ${x.name} has ${r.num_routes} routes, expected ${n - 1}:\n${x.output()}`);
+        let routes: number | string;
+        try {
+          routes = ((await (await fetch(`${x.monitorUrl}/routez`)).json()) as { num_routes?: number }).num_routes ?? 0;
+        } catch (e) {
+          routes = `no answer from ${x.monitorUrl} (${(e as Error & { cause?: Error }).cause?.message ?? (e as Error).message})`;
+        }
+        if (typeof routes === "number" && routes >= n - 1) break;
+        if (Date.now() > deadline) throw new Error(`nats-server ${x.name}: ${routes} routes, expected ${n - 1}:\n${x.output()}`);
         await sleep(50);
       }
     }
