@@ -169,7 +169,6 @@ test("kill -9 of the agent's NATS node: new kubectl requests succeed within 5 s 
     // Gateway A or B may have lost its own node too: whichever is still on a live node answers.
     const target = node === 0 ? viaB() : viaA();
     await eventually("kubectl works again", async () => (await kubectl(target, ["get", "configmap", "via-a", "-n", kube.namespace])).code === 0, { timeoutMs: Math.max(500, 5000 - (Date.now() - killed)), intervalMs: 100 });
-    if (process.env.WARD_DEBUG_FAILOVER) console.log(`DEBUG node ${node} back after ${Date.now() - killed} ms\nagent:\n${s.agent!.output().slice(mark.agent)}\n` + s.gateways.map((g, i) => `gateway ${i}:\n${g!.proc.output().slice(mark.gw[i])}`).join("\n"));
   } catch (e) {
     // What the agent and the gateways said since the kill: the only trace CI keeps of a slow failover.
     const since = [`node ${node} killed ${Date.now() - killed} ms ago`, `agent:\n${s.agent!.output().slice(mark.agent)}`, ...s.gateways.map((g, i) => `gateway ${i}:\n${g!.proc.output().slice(mark.gw[i])}`)];
