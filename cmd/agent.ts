@@ -1,6 +1,13 @@
 import { readFileSync } from "node:fs";
-// Named imports, so the bundler keeps only these of the Kubernetes client (and what they use).
-import { createConfiguration, KubeConfig, RbacAuthorizationV1Api, ServerConfiguration, type RequestContext, type SecurityAuthentication } from "@kubernetes/client-node";
+// The Kubernetes client's modules that define these, not its index: the index brings exec, attach,
+// cp, port-forward, watch, log and informer code the agent never runs (WebSocket and tar libraries
+// included) into the bundle, whose source stays in the heap (scripts/bundle_options.ts).
+import { KubeConfig } from "@kubernetes/client-node/dist/config.js";
+import { createConfiguration } from "@kubernetes/client-node/dist/gen/configuration.js";
+import type { RequestContext } from "@kubernetes/client-node/dist/gen/http/http.js";
+import type { SecurityAuthentication } from "@kubernetes/client-node/dist/gen/auth/auth.js";
+import { ServerConfiguration } from "@kubernetes/client-node/dist/gen/servers.js";
+import { ObjectRbacAuthorizationV1Api as RbacAuthorizationV1Api } from "@kubernetes/client-node/dist/gen/types/ObjectParamAPI.js";
 import { Pool } from "undici";
 import type { Invocation } from "../internal/cli/command.ts";
 import { UsageError } from "../internal/cli/command.ts";

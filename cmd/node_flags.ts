@@ -20,7 +20,10 @@
  * under bench-proxy's phases from 335 to about 130 MiB and the agent's from 308 to about 135
  * (README: Memory). `--optimize-for-size` (V8 collects and compacts for memory first) then took the
  * agent's bench-proxy peak from 134 to 111 MiB and the gateway's from 127 to 121, with ward/floor
- * within this machine's noise (README: Memory).
+ * within this machine's noise (README: Memory). `--bytecode-old-age=1`: V8 drops a function's
+ * bytecode when a full collection finds it unused since the previous one (the default waits six),
+ * so the code that only ran at start — settings, the kubeconfig loader, module set-up — is not kept
+ * for the process's life: an idle agent 2.4 MiB smaller; a function run again is compiled again.
  *
  * `ward --node-options="--max-semi-space-size=8" gateway` overrides a flag (later flags win), and a
  * GLIBC_TUNABLES already set wins over MALLOC_TUNABLES for the tunables it names.
@@ -30,7 +33,7 @@
  * short CLI call (kubectl's credential plugin) 10 ms or more. So the CLI runs without them, and the
  * two roles replace their own process with one that has them (same pid, stdio and environment).
  */
-export const NODE_FLAGS: readonly string[] = ["--max-semi-space-size=1", "--heap-growing-percent=100", "--external-memory-accounted-in-global-limit", "--optimize-for-size"];
+export const NODE_FLAGS: readonly string[] = ["--max-semi-space-size=1", "--heap-growing-percent=100", "--external-memory-accounted-in-global-limit", "--optimize-for-size", "--bytecode-old-age=1"];
 
 /** glibc malloc tunables for the relaunched process (read by glibc at exec; ignored by other C libraries). */
 export const MALLOC_TUNABLES = "glibc.malloc.mmap_threshold=1048576:glibc.malloc.trim_threshold=4194304:glibc.malloc.arena_max=1";

@@ -12,7 +12,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { build } from "esbuild";
 import { NODE_FLAGS } from "../cmd/node_flags.ts";
-import { BUNDLE_OPTIONS } from "./bundle_options.ts";
+import { assertSlimUndici, BUNDLE_OPTIONS, clientNodeModels } from "./bundle_options.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const dist = join(root, "dist");
@@ -63,10 +63,14 @@ const { ASSET_INDEX, partAssets } = await import("../cmd/_lazy_sea.ts");
 const { PARTS } = await import("../cmd/lazy.ts");
 const partMeta: Record<string, unknown> = {};
 const partFiles: Record<string, string> = {};
+// The client-node API classes the parts use (the build fails if a part uses another unnamed).
+const models = await clientNodeModels(["RbacAuthorizationV1Api"]);
 for (const part of PARTS) {
   const file = join(dist, partAssets(part).bundle);
-  const r = await build({ ...common, entryPoints: [join(root, "cmd", `${part}.ts`)], outfile: file });
+  const r = await build({ ...common, plugins: [...common.plugins, models.plugin], entryPoints: [join(root, "cmd", `${part}.ts`)], outfile: file });
   assertAscii(file);
+  assertSlimUndici(r.metafile!, part);
+  models.assertApis(r.metafile!, part);
   partMeta[part] = r.metafile;
   partFiles[part] = file;
 }
