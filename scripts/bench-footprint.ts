@@ -12,7 +12,9 @@
  * Last line: one JSON object with every sample.
  *
  * WARD_BENCH_NODE_OPTIONS adds Node options to both processes (later ones win over the defaults,
- * e.g. "--initial-old-space-size=32"), to measure an alternative against the defaults.
+ * e.g. "--initial-old-space-size=32"), to measure an alternative against the defaults. A V8 flag
+ * that is not in NODE_FLAGS also makes V8 reject the parts' code caches (about 10 MiB more at idle):
+ * to weigh a flag for memory, build with it in cmd/node_flags.ts instead.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
